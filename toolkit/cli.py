@@ -1,0 +1,240 @@
+"""The `toolkit` command: each command parses, calls one library function, prints.
+
+Commands import their library lazily, so `toolkit --help` and the inference commands work without
+torch. Library errors (`ToolkitError`) become one line on stderr and a meaningful exit code (see
+toolkit.errors.ExitCode); set TOOLKIT_DEBUG=1 to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from toolkit import __version__
+from toolkit.errors import ExitCode, ToolkitError
+
+app = typer.Typer(
+    name="toolkit",
+    no_args_is_help=True,
+    epilog=(
+        "Examples:  \n"
+        "toolkit models  \n"
+        "toolkit export unet-light  \n"
+        "toolkit verify export/unet-light.onnx --json verify.json  \n"
+        "toolkit export contour --features conv1:3,21,48,56 --features layer1"
+    ),
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+console = Console()
+log = logging.getLogger("toolkit")
+
+DEBUG_VARIABLE = "TOOLKIT_DEBUG"
+
+# Options shared between commands.
+WeightsOption = Annotated[
+    Optional[Path],
+    typer.Option("--weights", "-w", help="Weights file (.safetensors, .pth, .pt). Default: untrained."),
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace output files that already exist.")
+]
+JsonOption = Annotated[
+    Optional[Path], typer.Option("--json", help="Also write the full report as JSON to this file.")
+]
+
+
+def command(*args: Any, **kwargs: Any) -> Callable:
+    """`app.command` that turns library errors into one line on stderr and their exit code."""
+
+    def register(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
+            try:
+                return function(*call_args, **call_kwargs)
+            except ToolkitError as error:
+                if os.environ.get(DEBUG_VARIABLE):
+                    raise
+                typer.echo(f"error: {error}", err=True)
+                raise typer.Exit(int(error.exit_code)) from None
+
+        return app.command(*args, **kwargs)(wrapper)
+
+    return register
+
+
+class MessageFormatter(logging.Formatter):
+    """Info as plain lines; warnings and errors prefixed with their level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"line-art-toolkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Line-art deployment toolkit: export, verify and run line-extraction CNNs.
+
+    Exit codes: 0 ok, 1 a check failed, 2 bad command line, 3 bad input file, 4 missing extra.
+    Set TOOLKIT_DEBUG=1 to see tracebacks.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(MessageFormatter())
+    logging.basicConfig(handlers=[handler], level=logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+@command("models")
+def models_command() -> None:
+    """List the named model configurations.
+
+    Example: `toolkit models`
+    """
+    from toolkit.models.registry import MODELS
+
+    table = Table("name", "family", "parameters", "stride", "input", "summary")
+    for spec in MODELS.values():
+        parameters = sum(p.numel() for p in spec.build().parameters())
+        channels = "gray" if spec.in_channels == 1 else "RGB"
+        table.add_row(
+            spec.name, spec.family, f"{parameters / 1e6:.2f} M", str(spec.stride), channels, spec.summary
+        )
+    console.print(table)
+
+
+@command("export")
+def export_command(
+    model: Annotated[str, typer.Argument(help="Model name (see `toolkit models`).")] = "unet",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="ONNX file. Default: export/MODEL.onnx.")
+    ] = None,
+    weights: WeightsOption = None,
+    features: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--features",
+            help="Contour model: export feature maps instead of lines, e.g. `conv1:3,21,48,56` or "
+            "`layer1` (all channels). Repeat for both layers.",
+        ),
+    ] = None,
+    in_channels: Annotated[
+        Optional[int], typer.Option("--in-channels", help="1 (gray) or 3 (RGB). Default: the model's.")
+    ] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset; 17 is the newest TensorRT 8.5/8.6 parse.")] = 17,
+    simplify: Annotated[bool, typer.Option(help="Run onnxslim and keep its graph if smaller.")] = True,
+    seed: Annotated[int, typer.Option(help="Initialisation seed of what the weights do not cover.")] = 0,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Export a model to ONNX with dynamic batch, height and width, checked and self-describing.
+
+    Examples:
+
+    * `toolkit export unet --weights runs/unet/best.safetensors`
+    * `toolkit export contour --features conv1:3,21,48,56 --features layer1`
+    """
+    from toolkit.export.onnx_export import export_onnx
+    from toolkit.fileio import refuse_overwrite
+    from toolkit.models.build import load_model, parse_feature_selection
+    from toolkit.models.registry import get_spec
+
+    spec = get_spec(model, in_channels)
+    selection = parse_feature_selection(features) if features else None
+    if output is None:
+        suffix = "-features" if selection else ""
+        suffix += f"-{spec.in_channels}ch" if in_channels is not None else ""
+        output = Path("export") / f"{model}{suffix}.onnx"
+    refuse_overwrite(output, overwrite)  # before minutes of tracing, not after
+    with console.status(f"exporting {model} to {output}"):
+        loaded = load_model(spec, weights, seed, selection)
+        result = export_onnx(loaded, output, opset=opset, simplify=simplify, overwrite=overwrite)
+    size_mb = result.path.stat().st_size / 1e6
+    outputs = ", ".join(result.card.output_names)
+    console.print(
+        f"wrote {result.path} ({size_mb:.1f} MB, opset {opset}, {result.nodes_simplified} nodes, "
+        f"outputs: {outputs}) in {result.seconds:.1f} s"
+    )
+    console.print(f"next: toolkit verify {result.path}")
+
+
+@command("verify")
+def verify_command(
+    onnx_file: Annotated[Path, typer.Argument(help="ONNX file made by `toolkit export`.")],
+    images: Annotated[
+        Optional[Path], typer.Option("--images", help="Folder of images. Default: generated test images.")
+    ] = None,
+    weights: WeightsOption = None,
+    precision: Annotated[
+        Optional[str], typer.Option(help="Tolerances to apply. Default: the graph's own precision.")
+    ] = None,
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Check that an ONNX graph (run in ONNX Runtime) computes what its PyTorch model computes.
+
+    Reports max/mean abs error, PSNR and binarised-line F1 per image and output; exits 1 when any
+    is out of tolerance.
+
+    Examples:
+
+    * `toolkit verify export/unet.onnx`
+    * `toolkit verify export/contour.onnx --images scans/ --json verify.json`
+    """
+    from rich.progress import track
+
+    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.verify import verify_onnx
+
+    if json_path is not None:
+        refuse_overwrite(json_path, overwrite)
+    report = verify_onnx(
+        onnx_file, images, weights, precision, track=lambda cases: track(cases, "verifying", console=console)
+    )
+    table = Table("image", "output", "CxHxW", "max abs", "mean abs", "PSNR dB", "line F1", "ok")
+    for row in report.rows:
+        table.add_row(
+            row.image,
+            row.output,
+            "x".join(map(str, row.shape)),
+            f"{row.max_abs:.1e}",
+            f"{row.mean_abs:.1e}",
+            f"{row.psnr_db:.1f}",
+            f"{row.line_f1:.4f}",
+            "[green]yes[/]" if row.passed else "[red]NO[/]",
+        )
+    console.print(table)
+    worst, tol = report.worst(), report.tolerance
+    console.print(
+        f"{report.model} {report.precision}: worst max abs {worst['max_abs']:.2e} (tolerance {tol.max_abs:g}), "
+        f"PSNR {worst['psnr_db']:.1f} dB (>= {tol.min_psnr_db:g}), line F1 {worst['line_f1']:.5f} "
+        f"(>= {tol.min_line_f1:g}), non-finite {worst['nonfinite']}"
+    )
+    if json_path is not None:
+        with atomic_path(json_path, overwrite) as tmp:
+            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+        console.print(f"wrote {json_path}")
+    if not report.passed:
+        failed = sum(not row.passed for row in report.rows)
+        typer.echo(f"FAILED: {failed} of {len(report.rows)} outputs out of tolerance", err=True)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+    console.print("[green]PASSED[/]")

@@ -1,0 +1,183 @@
+"""PyTorch -> ONNX: dynamic batch/height/width, checked, simplified where that helps, self-describing.
+
+We use torch's dynamo exporter (`torch.onnx.export(dynamo=True)`, the default since torch 2.9; the
+TorchScript exporter is deprecated). It translates at opset 18 and converts down to the requested
+opset; 17 is our default because it is the newest that TensorRT 8.5/8.6 on JetPack 5/6 parses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import torch
+
+from toolkit import __version__
+from toolkit.errors import InputError
+from toolkit.fileio import atomic_path, refuse_overwrite
+from toolkit.metadata import INPUT_NAME, ModelCard
+from toolkit.models.build import LoadedModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13  # per-channel Q/DQ, which the INT8 graph needs
+# The traced example: batch 2 and unequal sides keep torch.export from specialising any of them.
+EXAMPLE_BATCH, EXAMPLE_SIZE = 2, (96, 128)
+DIM_NAMES = ("batch", "height", "width")
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    card: ModelCard
+    nodes_exported: int
+    nodes_simplified: int  # after onnxslim; the smaller graph is the one written
+    simplified: bool
+    seconds: float
+
+
+def export_onnx(
+    loaded: LoadedModel,
+    path: Path,
+    opset: int = DEFAULT_OPSET,
+    simplify: bool = True,
+    overwrite: bool = False,
+) -> ExportResult:
+    if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise InputError(
+            f"opset {opset} is not supported: choose {MIN_OPSET}-{onnx.defs.onnx_opset_version()}"
+        )
+    refuse_overwrite(path, overwrite)  # before the slow part
+    start = time.perf_counter()
+    spec = loaded.spec
+    card = ModelCard(
+        model=spec.name,
+        family=spec.family,
+        config=dataclasses.asdict(spec.config),
+        input_channels=spec.in_channels,
+        mean=list(spec.mean),
+        std=list(spec.std),
+        stride=spec.stride,
+        outputs=loaded.outputs,
+        threshold=spec.threshold,
+        weights_sha256=loaded.weights_sha256,
+        init_seed=loaded.init_seed,
+        weights_file=loaded.weights_file,
+        opset=opset,
+        toolkit_version=__version__,
+        torch_version=torch.__version__,
+    )
+    model = trace_to_onnx(loaded.module, spec.in_channels, spec.stride, card.output_names, opset)
+    nodes_exported = len(model.graph.node)
+    simplified = False
+    if simplify:
+        slim = _simplify(model)
+        if slim is not None and len(slim.graph.node) < nodes_exported:
+            model, simplified = slim, True
+    nodes = len(model.graph.node)
+    log.info("%s: %d nodes as exported, %d after onnxslim", path.name, nodes_exported, nodes)
+
+    model = check_model(model, path)
+    write_card(model, card)
+    with atomic_path(path, overwrite) as tmp:
+        onnx.save(model, tmp)
+    return ExportResult(path, card, nodes_exported, nodes, simplified, time.perf_counter() - start)
+
+
+def trace_to_onnx(
+    module: torch.nn.Module, in_channels: int, stride: int, output_names: list[str], opset: int
+) -> onnx.ModelProto:
+    height, width = (stride * (size // stride) for size in EXAMPLE_SIZE)
+    example = torch.rand(EXAMPLE_BATCH, in_channels, height, width)
+    dynamic = torch.export.Dim.DYNAMIC
+    # The exporter and its optimiser log progress and harmless notes (missing torchvision ops, the
+    # opset conversion) at INFO/WARNING; the one line that matters is ours.
+    with quiet_loggers("torch.onnx", "onnxscript", "onnx_ir"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.export's own pytree deprecations
+        program = torch.onnx.export(
+            module.eval(),
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=output_names,
+            opset_version=opset,
+            dynamic_shapes=({0: dynamic, 2: dynamic, 3: dynamic},),
+            dynamo=True,
+            verbose=False,
+        )
+    model = program.model_proto
+    version = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    if version != opset:
+        raise InputError(f"the exporter could not convert the graph to opset {opset} (it is at {version})")
+    _name_dynamic_dims(model)
+    return model
+
+
+@contextlib.contextmanager
+def quiet_loggers(*names: str) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _name_dynamic_dims(model: onnx.ModelProto) -> None:
+    """Rename the exporter's symbols (s77, s53, ...) to batch/height/width in inputs and outputs."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim  # (N, C, H, W)
+    symbols = {dims[axis].dim_param: name for axis, name in zip((0, 2, 3), DIM_NAMES)}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(s) for s in symbols) + r")\b")
+    for value in [*model.graph.input, *model.graph.output]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_param = pattern.sub(lambda m: symbols[m.group(1)], dim.dim_param)
+
+
+def _simplify(model: onnx.ModelProto) -> onnx.ModelProto | None:
+    try:
+        import onnxslim
+    except ImportError:
+        log.info("onnxslim is not installed: graph left as exported")
+        return None
+    return onnxslim.slim(model)
+
+
+def check_model(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
+    """Full onnx.checker pass and strict shape inference; returns the model with inferred shapes."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        raise InputError(f"{path}: exported graph fails the ONNX checker ({error})") from error
+
+
+def write_card(model: onnx.ModelProto, card: ModelCard) -> None:
+    del model.metadata_props[:]
+    for key, value in card.to_props().items():
+        model.metadata_props.add(key=key, value=value)
+    model.producer_name = "line-art-toolkit"
+    model.producer_version = __version__
+    model.doc_string = f"{card.model}: " + "; ".join(o.meaning for o in card.outputs)
+
+
+def read_card(path: Path) -> ModelCard:
+    """The model card of an ONNX file, read without loading its weights."""
+    if not path.is_file():
+        raise InputError(f"{path}: ONNX file not found")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception as error:  # protobuf raises its own DecodeError; the message names no file
+        raise InputError(f"{path}: not a readable ONNX model ({type(error).__name__})") from error
+    return ModelCard.from_props({p.key: p.value for p in model.metadata_props}, path)

@@ -1,0 +1,34 @@
+"""Writing files so that a crash or Ctrl-C never leaves a half-written artifact behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from toolkit.errors import InputError
+
+
+def refuse_overwrite(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise InputError(f"{path}: already exists (pass --overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it onto `path`, on error delete it.
+
+    The rename is atomic on one file system, so readers see either the old file or the whole new one.
+    """
+    refuse_overwrite(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""The description every artifact carries: one `ModelCard`, written into ONNX metadata_props.
+
+The runtime reads it to feed a graph (layout, channels, normalisation, stride) and to read its outputs
+(meaning, threshold) without torch or the model registry; `toolkit verify` reads it to rebuild the
+same PyTorch model from the same weights. Values are strings in ONNX, so structured fields are JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import InputError
+
+# The input every toolkit graph takes, and the output of the line-probability models.
+INPUT_NAME = "image"
+LINES_OUTPUT = "lines"
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    name: str
+    meaning: str
+    stride: int = 1  # output pixel = `stride` input pixels
+    channels: list[int] | None = None  # for feature maps: which channels of the layer, None = all
+
+    @property
+    def is_probability(self) -> bool:
+        return self.name == LINES_OUTPUT
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    model: str  # registry name, e.g. "unet"
+    family: str  # "unet" or "contour"
+    config: dict[str, Any]  # the model config's fields
+    input_channels: int  # 1 = gray, 3 = RGB
+    mean: list[float]  # per channel, on pixels scaled to [0, 1]
+    std: list[float]
+    stride: int  # height and width must be multiples of this
+    outputs: list[OutputInfo]
+    threshold: float  # suggested threshold on the line probability
+    weights_sha256: str  # of the tensors as loaded into the model (toolkit.models.weights)
+    init_seed: int = 0  # initialisation seed of anything the weights file does not cover
+    weights_file: str = ""  # as given at export; "" = untrained initialisation
+    training_command: str = ""  # the `toolkit train` command that made the weights, if known
+    precision: str = "fp32"
+    opset: int = 0
+    toolkit_version: str = ""
+    torch_version: str = ""
+    input_name: str = INPUT_NAME
+    input_layout: str = "NCHW"
+    pixel_scale: float = 1 / 255
+    extra: dict[str, str] = field(default_factory=dict)  # later stages' notes (e.g. excluded nodes)
+
+    @property
+    def output_kind(self) -> str:
+        return "lines" if [o.name for o in self.outputs] == [LINES_OUTPUT] else "features"
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.outputs]
+
+    def to_props(self) -> dict[str, str]:
+        """Flat string key/values; structured fields JSON-encoded, so other tools can read them too."""
+        props = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "outputs":
+                value = [dataclasses.asdict(o) for o in value]
+            props[f.name] = value if isinstance(value, str) else json.dumps(value)
+        return props
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], source: Path | str) -> ModelCard:
+        if "model" not in props or "weights_sha256" not in props:
+            raise InputError(f"{source}: has no toolkit metadata (was it made by `toolkit export`?)")
+        values: dict[str, Any] = {}
+        try:
+            for f in dataclasses.fields(cls):
+                if f.name not in props:
+                    continue
+                raw = props[f.name]
+                values[f.name] = raw if f.type == "str" else json.loads(raw)
+            values["outputs"] = [OutputInfo(**o) for o in values["outputs"]]
+            return cls(**values)
+        except (ValueError, TypeError, KeyError) as error:
+            raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error

@@ -1,0 +1,106 @@
+"""A ready-to-run PyTorch model for one output: built, weights loaded and hashed, outputs described.
+
+Export and verify both go through `load_model`, so the model verify rebuilds from an ONNX file's
+metadata is, tensor for tensor, the one export traced (the weights hash proves it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from toolkit.errors import InputError
+from toolkit.metadata import LINES_OUTPUT, OutputInfo
+from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
+from toolkit.models.registry import ModelSpec
+from toolkit.models.weights import (
+    is_torchvision_resnet,
+    load_weights,
+    read_state_dict,
+    state_dict_sha256,
+    torchvision_resnet_to_contour,
+)
+
+log = logging.getLogger(__name__)
+
+FeatureSelection = dict[str, list[int] | None]  # layer -> channels, None = all
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    module: nn.Module  # forward(image) -> one tensor, or a tuple in `outputs` order
+    outputs: list[OutputInfo]
+    weights_sha256: str
+    weights_file: str  # "" when untrained
+    init_seed: int
+
+
+def load_model(
+    spec: ModelSpec,
+    weights: Path | None = None,
+    seed: int = 0,
+    features: FeatureSelection | None = None,
+) -> LoadedModel:
+    """Build `spec`, load `weights` into it, and select the line output or the given feature maps."""
+    if features is not None and spec.family != "contour":
+        raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
+    net = spec.build(seed)
+    if weights is not None:
+        state_dict = read_state_dict(weights)
+        allow_missing: tuple[str, ...] = ("head.",) if features is not None else ()
+        if spec.family == "contour" and is_torchvision_resnet(state_dict):
+            state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)
+            log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
+        load_weights(net, state_dict, weights, allow_missing)
+    else:
+        log.warning(
+            "model '%s' has no weights: using its untrained initialisation (seed %d)", spec.name, seed
+        )
+    sha = state_dict_sha256(net.state_dict())
+    if features is None:
+        module, outputs = net, [line_output(spec)]
+    else:
+        try:
+            module = FeatureMaps(net, features).eval()
+        except ValueError as error:
+            raise InputError(f"feature selection: {error}") from None
+        outputs = [
+            OutputInfo(
+                name=layer,
+                meaning=f"{layer} feature maps of the ResNet18 trunk (after ReLU), read as contour images",
+                stride=FEATURE_STRIDES[layer],
+                channels=features[layer],
+            )
+            for layer in module.layers
+        ]
+    return LoadedModel(spec, module, outputs, sha, str(weights or ""), seed)
+
+
+def line_output(spec: ModelSpec) -> OutputInfo:
+    return OutputInfo(
+        name=LINES_OUTPUT,
+        meaning=f"line probability at input resolution, 1 = ink; suggested threshold {spec.threshold}",
+    )
+
+
+def parse_feature_selection(items: list[str]) -> FeatureSelection:
+    """'conv1:3,21,48,56', 'layer1' or 'layer1:all' -> {'conv1': [3, 21, 48, 56], 'layer1': None}."""
+    selection: FeatureSelection = {}
+    for item in items:
+        layer, _, channel_text = item.partition(":")
+        layer = layer.strip()
+        if layer not in FEATURE_STRIDES:
+            raise InputError(f"--features {item}: layer must be one of {', '.join(FEATURE_STRIDES)}")
+        if channel_text.strip() in ("", "all"):
+            selection[layer] = None
+            continue
+        try:
+            channels = [int(c) for c in channel_text.split(",")]
+        except ValueError:
+            raise InputError(f"--features {item}: channels must be integers, e.g. conv1:3,21,48,56") from None
+        selection[layer] = channels
+    return selection

@@ -1,0 +1,148 @@
+"""The line-contour network: ResNet18 truncated after layer1, plus a light head that draws the lines.
+
+Reference: "The Use of CNN Network in the Generation of Clear Line Contours of Thangka Art" (2024).
+The trunk is torchvision's resnet18 up to layer1, with torchvision's parameter names at the top level
+(conv1, bn1, layer1.0.conv1, ...), so a torchvision state dict loads directly once layer2-4 and fc are
+dropped (toolkit/models/weights.py). It offers two outputs:
+
+- features: the raw feature maps of conv1 (after BN+ReLU, stride 2) and layer1 (stride 4), which the
+  paper reads as contour images, one channel at a time (`forward_features`);
+- lines: a light head that fuses both feature maps with a full-resolution stem into one line
+  probability map at the input's resolution (`forward`).
+
+Height and width must be multiples of `ContourConfig.stride` (4); the runtime pads and crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from toolkit.models.init import init_weights
+
+TRUNK_WIDTH = 64  # conv1 and layer1 of resnet18 both have 64 channels
+FEATURE_STRIDES = {"conv1": 2, "layer1": 4}
+
+
+@dataclass(frozen=True)
+class ContourConfig:
+    in_channels: int = 3
+    head_width: int = 16  # channels of the fused head features
+    stem_width: int = 8  # channels of the full-resolution stem
+
+    def __post_init__(self) -> None:
+        if self.in_channels not in (1, 3):
+            raise ValueError(f"ContourConfig.in_channels must be 1 or 3, not {self.in_channels}")
+
+    @property
+    def stride(self) -> int:
+        return FEATURE_STRIDES["layer1"]
+
+
+class BasicBlock(nn.Module):
+    """torchvision.models.resnet.BasicBlock at stride 1 with equal widths, as in resnet18's layer1."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + x)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ContourHead(nn.Module):
+    """Fuses conv1 (stride 2), layer1 (stride 4) and a full-resolution stem into line probability."""
+
+    def __init__(self, in_channels: int, width: int, stem_width: int) -> None:
+        super().__init__()
+        self.reduce_conv1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
+        self.reduce_layer1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
+        self.fuse = conv_bn_relu(2 * width, width, 3)
+        self.stem = conv_bn_relu(in_channels, stem_width, 3)
+        self.out = nn.Sequential(conv_bn_relu(width + stem_width, width, 3), nn.Conv2d(width, 1, 1))
+
+    def forward(self, image: torch.Tensor, conv1: torch.Tensor, layer1: torch.Tensor) -> torch.Tensor:
+        coarse = upsample2(self.reduce_layer1(layer1))  # (N, width, H/2, W/2)
+        x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
+        x = torch.cat([upsample2(x), self.stem(image)], dim=1)  # (N, width + stem, H, W)
+        return torch.sigmoid(self.out(x))  # (N, 1, H, W)
+
+
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+class ContourNet(nn.Module):
+    def __init__(self, config: ContourConfig = ContourConfig()) -> None:
+        super().__init__()
+        self.config = config
+        # resnet18's stem and layer1, under torchvision's names
+        self.conv1 = nn.Conv2d(config.in_channels, TRUNK_WIDTH, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(TRUNK_WIDTH)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = nn.Sequential(BasicBlock(TRUNK_WIDTH), BasicBlock(TRUNK_WIDTH))
+        self.head = ContourHead(config.in_channels, config.head_width, config.stem_width)
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        # x: (N, in_channels, H, W), normalised with the ImageNet mean and std
+        conv1 = self.relu(self.bn1(self.conv1(x)))  # (N, 64, H/2, W/2)
+        layer1 = self.layer1(self.maxpool(conv1))  # (N, 64, H/4, W/4)
+        return {"conv1": conv1, "layer1": layer1}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.forward_features(x)
+        return self.head(x, features["conv1"], features["layer1"])  # (N, 1, H, W) line probability
+
+
+class FeatureMaps(nn.Module):
+    """The paper's output: chosen channels of conv1 and layer1, one ONNX output per layer.
+
+    `channels` maps a layer name to the channel indices to keep, or to None for all 64.
+    """
+
+    def __init__(self, net: ContourNet, channels: dict[str, list[int] | None]) -> None:
+        super().__init__()
+        unknown = set(channels) - set(FEATURE_STRIDES)
+        if unknown or not channels:
+            raise ValueError(
+                f"feature layers must be among {sorted(FEATURE_STRIDES)}, got {sorted(channels)}"
+            )
+        for layer, picked in channels.items():
+            bad = [c for c in picked or [] if not 0 <= c < TRUNK_WIDTH]
+            if bad:
+                raise ValueError(f"{layer} has channels 0-{TRUNK_WIDTH - 1}; cannot select {bad}")
+        self.net = net
+        self.layers = [layer for layer in FEATURE_STRIDES if layer in channels]
+        # Buffers, so that the export is a single Gather per layer; None keeps the whole map.
+        for layer in self.layers:
+            picked = channels[layer]
+            index = None if picked is None else torch.tensor(picked, dtype=torch.long)
+            self.register_buffer(f"{layer}_channels", index, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        features = self.net.forward_features(x)
+        outputs = []
+        for layer in self.layers:
+            index = getattr(self, f"{layer}_channels")
+            fmap = features[layer]  # (N, 64, H/s, W/s)
+            outputs.append(fmap if index is None else fmap.index_select(1, index))
+        return tuple(outputs)

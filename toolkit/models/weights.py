@@ -1,0 +1,139 @@
+"""Reading, remapping, checking and writing model weights.
+
+We write safetensors. We read safetensors and PyTorch .pth/.pt files, the latter only with
+`weights_only=True` (no pickled code runs). Checkpoint formats are bridged by pure functions on state
+dicts (`unwrap_checkpoint`, `strip_prefix`, `torchvision_resnet_to_contour`), and a state dict that does
+not fit the model fails loudly, naming the file, the keys and the shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save, save_file
+from torch import nn
+
+from toolkit.errors import InputError, WeightsMismatchError
+
+log = logging.getLogger(__name__)
+
+StateDict = dict[str, torch.Tensor]
+
+# Keys of a torchvision resnet18 that the truncated trunk does not have.
+TORCHVISION_DROPPED = re.compile(r"^(layer[234]|fc)\.")
+# How many offending keys a mismatch message names before it only counts.
+MAX_NAMED_KEYS = 4
+
+
+def read_state_dict(path: Path) -> StateDict:
+    """Tensors of a .safetensors, .pth or .pt file, unwrapped from common checkpoint containers."""
+    if not path.is_file():
+        raise InputError(f"{path}: weights file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".safetensors":
+            return load_file(path, device="cpu")
+        if suffix in (".pth", ".pt", ".ckpt"):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            return unwrap_checkpoint(checkpoint, path)
+    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as error:
+        # RuntimeError/EOFError: truncated or non-zip .pth; UnpicklingError is a RuntimeError subclass
+        # under weights_only=True; SafetensorError: bad header.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{path}: not a readable weights file ({first_line})") from error
+    raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth or .pt)")
+
+
+def unwrap_checkpoint(checkpoint: object, path: Path) -> StateDict:
+    """The state dict inside a checkpoint: a bare dict of tensors, or under 'state_dict'/'model'."""
+    if isinstance(checkpoint, Mapping):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if isinstance(checkpoint.get(key), Mapping):
+                checkpoint = checkpoint[key]
+                break
+        tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+        if tensors:
+            return strip_prefix(tensors, "module.")  # saved from a DistributedDataParallel wrapper
+    raise InputError(f"{path}: holds no state dict of tensors")
+
+
+def strip_prefix(state_dict: StateDict, prefix: str) -> StateDict:
+    if not all(key.startswith(prefix) for key in state_dict):
+        return state_dict
+    return {key[len(prefix) :]: value for key, value in state_dict.items()}
+
+
+def torchvision_resnet_to_contour(state_dict: StateDict, in_channels: int) -> tuple[StateDict, list[str]]:
+    """Keep the stem and layer1 of a torchvision resnet18 state dict; return it and the dropped keys.
+
+    A 1-channel trunk gets conv1's RGB kernels summed over the input channels (as timm's
+    adapt_input_conv does): a gray image repeated on three channels then gives the same response.
+    """
+    kept = {k: v for k, v in state_dict.items() if not TORCHVISION_DROPPED.match(k)}
+    dropped = sorted(set(state_dict) - set(kept))
+    conv1 = kept.get("conv1.weight")
+    if in_channels == 1 and conv1 is not None and conv1.shape[1] == 3:
+        kept["conv1.weight"] = conv1.sum(dim=1, keepdim=True)
+    return kept, dropped
+
+
+def is_torchvision_resnet(state_dict: StateDict) -> bool:
+    return "fc.weight" in state_dict or any(TORCHVISION_DROPPED.match(k) for k in state_dict)
+
+
+def load_weights(
+    model: nn.Module,
+    state_dict: StateDict,
+    source: Path,
+    allow_missing: tuple[str, ...] = (),
+) -> None:
+    """Load `state_dict` into `model`, or raise one line naming `source` and every kind of mismatch.
+
+    Keys under a prefix in `allow_missing` may be absent (they keep their initialisation), for example
+    the contour head when only the torchvision trunk is loaded to export feature maps.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict and not k.startswith(allow_missing)]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [
+        f"{k}: file {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state_dict and state_dict[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        problems = [
+            _describe(label, keys)
+            for label, keys in (
+                ("shape mismatch", wrong_shape),
+                ("missing from file", missing),
+                ("unexpected in file", unexpected),
+            )
+            if keys
+        ]
+        raise WeightsMismatchError(f"{source}: does not fit {type(model).__name__}: {'; '.join(problems)}")
+    model.load_state_dict(state_dict, strict=False)
+
+
+def _describe(label: str, keys: list[str]) -> str:
+    named = ", ".join(keys[:MAX_NAMED_KEYS])
+    more = f" and {len(keys) - MAX_NAMED_KEYS} more" if len(keys) > MAX_NAMED_KEYS else ""
+    return f"{len(keys)} {label} ({named}{more})"
+
+
+def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """A hash of the tensors themselves, the same whichever file format they came from."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
+    return hashlib.sha256(save(tensors)).hexdigest()
+
+
+def write_weights(model: nn.Module, path: Path, metadata: Mapping[str, str]) -> None:
+    """Write the model's state dict as safetensors, with string metadata in the header."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, path, metadata=dict(metadata))

@@ -1,0 +1,11 @@
+"""Inference without torch: one runner contract over every backend, and the image pipeline.
+
+Backends live in their own modules and import their library only when activated:
+`toolkit.runtime.onnxruntime_runner.OnnxRuntimeRunner` (onnxruntime) and
+`toolkit.runtime.torch_runner.TorchRunner` (PyTorch, the reference).
+"""
+
+from toolkit.runtime.base import Runner
+from toolkit.runtime.pipeline import pad_to_stride, predict, to_model_input
+
+__all__ = ["Runner", "pad_to_stride", "predict", "to_model_input"]

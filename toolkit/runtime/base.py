@@ -1,0 +1,73 @@
+"""The one contract every backend keeps: `with runner: runner.infer({name: array}) -> {name: array}`.
+
+Inputs are validated here, once, against the model card (name, rank, dtype, channels, stride), so a
+backend only turns a valid NCHW float32 batch into its outputs. Backends import their heavy library
+in `activate`, not at module import, so `toolkit.runtime` loads on a machine with any one of them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from toolkit.errors import InputError
+from toolkit.metadata import ModelCard
+
+
+class Runner(ABC):
+    name: str = "runner"
+
+    def __init__(self) -> None:
+        self._card: ModelCard | None = None
+
+    @property
+    def card(self) -> ModelCard:
+        if self._card is None:
+            raise RuntimeError(f"{self.name}: activate the runner (use `with runner:`) before using it")
+        return self._card
+
+    def __enter__(self) -> Runner:
+        self._card = self.activate()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.deactivate()
+        self._card = None
+
+    @abstractmethod
+    def activate(self) -> ModelCard:
+        """Load the model; return its card."""
+
+    def deactivate(self) -> None:
+        """Release what `activate` took."""
+
+    @abstractmethod
+    def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """(N, C, H, W) float32, already validated -> every output, float32 NCHW."""
+
+    def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        card = self.card
+        if set(feed) != {card.input_name}:
+            raise InputError(f"{self.name}: expected one input '{card.input_name}', got {sorted(feed)}")
+        batch = feed[card.input_name]
+        problem = _shape_problem(batch, card)
+        if problem:
+            raise InputError(f"{self.name}: input '{card.input_name}' {problem}")
+        return self.infer_batch(batch)
+
+
+def _shape_problem(batch: np.ndarray, card: ModelCard) -> str:
+    if not isinstance(batch, np.ndarray) or batch.dtype != np.float32:
+        return f"must be a float32 numpy array, got {getattr(batch, 'dtype', type(batch).__name__)}"
+    if batch.ndim != 4 or batch.shape[0] < 1:
+        return f"must be a non-empty NCHW batch, got shape {batch.shape}"
+    if batch.shape[1] != card.input_channels:
+        return f"must have {card.input_channels} channel(s), got shape {batch.shape}"
+    height, width = batch.shape[2:]
+    if height % card.stride or width % card.stride or not height or not width:
+        return (
+            f"height and width must be positive multiples of {card.stride}, got {height}x{width} "
+            "(toolkit.runtime.pipeline pads any size)"
+        )
+    return ""

@@ -1,0 +1,232 @@
+"""Does an exported graph compute what PyTorch computes? Per image, per output, against tolerances.
+
+The ONNX model's card names the model, its config, the weights file and their hash; we rebuild that
+PyTorch model, prove by the hash that it holds the same tensors, feed both the same padded batches
+(toolkit.runtime.pipeline) and compare. Errors are measured on outputs in [0, 1]: line probabilities
+as they are, feature maps divided by their peak magnitude in the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from toolkit.data.imageio import list_images, read_image
+from toolkit.data.samples import painting, sketch
+from toolkit.errors import InputError
+from toolkit.metadata import ModelCard, OutputInfo
+from toolkit.models.build import load_model
+from toolkit.models.registry import spec_from_card
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pipeline import predict
+from toolkit.runtime.torch_runner import TorchRunner
+
+log = logging.getLogger(__name__)
+
+PSNR_CAP_DB = 200.0  # identical outputs have infinite PSNR; JSON has no infinity
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    max_abs: float
+    mean_abs: float
+    min_psnr_db: float
+    min_line_f1: float  # agreement of the binarised outputs
+
+
+# Per precision of the graph under test, against PyTorch FP32. FP32 differs from PyTorch only by
+# summation order; FP16 and INT8 graphs arrive with their own rows.
+TOLERANCES = {"fp32": Tolerance(max_abs=1e-4, mean_abs=1e-5, min_psnr_db=80.0, min_line_f1=0.999)}
+
+
+@dataclass
+class Case:
+    name: str
+    images: list[np.ndarray]  # one batch: same height and width; gray and RGB may mix
+
+
+@dataclass
+class Row:
+    case: str
+    index: int  # image within the case's batch
+    image: str  # the case's name, with [index] for a batch of several
+    output: str
+    shape: list[int]  # (C, H, W) of the compared output
+    max_abs: float
+    mean_abs: float
+    psnr_db: float
+    line_f1: float
+    nonfinite: int  # NaN/Inf values in the graph's output
+    passed: bool
+
+
+@dataclass
+class VerifyReport:
+    onnx: str
+    model: str
+    precision: str
+    tolerance: Tolerance
+    rows: list[Row]
+
+    @property
+    def passed(self) -> bool:
+        return all(row.passed for row in self.rows)
+
+    def worst(self) -> dict[str, float]:
+        return {
+            "max_abs": max(r.max_abs for r in self.rows),
+            "mean_abs": max(r.mean_abs for r in self.rows),
+            "psnr_db": min(r.psnr_db for r in self.rows),
+            "line_f1": min(r.line_f1 for r in self.rows),
+            "nonfinite": sum(r.nonfinite for r in self.rows),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "onnx": self.onnx,
+            "model": self.model,
+            "precision": self.precision,
+            "tolerance": dataclasses.asdict(self.tolerance),
+            "rows": [dataclasses.asdict(r) for r in self.rows],
+            "worst": self.worst(),
+            "passed": self.passed,
+        }
+
+
+def generated_cases(seed: int = 0) -> list[Case]:
+    """Both channel counts, the reference size, sizes that are no multiple of any stride, batch 2."""
+
+    def size_cases(width: int, height: int) -> list[Case]:
+        return [
+            Case(f"sketch-{width}x{height}", [sketch(height, width, seed)]),
+            Case(f"painting-{width}x{height}", [painting(height, width, seed + 1)]),
+        ]
+
+    return [
+        *size_cases(424, 424),
+        *size_cases(517, 389),
+        Case("sketch-45x31", [sketch(31, 45, seed + 2)]),
+        Case("batch-2x424x424", [sketch(424, 424, seed + 3), painting(424, 424, seed + 4)]),
+    ]
+
+
+def folder_cases(folder: Path) -> list[Case]:
+    """Each image alone, and the first two as one batch (cropped to their common size)."""
+    paths = list_images(folder)
+    images = [read_image(p) for p in paths]
+    cases = [Case(p.name, [image]) for p, image in zip(paths, images)]
+    if len(images) >= 2:
+        height = min(i.shape[0] for i in images[:2])
+        width = min(i.shape[1] for i in images[:2])
+        cases.append(Case(f"batch-2x{width}x{height}", [i[:height, :width] for i in images[:2]]))
+    return cases
+
+
+def compare(reference: np.ndarray, result: np.ndarray, info: OutputInfo, threshold: float) -> dict:
+    """Error metrics of one (C, H, W) output against its reference."""
+    nonfinite = int(np.size(result) - np.count_nonzero(np.isfinite(result)))
+    scale = 1.0 if info.is_probability else max(float(np.abs(reference).max()), 1e-12)
+    ref, got = reference / scale, np.nan_to_num(result / scale, nan=1e6, posinf=1e6, neginf=-1e6)
+    diff = np.abs(got.astype(np.float64) - ref)
+    mse = float(np.mean(diff**2))
+    psnr = PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10 * np.log10(1.0 / mse))
+    # Lines are the probability above the threshold; a feature map's lines are where it exceeds its
+    # own mean, the adaptive threshold the reference applies to targets.
+    cut = threshold if info.is_probability else ref.mean(axis=(1, 2), keepdims=True)
+    return {
+        "max_abs": float(diff.max()),
+        "mean_abs": float(diff.mean()),
+        "psnr_db": float(psnr),
+        "line_f1": binary_f1(got > cut, ref > cut),
+        "nonfinite": nonfinite,
+    }
+
+
+def binary_f1(predicted: np.ndarray, target: np.ndarray) -> float:
+    true_pos = np.count_nonzero(predicted & target)
+    false_total = np.count_nonzero(predicted ^ target)
+    if true_pos == 0 and false_total == 0:
+        return 1.0  # both empty: they agree
+    return float(2 * true_pos / (2 * true_pos + false_total))
+
+
+def within(metrics: dict, tolerance: Tolerance) -> bool:
+    return (
+        metrics["nonfinite"] == 0
+        and metrics["max_abs"] <= tolerance.max_abs
+        and metrics["mean_abs"] <= tolerance.mean_abs
+        and metrics["psnr_db"] >= tolerance.min_psnr_db
+        and metrics["line_f1"] >= tolerance.min_line_f1
+    )
+
+
+def verify_onnx(
+    onnx_path: Path,
+    images: Path | None = None,
+    weights: Path | None = None,
+    precision: str | None = None,
+    track: Callable[[list[Case]], Iterable[Case]] = iter,
+) -> VerifyReport:
+    """Run `onnx_path` in ONNX Runtime (CPU) and its PyTorch model on the same images; compare.
+
+    `track` wraps the list of cases, e.g. with a progress bar.
+    """
+    cases = folder_cases(images) if images is not None else generated_cases()
+    with OnnxRuntimeRunner(onnx_path) as graph:
+        card = graph.card
+        precision = precision or card.precision
+        if precision not in TOLERANCES:
+            raise InputError(
+                f"{onnx_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})"
+            )
+        tolerance = TOLERANCES[precision]
+        reference = reference_model(card, onnx_path, weights)
+        rows = []
+        with TorchRunner(reference, card) as torch_runner:
+            for case in track(cases):
+                log.debug("verifying %s", case.name)
+                expected = predict(torch_runner, case.images)
+                actual = predict(graph, case.images)
+                for info in card.outputs:
+                    for index in range(len(case.images)):
+                        ref, got = expected[info.name][index], actual[info.name][index]
+                        metrics = compare(ref, got, info, card.threshold)
+                        label = case.name if len(case.images) == 1 else f"{case.name}[{index}]"
+                        rows.append(
+                            Row(
+                                case.name,
+                                index,
+                                label,
+                                info.name,
+                                list(got.shape),
+                                **metrics,
+                                passed=within(metrics, tolerance),
+                            )
+                        )
+    return VerifyReport(str(onnx_path), card.model, precision, tolerance, rows)
+
+
+def reference_model(card: ModelCard, onnx_path: Path, weights: Path | None) -> torch.nn.Module:
+    """The PyTorch module `onnx_path` was exported from, proven by the weights hash."""
+    if weights is None and card.weights_file:
+        weights = Path(card.weights_file)
+        if not weights.is_file():
+            raise InputError(
+                f"{onnx_path}: was exported from weights {weights}, which is not found (pass --weights)"
+            )
+    features = None
+    if card.output_kind == "features":
+        features = {o.name: o.channels for o in card.outputs}
+    loaded = load_model(spec_from_card(card), weights, card.init_seed, features)
+    if loaded.weights_sha256 != card.weights_sha256:
+        raise InputError(
+            f"{weights or 'untrained initialisation'}: weights sha256 {loaded.weights_sha256[:12]} are "
+            f"not those {onnx_path} was exported from ({card.weights_sha256[:12]})"
+        )
+    return loaded.module
