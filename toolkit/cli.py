@@ -225,7 +225,8 @@ def verify_command(
     console.print(table)
     worst, tol = report.worst(), report.tolerance
     console.print(
-        f"{report.model} {report.precision}: worst max abs {worst['max_abs']:.2e} (tolerance {tol.max_abs:g}), "
+        f"{report.model} {report.precision}: worst max abs {worst['max_abs']:.2e} "
+        f"(tolerance {tol.max_abs:g}), "
         f"PSNR {worst['psnr_db']:.1f} dB (>= {tol.min_psnr_db:g}), line F1 {worst['line_f1']:.5f} "
         f"(>= {tol.min_line_f1:g}), non-finite {worst['nonfinite']}"
     )
@@ -233,8 +234,13 @@ def verify_command(
         with atomic_path(json_path, overwrite) as tmp:
             tmp.write_text(json.dumps(report.to_dict(), indent=2))
         console.print(f"wrote {json_path}")
+    for message in report.skipped:
+        typer.echo(f"error: {message}", err=True)
     if not report.passed:
         failed = sum(not row.passed for row in report.rows)
         typer.echo(f"FAILED: {failed} of {len(report.rows)} outputs out of tolerance", err=True)
         raise typer.Exit(ExitCode.CHECK_FAILED)
+    if report.skipped:
+        typer.echo(f"passed on what was read, but {len(report.skipped)} file(s) could not be read", err=True)
+        raise typer.Exit(ExitCode.BAD_INPUT)
     console.print("[green]PASSED[/]")

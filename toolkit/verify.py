@@ -73,6 +73,7 @@ class VerifyReport:
     precision: str
     tolerance: Tolerance
     rows: list[Row]
+    skipped: list[str]  # one line per input file that could not be read
 
     @property
     def passed(self) -> bool:
@@ -95,6 +96,7 @@ class VerifyReport:
             "tolerance": dataclasses.asdict(self.tolerance),
             "rows": [dataclasses.asdict(r) for r in self.rows],
             "worst": self.worst(),
+            "skipped": self.skipped,
             "passed": self.passed,
         }
 
@@ -116,16 +118,23 @@ def generated_cases(seed: int = 0) -> list[Case]:
     ]
 
 
-def folder_cases(folder: Path) -> list[Case]:
-    """Each image alone, and the first two as one batch (cropped to their common size)."""
-    paths = list_images(folder)
-    images = [read_image(p) for p in paths]
-    cases = [Case(p.name, [image]) for p, image in zip(paths, images)]
+def folder_cases(folder: Path) -> tuple[list[Case], list[str]]:
+    """Each readable image alone, and the first two as one batch (cropped to their common size).
+
+    Unreadable files do not stop the run: their one-line errors come back beside the cases.
+    """
+    images, errors = [], []
+    for path in list_images(folder):
+        try:
+            images.append((path.name, read_image(path)))
+        except InputError as error:
+            errors.append(str(error))
+    cases = [Case(name, [image]) for name, image in images]
     if len(images) >= 2:
-        height = min(i.shape[0] for i in images[:2])
-        width = min(i.shape[1] for i in images[:2])
-        cases.append(Case(f"batch-2x{width}x{height}", [i[:height, :width] for i in images[:2]]))
-    return cases
+        pair = [image for _, image in images[:2]]
+        height, width = min(i.shape[0] for i in pair), min(i.shape[1] for i in pair)
+        cases.append(Case(f"batch-2x{width}x{height}", [i[:height, :width] for i in pair]))
+    return cases, errors
 
 
 def compare(reference: np.ndarray, result: np.ndarray, info: OutputInfo, threshold: float) -> dict:
@@ -177,7 +186,9 @@ def verify_onnx(
 
     `track` wraps the list of cases, e.g. with a progress bar.
     """
-    cases = folder_cases(images) if images is not None else generated_cases()
+    cases, skipped = folder_cases(images) if images is not None else (generated_cases(), [])
+    if not cases:
+        raise InputError(f"{images}: none of its images could be read")
     with OnnxRuntimeRunner(onnx_path) as graph:
         card = graph.card
         precision = precision or card.precision
@@ -209,7 +220,7 @@ def verify_onnx(
                                 passed=within(metrics, tolerance),
                             )
                         )
-    return VerifyReport(str(onnx_path), card.model, precision, tolerance, rows)
+    return VerifyReport(str(onnx_path), card.model, precision, tolerance, rows, skipped)
 
 
 def reference_model(card: ModelCard, onnx_path: Path, weights: Path | None) -> torch.nn.Module:

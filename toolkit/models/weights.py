@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,9 +43,13 @@ def read_state_dict(path: Path) -> StateDict:
         if suffix in (".pth", ".pt", ".ckpt"):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             return unwrap_checkpoint(checkpoint, path)
+    except pickle.UnpicklingError as error:
+        raise InputError(
+            f"{path}: not a readable weights file (it holds Python objects besides tensors, which "
+            "weights_only loading refuses; save only the state dict)"
+        ) from error
     except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as error:
-        # RuntimeError/EOFError: truncated or non-zip .pth; UnpicklingError is a RuntimeError subclass
-        # under weights_only=True; SafetensorError: bad header.
+        # RuntimeError/EOFError: truncated or non-zip .pth; SafetensorError: bad header.
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"{path}: not a readable weights file ({first_line})") from error
     raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth or .pt)")

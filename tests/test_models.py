@@ -1,0 +1,100 @@
+"""The two reference models: structure, parameter counts, shapes at any size."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from toolkit.models.contour import ContourConfig, ContourNet, FeatureMaps
+from toolkit.models.registry import MODELS, get_spec
+from toolkit.models.unet import SketchUNet, UNetConfig
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def convs_per_stage(stages: nn.ModuleList | nn.Sequential) -> list[int]:
+    return [sum(isinstance(m, nn.Conv2d) for m in stage.modules()) for stage in stages]
+
+
+def test_reference_unet_matches_the_design() -> None:
+    model = SketchUNet(UNetConfig())
+    # "about 8.3 M parameters" in the reference
+    assert count_parameters(model) == pytest.approx(8.3e6, rel=0.01)
+    assert convs_per_stage(model.encoder) == [4, 6, 9]
+    assert convs_per_stage([model.bottleneck]) == [9]
+    assert convs_per_stage(model.decoder) == [8, 5, 3]
+    assert [block.up.out_channels for block in model.decoder] == [128, 64, 32]
+    assert [m.out_channels for m in model.head if isinstance(m, nn.Conv2d)] == [2, 1]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 4 + 6 + 9 + 9 + 8 + 5 + 3
+
+
+def test_light_unet_is_the_same_code_with_smaller_numbers() -> None:
+    light = get_spec("unet-light").build()
+    assert type(light) is SketchUNet
+    assert count_parameters(light) < count_parameters(get_spec("unet").build()) / 10
+
+
+def test_unet_config_rejects_mismatched_depths() -> None:
+    with pytest.raises(ValueError, match="one encoder and one decoder depth per width"):
+        UNetConfig(widths=(16, 32), encoder_depths=(1, 1, 1), decoder_depths=(1, 1))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_output_is_a_probability_map_of_the_input_size(name: str) -> None:
+    spec = get_spec(name)
+    model = spec.build()
+    x = torch.rand(2, spec.in_channels, 5 * spec.stride, 3 * spec.stride)
+    with torch.inference_mode():
+        y = model(x)
+    assert y.shape == (2, 1, 5 * spec.stride, 3 * spec.stride)
+    assert 0.0 <= float(y.min()) and float(y.max()) <= 1.0
+    # He initialisation keeps an untrained model's output varying (a constant would verify trivially)
+    assert float(y.std()) > 1e-3
+
+
+def test_contour_trunk_is_resnet18_up_to_layer1() -> None:
+    net = ContourNet(ContourConfig())
+    assert (net.conv1.kernel_size, net.conv1.stride, net.conv1.out_channels) == ((7, 7), (2, 2), 64)
+    assert (net.maxpool.kernel_size, net.maxpool.stride) == (3, 2)
+    assert len(net.layer1) == 2
+    trunk = sum(p.numel() for name, p in net.named_parameters() if not name.startswith("head."))
+    # resnet18: conv1 9408 + bn1 128 + layer1 2 x (2 x 36864 + 2 x 128) = 157,504
+    assert trunk == 157_504
+    features = net.forward_features(torch.rand(1, 3, 64, 48))
+    assert features["conv1"].shape == (1, 64, 32, 24)
+    assert features["layer1"].shape == (1, 64, 16, 12)
+
+
+def test_feature_maps_select_channels() -> None:
+    net = ContourNet().eval()
+    maps = FeatureMaps(net, {"conv1": [3, 21, 48, 56], "layer1": None})
+    x = torch.rand(1, 3, 32, 32)
+    conv1, layer1 = maps(x)
+    full = net.forward_features(x)
+    assert torch.equal(conv1, full["conv1"][:, [3, 21, 48, 56]])
+    assert layer1.shape == (1, 64, 8, 8)
+    with pytest.raises(ValueError, match="cannot select"):
+        FeatureMaps(net, {"conv1": [64]})
+    with pytest.raises(ValueError, match="must be among"):
+        FeatureMaps(net, {"layer2": None})
+
+
+def test_contour_takes_one_or_three_channels() -> None:
+    gray = get_spec("contour", 1)
+    assert gray.in_channels == 1 and len(gray.mean) == 1
+    assert gray.build()(torch.rand(1, 1, 16, 16)).shape == (1, 1, 16, 16)
+    with pytest.raises(Exception, match="1 or 3"):
+        get_spec("contour", 2)
+
+
+def test_unknown_model_name_lists_the_known_ones() -> None:
+    with pytest.raises(Exception, match="unknown model 'unett': choose one of unet, unet-light, contour"):
+        get_spec("unett")
+
+
+def test_same_seed_same_weights() -> None:
+    a, b = get_spec("unet-light").build(seed=3), get_spec("unet-light").build(seed=3)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
