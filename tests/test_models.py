@@ -50,7 +50,7 @@ def test_output_is_a_probability_map_of_the_input_size(name: str) -> None:
     with torch.inference_mode():
         y = model(x)
     assert y.shape == (2, 1, 5 * spec.stride, 3 * spec.stride)
-    assert 0.0 <= float(y.min()) and float(y.max()) <= 1.0
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
     # He initialisation keeps an untrained model's output varying (a constant would verify trivially)
     assert float(y.std()) > 1e-3
 

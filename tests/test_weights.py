@@ -54,8 +54,16 @@ def resnet_layer1_reference(state: dict[str, torch.Tensor], x: torch.Tensor) -> 
     """torchvision's resnet18 forward up to layer1, written out with functional ops."""
 
     def bn(t: torch.Tensor, prefix: str) -> torch.Tensor:
-        return F.batch_norm(t, state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"],
-                            state[f"{prefix}.weight"], state[f"{prefix}.bias"], False, 0.0, 1e-5)
+        return F.batch_norm(
+            t,
+            state[f"{prefix}.running_mean"],
+            state[f"{prefix}.running_var"],
+            state[f"{prefix}.weight"],
+            state[f"{prefix}.bias"],
+            False,
+            0.0,
+            1e-5,
+        )
 
     x = F.max_pool2d(F.relu(bn(F.conv2d(x, state["conv1.weight"], stride=2, padding=3), "bn1")), 3, 2, 1)
     for block in ("layer1.0", "layer1.1"):
@@ -122,7 +130,7 @@ def test_wrong_shaped_weights_fail_in_one_line_naming_file_keys_and_shapes(tmp_p
 def test_pickled_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "config": object()}, path)
-    with pytest.raises(InputError, match="evil.pth: not a readable weights file"):
+    with pytest.raises(InputError, match=r"evil\.pth: not a readable weights file"):
         read_state_dict(path)
 
 

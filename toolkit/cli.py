@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit import __version__
-from toolkit.errors import ExitCode, ToolkitError
+from toolkit.errors import ExitCode, MissingDependencyError, ToolkitError
 
 app = typer.Typer(
     name="toolkit",
@@ -36,10 +37,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
+# Piped into a log, tables keep whole file names rather than wrapping at Rich's default 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 log = logging.getLogger("toolkit")
 
 DEBUG_VARIABLE = "TOOLKIT_DEBUG"
+# Optional packages a command may import, and the extra that installs each.
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "onnx": "train",
+    "onnxscript": "train",
+    "safetensors": "train",
+    "onnxruntime": "cpu",
+}
 
 # Options shared between commands.
 WeightsOption = Annotated[
@@ -61,7 +71,14 @@ def command(*args: Any, **kwargs: Any) -> Callable:
         @functools.wraps(function)
         def wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
             try:
-                return function(*call_args, **call_kwargs)
+                try:
+                    return function(*call_args, **call_kwargs)
+                except ModuleNotFoundError as missing:
+                    module = (missing.name or "").partition(".")[0]
+                    if module not in EXTRA_OF_MODULE:
+                        raise
+                    purpose = f"toolkit {function.__name__.removesuffix('_command')}"
+                    raise MissingDependencyError(module, EXTRA_OF_MODULE[module], purpose) from missing
             except ToolkitError as error:
                 if os.environ.get(DEBUG_VARIABLE):
                     raise

@@ -1,0 +1,105 @@
+"""The runner contract, the same for every backend, and the image pipeline around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from toolkit.data.imageio import read_image
+from toolkit.errors import InputError
+from toolkit.export.onnx_export import read_card
+from toolkit.runtime import Runner, pad_to_stride, predict, to_model_input
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.torch_runner import TorchRunner
+from toolkit.verify import reference_model
+
+
+def onnxruntime_backend(path: Path) -> Runner:
+    return OnnxRuntimeRunner(path)
+
+
+def torch_backend(path: Path) -> Runner:
+    card = read_card(path)
+    return TorchRunner(reference_model(card, path, None), card)
+
+
+BACKENDS: dict[str, Callable[[Path], Runner]] = {"onnxruntime": onnxruntime_backend, "torch": torch_backend}
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_every_backend_keeps_the_contract(exported: dict[str, Path], backend: str) -> None:
+    with BACKENDS[backend](exported["contour-features"]) as runner:
+        assert runner.card.output_names == ["conv1", "layer1"]
+        outputs = runner.infer({"image": np.random.default_rng(0).random((2, 3, 16, 24), np.float32)})
+        assert sorted(outputs) == ["conv1", "layer1"]
+        assert outputs["conv1"].dtype == np.float32 and outputs["conv1"].shape == (2, 4, 8, 12)
+        assert outputs["layer1"].shape == (2, 64, 4, 6)
+        bad_feeds = {
+            "expected one input 'image'": {"x": np.zeros((1, 3, 16, 16), np.float32)},
+            "must be a float32 numpy array": {"image": np.zeros((1, 3, 16, 16), np.float64)},
+            "must be a non-empty NCHW batch": {"image": np.zeros((3, 16, 16), np.float32)},
+            "must have 3 channel": {"image": np.zeros((1, 1, 16, 16), np.float32)},
+            "positive multiples of 4, got 18x16": {"image": np.zeros((1, 3, 18, 16), np.float32)},
+        }
+        for message, feed in bad_feeds.items():
+            with pytest.raises(InputError, match=message):
+                runner.infer(feed)
+
+
+def test_runner_must_be_activated(exported: dict[str, Path]) -> None:
+    with pytest.raises(RuntimeError, match="activate the runner"):
+        OnnxRuntimeRunner(exported["unet-light"]).infer({"image": np.zeros((1, 1, 8, 8), np.float32)})
+
+
+def test_pad_to_stride_mirrors_and_predict_crops_back(exported: dict[str, Path]) -> None:
+    batch = np.arange(2 * 1 * 5 * 6, dtype=np.float32).reshape(2, 1, 5, 6)
+    padded = pad_to_stride(batch, 4)
+    assert padded.shape == (2, 1, 8, 8)
+    np.testing.assert_array_equal(padded[:, :, :5, :6], batch)
+    np.testing.assert_array_equal(padded[:, :, 5, :6], batch[:, :, 3, :])  # reflected about the last row
+    assert pad_to_stride(padded, 4) is padded
+    with OnnxRuntimeRunner(exported["unet-light"]) as runner:
+        tiny = predict(runner, [np.full((3, 2), 255, np.uint8)])["lines"]  # smaller than the stride
+        assert tiny.shape == (1, 1, 3, 2)
+        with pytest.raises(InputError, match="one batch needs images of one size"):
+            predict(runner, [np.zeros((8, 8), np.uint8), np.zeros((8, 16), np.uint8)])
+
+
+def test_model_input_follows_the_card(exported: dict[str, Path]) -> None:
+    contour, unet = read_card(exported["contour"]), read_card(exported["unet-light"])
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[..., 0] = 255
+    x = to_model_input(rgb, contour)
+    assert x.shape == (3, 2, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[:, 0, 0], [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], rtol=1e-6)
+    gray16 = np.full((4, 5), 65535, np.uint16)
+    np.testing.assert_allclose(to_model_input(gray16, unet), 1.0)
+    assert to_model_input(rgb, unet).shape == (1, 2, 3)  # RGB converted to the model's gray
+
+
+def test_read_image_composites_alpha_on_white_and_keeps_16_bit(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[:2, :, 3] = 255  # top half opaque black ink, bottom half fully transparent
+    cv2.imwrite(str(tmp_path / "ink.png"), rgba)
+    image = read_image(tmp_path / "ink.png")
+    assert image.shape == (4, 4, 3)
+    assert image[:2].max() == 0 and image[2:].min() == 255
+    cv2.imwrite(str(tmp_path / "deep.png"), np.full((3, 3), 40000, np.uint16))
+    deep = read_image(tmp_path / "deep.png")
+    assert deep.dtype == np.uint16 and deep.max() == 40000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(b"", "empty file"), (b"GIF89a....", "not a readable image")]
+)
+def test_read_image_errors_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "scan.png"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"scan.png: {message}"):
+        read_image(path)
+    with pytest.raises(InputError, match=r"missing\.png: cannot read"):
+        read_image(tmp_path / "missing.png")

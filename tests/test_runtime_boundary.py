@@ -1,0 +1,97 @@
+"""The runtime and the CLI's inference path import and run without torch (DESIGN decision 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+from toolkit.errors import ExitCode
+
+# Makes `import torch` fail in the child process, as on a Jetson with only the runtime installed.
+BLOCK_TORCH = textwrap.dedent(
+    """
+    import sys
+
+    class BlockTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ModuleNotFoundError(f"No module named '{name}' (blocked)", name=name)
+            return None
+
+    sys.meta_path.insert(0, BlockTorch())
+    """
+)
+
+
+def run_without_torch(code: str) -> subprocess.CompletedProcess:
+    script = BLOCK_TORCH + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+
+
+def test_runtime_runs_an_exported_model_without_torch(exported: dict[str, Path]) -> None:
+    result = run_without_torch(
+        f"""
+        import numpy as np
+        from pathlib import Path
+        import toolkit.runtime
+        from toolkit.data.samples import sketch
+        from toolkit.runtime import predict
+        from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+        try:
+            import torch
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise SystemExit("torch was importable: the block did not work")
+        with OnnxRuntimeRunner(Path({str(exported["unet-light"])!r})) as runner:
+            lines = predict(runner, [sketch(389, 517, seed=0)])["lines"]
+        assert lines.shape == (1, 1, 389, 517), lines.shape
+        assert "torch" not in sys.modules
+        print("ran", lines.shape)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ran (1, 1, 389, 517)" in result.stdout
+
+
+def test_cli_help_without_torch_and_a_clear_error_for_torch_commands() -> None:
+    result = run_without_torch(
+        """
+        from toolkit.cli import app
+        try:
+            app(["--help"])
+        except SystemExit as exit:
+            assert exit.code == 0, exit.code
+        try:
+            app(["export", "unet-light", "-o", "/nonexistent/x.onnx"])
+        except SystemExit as exit:
+            print("exit", exit.code)
+        """
+    )
+    assert "export" in result.stdout and "verify" in result.stdout
+    assert "exit 4" in result.stdout
+    assert (
+        "error: toolkit export needs the 'torch' package: pip install 'line-art-toolkit[train]'"
+        in result.stderr
+    )
+
+
+def test_help_lists_commands_with_examples() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("models", "export", "verify"):
+        assert command in result.output
+    assert "toolkit export unet-light" in result.output
+    verify_help = CliRunner().invoke(app, ["verify", "--help"]).output
+    assert "toolkit verify export/unet.onnx" in verify_help
+
+
+def test_models_lists_the_registry() -> None:
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == ExitCode.OK
+    assert "8.27 M" in result.output and "unet-light" in result.output and "contour" in result.output
