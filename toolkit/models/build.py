@@ -44,14 +44,18 @@ def load_model(
     weights: Path | None = None,
     seed: int = 0,
     features: FeatureSelection | None = None,
+    partial: bool = False,
 ) -> LoadedModel:
-    """Build `spec`, load `weights` into it, and select the line output or the given feature maps."""
+    """Build `spec`, load `weights` into it, and select the line output or the given feature maps.
+
+    `partial` lets a contour model take trunk-only weights (a torchvision resnet18) to train its head.
+    """
     if features is not None and spec.family != "contour":
         raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
     net = spec.build(seed)
     if weights is not None:
         state_dict = read_state_dict(weights)
-        allow_missing: tuple[str, ...] = ("head.",) if features is not None else ()
+        allow_missing: tuple[str, ...] = ("head.",) if features is not None or partial else ()
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))

@@ -1,0 +1,1 @@
+"""Training: the reference loss, metrics, the trainer (AMP, DDP through torchrun) and its plots."""

@@ -1,0 +1,50 @@
+"""The reference loss, 1 - (g * PMI + (1 - g) * GMI), and its companions.
+
+The intersection measure of a prediction P against ground truth G is
+    I(P, G, a) = a * |P n G| / |G| + (1 - a) * |P n G| / |P|,
+a blend of recall and precision with soft (probability) set sizes. PMI applies it to the lines
+(foreground), GMI to the paper (background, 1 - P against 1 - G). g = a = 0.5 as in the reference.
+It is computed per image and averaged, so a sparse drawing weighs as much as a dense one.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("pmi-gmi", "bce", "pmi-gmi+bce")
+EPS = 1e-6
+
+
+def intersection_measure(pred: torch.Tensor, truth: torch.Tensor, a: float) -> torch.Tensor:
+    """Per image of an (N, 1, H, W) batch: a * |P n G| / |G| + (1 - a) * |P n G| / |P|."""
+    dims = (1, 2, 3)
+    overlap = (pred * truth).sum(dims)
+    return a * overlap / (truth.sum(dims) + EPS) + (1 - a) * overlap / (pred.sum(dims) + EPS)
+
+
+def pmi_gmi_terms(pred: torch.Tensor, target: torch.Tensor, a: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """(PMI, GMI), each averaged over the batch."""
+    pmi = intersection_measure(pred, target, a)
+    gmi = intersection_measure(1 - pred, 1 - target, a)
+    return pmi.mean(), gmi.mean()
+
+
+def pmi_gmi_loss(pred: torch.Tensor, target: torch.Tensor, g: float = 0.5, a: float = 0.5) -> torch.Tensor:
+    pmi, gmi = pmi_gmi_terms(pred, target, a)
+    return 1 - (g * pmi + (1 - g) * gmi)
+
+
+def line_loss(
+    name: str, pred: torch.Tensor, target: torch.Tensor, g: float = 0.5, a: float = 0.5
+) -> torch.Tensor:
+    """`name` from LOSSES, on probabilities `pred` and binary `target`, both (N, 1, H, W)."""
+    pred = pred.float()  # under autocast the sums must not run in half precision
+    if name == "pmi-gmi":
+        return pmi_gmi_loss(pred, target, g, a)
+    bce = F.binary_cross_entropy(pred.clamp(EPS, 1 - EPS), target)
+    if name == "bce":
+        return bce
+    if name == "pmi-gmi+bce":
+        return pmi_gmi_loss(pred, target, g, a) + bce
+    raise ValueError(f"loss must be one of {LOSSES}, not {name!r}")

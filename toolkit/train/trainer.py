@@ -1,0 +1,377 @@
+"""`toolkit train`: one loop for both models, on synthetic pairs or a user's folder.
+
+Adam (lr 1e-3, betas 0.9/0.999) with optional exponential decay, checkpoints every N epochs and on the
+best validation line F1, early stopping that restores the best weights, exact resume, AMP on CUDA,
+and DistributedDataParallel when started by torchrun (NCCL on GPUs, gloo on CPUs). Rank 0 alone
+validates and writes the run folder:
+
+    RUN/config.json         the configuration and the command line
+    RUN/metrics.json        one entry per epoch
+    RUN/curves.png          loss, PMI/GMI, accuracy, F1
+    RUN/samples/*.png       input | prediction | target sheets of validation images
+    RUN/checkpoints/        last.pt (resume from it), epoch-NNN.pt, best.pt
+    RUN/weights.safetensors the best weights, with command, seed, commit and metrics beside them
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
+from toolkit.errors import InputError
+from toolkit.fileio import atomic_path
+from toolkit.models.build import load_model
+from toolkit.models.registry import ModelSpec, get_spec
+from toolkit.models.weights import write_weights
+from toolkit.train import metrics as line_metrics
+from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
+from toolkit.train.plots import comparison_sheet, training_curves
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KIND = {"unet": "sketch", "contour": "painting"}
+
+
+@dataclass
+class TrainConfig:
+    model: str = "unet-light"
+    in_channels: int | None = None
+    data: str = "synthetic"  # "synthetic", or a folder with input/ and target/
+    kind: str | None = None  # synthetic pairs: "sketch" or "painting"; default by model family
+    image_size: int = 256  # synthetic image side
+    crop: int = 192  # training crop side
+    train_size: int = 480  # synthetic pairs per epoch
+    val_size: int = 32  # synthetic validation pairs (held out: other seeds)
+    val_fraction: float = 0.1  # of a folder's pairs, for validation
+    resize: int | None = None  # folder images: shrink the longest side to this (INTER_AREA)
+    batch_size: int = 6
+    epochs: int = 100
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_decay: float | None = None  # multiply the learning rate by this after every epoch
+    loss: str = "pmi-gmi"
+    loss_g: float = 0.5
+    loss_a: float = 0.5
+    checkpoint_every: int = 50
+    patience: int | None = 10  # epochs without a better validation line F1; None = never stop early
+    seed: int = 0
+    amp: bool = True  # mixed precision, on CUDA only
+    workers: int = 0
+    device: str = "auto"
+    init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
+    threshold: float = 0.5
+    out: str = ""  # run folder; default runs/MODEL
+    command: str = field(default_factory=lambda: shlex.join(["toolkit", *sys.argv[1:]]))
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise InputError(f"--loss must be one of {', '.join(LOSSES)}, not {self.loss}")
+        if self.crop % 8:
+            raise InputError(f"--crop must be a multiple of 8, not {self.crop}")
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    best_epoch: int
+    best: dict[str, float]
+    epochs_run: int
+    stopped_early: bool
+
+
+class Distributed:
+    """Rank and world size under torchrun; a single process otherwise."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def broadcast_flag(self, flag: bool) -> bool:
+        if self.world == 1:
+            return flag
+        value = torch.tensor([int(flag)])
+        dist.broadcast(value, src=0)
+        return bool(value.item())
+
+    def check_replicas_agree(self, model: nn.Module) -> None:
+        """DDP keeps every rank's weights identical; prove it rather than trust it."""
+        if self.world == 1:
+            return
+        checksum = torch.stack([p.detach().double().sum() for p in model.parameters()]).sum().reshape(1)
+        gathered = [torch.zeros_like(checksum) for _ in range(self.world)]
+        dist.all_gather(gathered, checksum)
+        if any(not torch.equal(g, gathered[0]) for g in gathered):
+            raise RuntimeError(f"DDP replicas diverged: parameter checksums {[g.item() for g in gathered]}")
+
+    def close(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, PairDataset]:
+    fmt = InputFormat(spec.in_channels, list(spec.mean), list(spec.std))
+    train_augment = Augment(config.crop)
+    if config.data == "synthetic":
+        kind = config.kind or DEFAULT_KIND[spec.family]
+        size = config.image_size
+        train = SyntheticPairs(kind, size, config.train_size, train_augment, fmt, config.seed, validation=False)
+        val_augment = Augment(size - size % spec.stride, enabled=False)
+        val = SyntheticPairs(kind, size, config.val_size, val_augment, fmt, config.seed, validation=True)
+        return train, val
+    pairs = pair_folder(Path(config.data))
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(pairs))
+    val_count = max(1, round(len(pairs) * config.val_fraction)) if len(pairs) > 1 else 0
+    if val_count == 0:
+        raise InputError(f"{config.data}: needs at least 2 pairs (one for validation)")
+    val_pairs = [pairs[i] for i in order[:val_count]]
+    train_pairs = [pairs[i] for i in order[val_count:]]
+    val_augment = Augment(config.crop, enabled=False)
+    return (
+        FolderPairs(train_pairs, train_augment, fmt, config.seed, config.resize),
+        FolderPairs(val_pairs, val_augment, fmt, config.seed, config.resize),
+    )
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                cwd=Path(__file__).parent)
+        return result.stdout.strip() if result.returncode == 0 else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def train(config: TrainConfig) -> TrainResult:
+    device = pick_device(config.device)
+    ranks = Distributed(device)
+    try:
+        return _train(config, device, ranks)
+    finally:
+        ranks.close()
+
+
+def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> TrainResult:
+    spec = get_spec(config.model, config.in_channels)
+    run = Path(config.out or f"runs/{config.model}")
+    torch.manual_seed(config.seed)
+    init = Path(config.init_weights) if config.init_weights else None
+    model = load_model(spec, init, config.seed, partial=True).module.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay) if config.lr_decay else None
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    state = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+
+    last = run / "checkpoints" / "last.pt"
+    if last.exists():
+        checkpoint = torch.load(last, map_location=device, weights_only=True)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["scaler"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        state = checkpoint["state"]
+        log.info("resumed %s at epoch %d", last, state["epoch"])
+    elif ranks.main:
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "config.json").write_text(json.dumps(config.to_json(), indent=2))
+
+    train_set, val_set = build_datasets(config, spec)
+    sampler = (
+        DistributedSampler(train_set, ranks.world, ranks.rank, shuffle=True, seed=config.seed)
+        if ranks.world > 1
+        else RandomSampler(train_set, generator=torch.Generator())
+    )
+    loader = DataLoader(train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True)
+    net = DistributedDataParallel(model) if ranks.world > 1 else model
+
+    stopped_early = False
+    while state["epoch"] < config.epochs and not stopped_early:
+        epoch = state["epoch"] + 1
+        train_set.set_epoch(epoch)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
+        else:
+            sampler.generator.manual_seed(config.seed * 7919 + epoch)  # same order after a resume
+        started = time.perf_counter()
+        train_stats = train_epoch(net, loader, optimizer, scaler, config, device, use_amp, epoch, ranks.main)
+        if scheduler is not None:
+            scheduler.step()
+        ranks.barrier()
+        if ranks.main:
+            val_stats, sheet_batch = validate(model, val_set, config, device)
+            entry = {"epoch": epoch, "seconds": round(time.perf_counter() - started, 1),
+                     "lr": optimizer.param_groups[0]["lr"], **train_stats, **val_stats}
+            state["history"].append(entry)
+            improved = val_stats["val_line_f1"] > state["best_score"]
+            if improved:
+                state.update(best_score=val_stats["val_line_f1"], best_epoch=epoch, bad_epochs=0)
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            log.info(
+                "epoch %d: loss %.4f, val loss %.4f, val line F1 %.4f%s",
+                epoch, train_stats["loss"], val_stats["val_loss"], val_stats["val_line_f1"],
+                " (best)" if improved else "",
+            )
+            save_epoch(run, model, optimizer, scheduler, scaler, state, config, epoch, improved)
+            if improved or epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+                comparison_sheet(*sheet_batch, val_set.format, run / "samples" / f"epoch-{epoch:03d}.png")
+            stopped_early = config.patience is not None and state["bad_epochs"] >= config.patience
+            if stopped_early:
+                log.info("no better validation line F1 for %d epochs: stopping early", config.patience)
+        else:
+            state["epoch"] = epoch
+        stopped_early = ranks.broadcast_flag(stopped_early)
+    ranks.check_replicas_agree(model)
+
+    if ranks.main:
+        best = torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(best["model"])  # restore the best epoch's weights
+        best_entry = next(e for e in state["history"] if e["epoch"] == state["best_epoch"])
+        write_final_weights(run, model.cpu(), config, best_entry)
+    best_entry = next((e for e in state["history"] if e["epoch"] == state["best_epoch"]), {})
+    return TrainResult(run, state["best_epoch"], best_entry, state["epoch"], stopped_early)
+
+
+def train_epoch(
+    net: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+    config: TrainConfig, device: torch.device, use_amp: bool, epoch: int, show: bool,
+) -> dict[str, float]:
+    net.train()
+    totals = {"loss": 0.0, "pmi": 0.0, "gmi": 0.0, "accuracy": 0.0, "f1": 0.0}
+    batches = 0
+    for x, target in tqdm(loader, desc=f"epoch {epoch}", disable=not show, leave=False, dynamic_ncols=True):
+        x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            pred = net(x)  # (N, 1, H, W) line probability
+        loss = line_loss(config.loss, pred.float(), target, config.loss_g, config.loss_a)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        with torch.no_grad():
+            pmi, gmi = pmi_gmi_terms(pred.float(), target, config.loss_a)
+            counts = line_metrics.pixel_counts((pred >= config.threshold).cpu().numpy(), target.bool().cpu().numpy())
+            tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+            totals["loss"] += loss.item()
+            totals["pmi"] += pmi.item()
+            totals["gmi"] += gmi.item()
+            totals["accuracy"] += 1 - (fp + fn) / counts["pixels"]
+            totals["f1"] += 2 * tp / max(1, 2 * tp + fp + fn)
+        batches += 1
+    return {key: value / max(1, batches) for key, value in totals.items()}
+
+
+@torch.no_grad()
+def validate(
+    model: nn.Module, dataset: PairDataset, config: TrainConfig, device: torch.device
+) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Validation metrics (micro-averaged over the set) and the first images for a comparison sheet."""
+    model.eval()
+    loader = DataLoader(dataset, batch_size=max(1, config.batch_size), shuffle=False)
+    counts: dict[str, int] = {}
+    losses, pmis, gmis, first = [], [], [], None
+    for x, target in loader:
+        pred = model(x.to(device)).float()
+        target = target.to(device)
+        losses.append(line_loss(config.loss, pred, target, config.loss_g, config.loss_a).item() * len(x))
+        pmi, gmi = pmi_gmi_terms(pred, target, config.loss_a)
+        pmis.append(pmi.item() * len(x))
+        gmis.append(gmi.item() * len(x))
+        pred_np, target_np = pred.cpu().numpy()[:, 0], target.cpu().numpy()[:, 0] > 0.5
+        for p, t in zip(pred_np, target_np):
+            counts = line_metrics.add_counts(counts, line_metrics.all_counts(p >= config.threshold, t))
+        if first is None:
+            first = (x.numpy(), pred_np, target_np)
+    n = len(dataset)
+    scores = line_metrics.scores(counts)
+    stats = {"val_loss": sum(losses) / n, "val_pmi": sum(pmis) / n, "val_gmi": sum(gmis) / n}
+    stats |= {f"val_{name}": value for name, value in scores.items()}
+    return stats, first
+
+
+def save_epoch(
+    run: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: object, scaler: torch.amp.GradScaler,
+    state: dict, config: TrainConfig, epoch: int, improved: bool,
+) -> None:
+    checkpoint = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else {},
+        "scaler": scaler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "state": state,
+    }
+    folder = run / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [folder / "last.pt"]
+    if improved:
+        targets.append(folder / "best.pt")
+    if epoch % config.checkpoint_every == 0:
+        targets.append(folder / f"epoch-{epoch:03d}.pt")
+    for path in targets:
+        with atomic_path(path, overwrite=True) as tmp:
+            torch.save(checkpoint, tmp)
+    with atomic_path(run / "metrics.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(state["history"], indent=1))
+    training_curves(state["history"], run / "curves.png")
+
+
+def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict) -> None:
+    """The best weights, and beside them how they were made: command, seed, commit, metrics."""
+    record = {
+        "model": config.model,
+        "command": config.command,
+        "data": config.data,
+        "data_seed": config.seed,
+        "git_commit": git_commit(),
+        "best_epoch": best["epoch"],
+        "validation": {k: round(v, 5) for k, v in best.items() if k.startswith("val_")},
+        "config": config.to_json(),
+        "torch_version": torch.__version__,
+    }
+    metadata = {"training": json.dumps(record)}
+    with atomic_path(run / "weights.safetensors", overwrite=True) as tmp:
+        write_weights(model, tmp, metadata)
+    (run / "weights.json").write_text(json.dumps(record, indent=2))
