@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit import __version__
-from toolkit.errors import ExitCode, MissingDependencyError, ToolkitError
+from toolkit.errors import ExitCode, InputError, MissingDependencyError, ToolkitError
 
 app = typer.Typer(
     name="toolkit",
@@ -54,7 +54,11 @@ EXTRA_OF_MODULE = {
 # Options shared between commands.
 WeightsOption = Annotated[
     Optional[Path],
-    typer.Option("--weights", "-w", help="Weights file (.safetensors, .pth, .pt). Default: untrained."),
+    typer.Option(
+        "--weights",
+        "-w",
+        help="Weights file (.safetensors, .pth, .pt). Default: the shipped weights, if any.",
+    ),
 ]
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace output files that already exist.")
@@ -161,6 +165,9 @@ def export_command(
     opset: Annotated[int, typer.Option(help="ONNX opset; 17 is the newest TensorRT 8.5/8.6 parse.")] = 17,
     simplify: Annotated[bool, typer.Option(help="Run onnxslim and keep its graph if smaller.")] = True,
     seed: Annotated[int, typer.Option(help="Initialisation seed of what the weights do not cover.")] = 0,
+    untrained: Annotated[
+        bool, typer.Option(help="Ignore shipped weights: export the initialisation.")
+    ] = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Export a model to ONNX with dynamic batch, height and width, checked and self-describing.
@@ -173,9 +180,11 @@ def export_command(
     from toolkit.export.onnx_export import export_onnx
     from toolkit.fileio import refuse_overwrite
     from toolkit.models.build import load_model, parse_feature_selection
-    from toolkit.models.registry import get_spec
+    from toolkit.models.registry import get_spec, shipped_file
 
     spec = get_spec(model, in_channels)
+    if weights is None and not untrained:
+        weights = shipped_file(spec, ".safetensors")
     selection = parse_feature_selection(features) if features else None
     if output is None:
         suffix = "-features" if selection else ""
@@ -265,11 +274,14 @@ def verify_command(
 
 @command("train")
 def train_command(
+    context: typer.Context,
     model: Annotated[str, typer.Argument(help="Model name (see `toolkit models`).")] = "unet-light",
     data: Annotated[
         str, typer.Option(help="`synthetic`, or a folder holding input/ and target/ images matched by name.")
     ] = "synthetic",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder. Default: runs/MODEL.")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Run folder. Default: runs/MODEL.")
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Epochs at most.")] = 100,
     batch_size: Annotated[int, typer.Option(help="Images per step (per process under torchrun).")] = 6,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
@@ -311,11 +323,29 @@ def train_command(
     from toolkit.train.trainer import TrainConfig, train
 
     config = TrainConfig(
-        model=model, in_channels=in_channels, data=data, kind=kind, image_size=image_size, crop=crop,
-        train_size=train_size, val_size=val_size, resize=resize, batch_size=batch_size, epochs=epochs,
-        lr=lr, lr_decay=lr_decay, loss=loss, checkpoint_every=checkpoint_every,
-        patience=patience or None, seed=seed, amp=amp, workers=workers, device=device,
-        init_weights=str(init_weights) if init_weights else None, out=str(out or f"runs/{model}"),
+        command=invocation(context),
+        model=model,
+        in_channels=in_channels,
+        data=data,
+        kind=kind,
+        image_size=image_size,
+        crop=crop,
+        train_size=train_size,
+        val_size=val_size,
+        resize=resize,
+        batch_size=batch_size,
+        epochs=epochs,
+        lr=lr,
+        lr_decay=lr_decay,
+        loss=loss,
+        checkpoint_every=checkpoint_every,
+        patience=patience or None,
+        seed=seed,
+        amp=amp,
+        workers=workers,
+        device=device,
+        init_weights=str(init_weights) if init_weights else None,
+        out=str(out or f"runs/{model}"),
     )
     result = train(config)
     if result.best:
@@ -323,3 +353,202 @@ def train_command(
             f"best epoch {result.best_epoch} of {result.epochs_run}: validation line F1 "
             f"{result.best['val_line_f1']:.4f}; weights in {result.run / 'weights.safetensors'}"
         )
+
+
+def invocation(context: typer.Context) -> str:
+    """The current command as a user would retype it: arguments, and the options given explicitly."""
+    import shlex
+
+    words = ["toolkit", context.info_name or ""]
+    for param in context.command.params:
+        value = context.params.get(param.name)
+        if param.param_type_name == "argument":
+            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        elif context.get_parameter_source(param.name).name != "DEFAULT":
+            if param.is_flag:
+                words.append(param.opts[0] if value else param.secondary_opts[0])
+            else:
+                words += [param.opts[0], str(value)]
+    return shlex.join(words)
+
+
+@command("infer")
+def infer_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the line images.")] = Path(
+        "lines"
+    ),
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
+    ] = "unet-light",
+    binary: Annotated[bool, typer.Option(help="Write black/white lines at the model's threshold.")] = False,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Draw clean lines for images with ONNX Runtime on the CPU (no torch needed).
+
+    Writes OUTPUT/NAME.png, black lines on white. A file that cannot be read is reported in one line and
+    the rest go on; the exit code is then 3.
+
+    Examples:
+
+    * `toolkit infer examples/sketches -o lines/`
+    * `toolkit infer scans/ --model contour -o outlines/ --binary`
+    * `toolkit infer page.jpg --model export/unet.onnx`
+    """
+    from rich.progress import track
+
+    from toolkit.runtime.infer import collect_inputs, infer_files
+    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+
+    runner = OnnxRuntimeRunner(shipped_onnx(model))
+    sources = collect_inputs(inputs)
+    with runner:
+        results = infer_files(
+            runner,
+            sources,
+            output,
+            binary,
+            overwrite,
+            track=lambda items: track(items, "inferring", console=console),
+        )
+    failed = [r for r in results if r.error]
+    console.print(
+        f"{len(results) - len(failed)} of {len(results)} images written to {output}/ ({runner.card.model})"
+    )
+    if failed:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def shipped_onnx(model: str) -> Path:
+    """`model` as an ONNX path: a file given as such, or the ONNX graph we ship for a model name."""
+    if model.endswith(".onnx"):
+        return Path(model)
+    from toolkit.models.registry import MODELS, SHIPPED_DIR
+
+    path = SHIPPED_DIR / f"{model}.onnx"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in SHIPPED_DIR.glob("*.onnx"))
+        raise InputError(
+            f"no shipped ONNX model '{model}' (shipped: {', '.join(shipped) or 'none'}); "
+            + (
+                f"run `toolkit export {model}` and pass --model export/{model}.onnx"
+                if model in MODELS
+                else ""
+            )
+        )
+    return path
+
+
+@command("evaluate")
+def evaluate_command(
+    data: Annotated[Path, typer.Argument(help="Folder with input/ and target/ images matched by name.")],
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="A shipped model name or an ONNX file.")
+    ] = None,
+    predictions: Annotated[
+        Optional[Path], typer.Option(help="Instead of (or beside) a model: a folder of its line images.")
+    ] = None,
+    radius: Annotated[int, typer.Option(help="Line F1 tolerance in pixels.")] = 2,
+    baselines: Annotated[bool, typer.Option(help="Also score Otsu, adaptive threshold and Canny.")] = True,
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Score a model or a folder of predictions against a dataset, beside classical baselines.
+
+    Examples:
+
+    * `toolkit synth --kind sketch --count 100 -o data/heldout-sketch`
+      then `toolkit evaluate data/heldout-sketch --model unet-light`
+    * `toolkit evaluate data/ --predictions lines/ --json eval.json`
+    """
+    from rich.progress import track
+
+    from toolkit.data.datasets import pair_folder
+    from toolkit.evaluate import evaluate
+    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+
+    if json_path is not None:
+        refuse_overwrite(json_path, overwrite)
+    if model is None and predictions is None and not baselines:
+        raise InputError("nothing to evaluate: give --model or --predictions, or keep the baselines")
+    pairs = pair_folder(data)
+    runner = OnnxRuntimeRunner(shipped_onnx(model)) if model else None
+    progress = lambda items: track(items, "evaluating", console=console)  # noqa: E731
+    if runner is not None:
+        with runner:
+            report = evaluate(
+                pairs, str(data), runner, runner.card.model, predictions, radius, baselines, progress
+            )
+    else:
+        report = evaluate(pairs, str(data), None, "model", predictions, radius, baselines, progress)
+    table = Table(
+        "method", "accuracy", "IoU", "precision", "recall", "F1", "line P", "line R", f"line F1 (r={radius})"
+    )
+    for name, values in report.methods.items():
+        table.add_row(
+            name,
+            *(
+                f"{values[key]:.4f}"
+                for key in (
+                    "accuracy",
+                    "iou",
+                    "precision",
+                    "recall",
+                    "f1",
+                    "line_precision",
+                    "line_recall",
+                    "line_f1",
+                )
+            ),
+        )
+    console.print(table)
+    console.print(f"{report.pairs} pairs from {data}")
+    for message in report.skipped:
+        typer.echo(f"error: {message}", err=True)
+    if json_path is not None:
+        with atomic_path(json_path, overwrite) as tmp:
+            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+    if report.skipped:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+@command("synth")
+def synth_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dataset folder (input/ and target/).")],
+    kind: Annotated[
+        str, typer.Option(help="sketch (rough -> clean) or painting (painting -> outlines).")
+    ] = "sketch",
+    count: Annotated[int, typer.Option(help="Number of pairs.")] = 100,
+    size: Annotated[int, typer.Option(help="Image side in pixels.")] = 256,
+    seed: Annotated[int, typer.Option(help="Seed; sets on disk never share seeds with training.")] = 0,
+    sheet: Annotated[
+        Optional[Path], typer.Option(help="Also write a contact sheet PNG of the first pairs.")
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Write synthetic pairs to disk in the reference layout (held out from training).
+
+    Example: `toolkit synth --kind painting --count 200 -o data/heldout-painting`
+    """
+    from rich.progress import track
+
+    from toolkit.data.synthetic import KINDS, contact_sheet, held_out_seed, make_pair, write_pairs
+    from toolkit.fileio import write_png
+
+    if kind not in KINDS:
+        raise InputError(f"--kind must be one of {', '.join(KINDS)}, not {kind}")
+    write_pairs(
+        kind,
+        count,
+        size,
+        seed,
+        output,
+        overwrite,
+        track=lambda items: track(items, "writing", console=console),
+    )
+    console.print(f"wrote {count} {kind} pairs to {output}/input and {output}/target")
+    if sheet is not None:
+        pairs = [make_pair(kind, size, size, held_out_seed(seed, i)) for i in range(min(count, 4))]
+        write_png(sheet, contact_sheet([pairs]), overwrite)
+        console.print(f"wrote {sheet}")

@@ -8,6 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from toolkit.errors import InputError
 
 
@@ -32,3 +35,13 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_png(path: Path, pixels: np.ndarray, overwrite: bool = False) -> None:
+    """Gray or RGB uint8/uint16 pixels as a PNG, atomically."""
+    bgr = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", bgr)
+    if not ok:
+        raise InputError(f"{path}: OpenCV could not encode the image")
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_bytes(encoded.tobytes())

@@ -22,7 +22,7 @@ from toolkit.data.samples import painting, sketch
 from toolkit.errors import InputError
 from toolkit.metadata import ModelCard, OutputInfo
 from toolkit.models.build import load_model
-from toolkit.models.registry import spec_from_card
+from toolkit.models.registry import resolve_weights_name, spec_from_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.torch_runner import TorchRunner
@@ -226,7 +226,7 @@ def verify_onnx(
 def reference_model(card: ModelCard, onnx_path: Path, weights: Path | None) -> torch.nn.Module:
     """The PyTorch module `onnx_path` was exported from, proven by the weights hash."""
     if weights is None and card.weights_file:
-        weights = Path(card.weights_file)
+        weights = resolve_weights_name(card.weights_file)
         if not weights.is_file():
             raise InputError(
                 f"{onnx_path}: was exported from weights {weights}, which is not found (pass --weights)"

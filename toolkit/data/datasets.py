@@ -33,7 +33,7 @@ def pair_folder(root: Path) -> list[tuple[Path, Path]]:
     folders = {name: root / name for name in ("input", "target")}
     for name, folder in folders.items():
         if not folder.is_dir():
-            raise InputError(f"{root}: needs an '{name}/' folder (layout: {root}/input/ and {root}/target/)")
+            raise InputError(f"{root}: has no '{name}/' folder (layout: {root}/input/ and {root}/target/)")
     stems = {}
     for name, folder in folders.items():
         files = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
@@ -47,7 +47,9 @@ def pair_folder(root: Path) -> list[tuple[Path, Path]]:
     unmatched = [f"input/{inputs[s].name}" for s in sorted(set(inputs) - set(targets))]
     unmatched += [f"target/{targets[s].name}" for s in sorted(set(targets) - set(inputs))]
     if unmatched:
-        shown = ", ".join(unmatched[:10]) + (f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else "")
+        shown = ", ".join(unmatched[:10]) + (
+            f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else ""
+        )
         raise InputError(f"{root}: {len(unmatched)} file(s) without a partner: {shown}")
     if not inputs:
         raise InputError(f"{root}: no image pairs in input/ and target/")
@@ -80,7 +82,9 @@ class Augment:
     flip: bool = True
     enabled: bool = True  # False: a deterministic centre crop (validation)
 
-    def __call__(self, rng: np.random.Generator, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, rng: np.random.Generator, image: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         height, width = mask.shape
         if height < self.crop or width < self.crop:  # small images are padded with paper
             pad = ((0, max(0, self.crop - height)), (0, max(0, self.crop - width)))
@@ -89,9 +93,14 @@ class Augment:
             height, width = mask.shape
         if not self.enabled:
             top, left = (height - self.crop) // 2, (width - self.crop) // 2
-            return image[top : top + self.crop, left : left + self.crop], mask[top : top + self.crop, left : left + self.crop]
+            return image[top : top + self.crop, left : left + self.crop], mask[
+                top : top + self.crop, left : left + self.crop
+            ]
         # the crop's centre anywhere (translation), then rotate and zoom around it
-        center = (rng.uniform(self.crop / 2, width - self.crop / 2), rng.uniform(self.crop / 2, height - self.crop / 2))
+        center = (
+            rng.uniform(self.crop / 2, width - self.crop / 2),
+            rng.uniform(self.crop / 2, height - self.crop / 2),
+        )
         angle = rng.uniform(-self.rotation, self.rotation)
         scale = rng.uniform(1 - self.zoom, 1 + self.zoom)
         matrix = cv2.getRotationMatrix2D(center, angle, scale)
@@ -143,7 +152,14 @@ class SyntheticPairs(PairDataset):
     """`length` fresh pairs per epoch (different every epoch for training, fixed for validation)."""
 
     def __init__(
-        self, kind: str, size: int, length: int, augment: Augment, fmt: InputFormat, seed: int, validation: bool
+        self,
+        kind: str,
+        size: int,
+        length: int,
+        augment: Augment,
+        fmt: InputFormat,
+        seed: int,
+        validation: bool,
     ) -> None:
         super().__init__(length, augment, fmt, seed)
         self.kind, self.size, self.validation = kind, size, validation
@@ -160,14 +176,24 @@ class SyntheticPairs(PairDataset):
 
 class FolderPairs(PairDataset):
     def __init__(
-        self, pairs: list[tuple[Path, Path]], augment: Augment, fmt: InputFormat, seed: int, resize: int | None
+        self,
+        pairs: list[tuple[Path, Path]],
+        augment: Augment,
+        fmt: InputFormat,
+        seed: int,
+        resize: int | None,
     ) -> None:
         super().__init__(len(pairs), augment, fmt, seed)
         self.pairs, self.resize = pairs, resize
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         input_path, target_path = self.pairs[index]
-        image, target = shrink(read_image(input_path), self.resize), shrink(read_image(target_path), self.resize)
+        image, target = (
+            shrink(read_image(input_path), self.resize),
+            shrink(read_image(target_path), self.resize),
+        )
         if image.shape[:2] != target.shape[:2]:
-            raise InputError(f"{input_path}: size {image.shape[:2]} differs from its target's {target.shape[:2]}")
+            raise InputError(
+                f"{input_path}: size {image.shape[:2]} differs from its target's {target.shape[:2]}"
+            )
         return image, binarise_target(target)

@@ -16,10 +16,15 @@ Torch-free: `toolkit synth` writes pairs to disk with it, training draws them on
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from toolkit.fileio import write_png
 
 KINDS = ("sketch", "painting")
 
@@ -27,14 +32,29 @@ KINDS = ("sketch", "painting")
 # lapis, ochre, gold, white lead, indigo, pink, leaf green.
 PIGMENTS = np.array(
     [
-        (38, 84, 160), (46, 139, 87), (190, 46, 32), (228, 181, 46), (222, 76, 40), (30, 60, 130),
-        (181, 120, 50), (212, 175, 55), (236, 230, 214), (45, 50, 90), (214, 120, 130), (96, 150, 60),
+        (38, 84, 160),
+        (46, 139, 87),
+        (190, 46, 32),
+        (228, 181, 46),
+        (222, 76, 40),
+        (30, 60, 130),
+        (181, 120, 50),
+        (212, 175, 55),
+        (236, 230, 214),
+        (45, 50, 90),
+        (214, 120, 130),
+        (96, 150, 60),
     ],
     dtype=np.float32,
 )
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZabdeghkmnpqrstuy0123456789"
-FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-         cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
+FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+)
 
 
 @dataclass
@@ -86,7 +106,9 @@ def ellipse_points(center: np.ndarray, axes: np.ndarray, angle: float, wobble: n
     return np.stack([center[0] + c * x - s * y, center[1] + s * x + c * y], axis=1)
 
 
-def line_art(rng: np.random.Generator, height: int, width: int, scale: float) -> tuple[list[Stroke], list[Text]]:
+def line_art(
+    rng: np.random.Generator, height: int, width: int, scale: float
+) -> tuple[list[Stroke], list[Text]]:
     """Curves, shapes, hatching and lettering at varied sizes and stroke widths."""
     size = np.array([width, height], np.float32)
     strokes: list[Stroke] = []
@@ -94,7 +116,9 @@ def line_art(rng: np.random.Generator, height: int, width: int, scale: float) ->
     area_units = height * width / 256**2
 
     def stroke_width() -> float:
-        return float(rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 4.0], p=[0.2, 0.25, 0.25, 0.15, 0.1, 0.05]) * max(scale, 0.6))
+        return float(
+            rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 4.0], p=[0.2, 0.25, 0.25, 0.15, 0.1, 0.05]) * max(scale, 0.6)
+        )
 
     for _ in range(rng.poisson(5 * area_units) + 2):  # free curves
         start = rng.uniform(0, size)
@@ -167,7 +191,7 @@ def pencil_pass(rng: np.random.Generator, canvas: np.ndarray, stroke: Stroke, sc
     points = stroke.points.astype(np.float64)
     if len(points) < 8:  # straight segments: resample so that they can wander
         t = np.linspace(0, 1, 16)[:, None]
-        points = np.concatenate([(1 - t) * a + t * b for a, b in zip(points[:-1], points[1:])])
+        points = np.concatenate([(1 - t) * a + t * b for a, b in itertools.pairwise(points)])
     if stroke.closed:
         points = np.concatenate([points, points[:2]])
     points = points + smooth_noise(rng, len(points), rng.uniform(0.5, 2.0) * scale)
@@ -256,7 +280,9 @@ def painting_layout(
         c = rng.uniform(0, size)
         axes = rng.uniform(10, 55, size=2) * scale
         if rng.random() < 0.6:  # petals and clouds: wobbly ellipses
-            points = ellipse_points(c, axes, rng.uniform(0, np.pi), rng.normal(0, 0.1, int(rng.integers(3, 8))))
+            points = ellipse_points(
+                c, axes, rng.uniform(0, np.pi), rng.normal(0, 0.1, int(rng.integers(3, 8)))
+            )
         else:
             corners = int(rng.integers(3, 8))
             angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
@@ -297,12 +323,19 @@ def paint_regions(
 
 
 def aged_painting(
-    rng: np.random.Generator, regions: list[Stroke], details: list[Stroke], height: int, width: int, scale: float
+    rng: np.random.Generator,
+    regions: list[Stroke],
+    details: list[Stroke],
+    height: int,
+    width: int,
+    scale: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(H, W, 3) uint8 RGB painting after centuries of wear, and its clean outlines (H, W) uint8."""
     image, outlines = paint_regions(rng, regions, details, height, width)
     # ink of uneven strength: some paintings have faint outlines, and wear fades them in patches
-    fading = cv2.GaussianBlur(rng.uniform(0, 1, size=(height, width)).astype(np.float32), (0, 0), 12 * scale + 1)
+    fading = cv2.GaussianBlur(
+        rng.uniform(0, 1, size=(height, width)).astype(np.float32), (0, 0), 12 * scale + 1
+    )
     fading = (fading - fading.min()) / max(float(np.ptp(fading)), 1e-6)
     strength = rng.uniform(0.5, 1.0) * (0.7 + 0.3 * fading)
     ink = (outlines * strength)[..., None]
@@ -328,3 +361,57 @@ def aged_painting(
     image *= weave[..., None] * scan_lighting(rng, height, width)[..., None]
     target = np.round(255 * (1 - np.clip(outlines, 0, 1))).astype(np.uint8)
     return finish_scan(rng, image), target
+
+
+# --- on disk ---------------------------------------------------------------------------------------
+
+# Pairs written by `toolkit synth` take seeds from their own range, disjoint from the ranges training
+# draws from (toolkit.data.datasets): a written set is held out from every training run.
+HELD_OUT_SEED_OFFSET = 20_000_000
+
+
+def held_out_seed(seed: int, index: int) -> int:
+    return HELD_OUT_SEED_OFFSET + seed * 100_003 + index
+
+
+def write_pairs(
+    kind: str,
+    count: int,
+    size: int,
+    seed: int,
+    root: Path,
+    overwrite: bool = False,
+    track: Callable[[range], Iterable[int]] = iter,
+) -> list[tuple[Path, Path]]:
+    """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout)."""
+    written = []
+    for index in track(range(count)):
+        image, target = make_pair(kind, size, size, held_out_seed(seed, index))
+        paths = (root / "input" / f"{index:05d}.png", root / "target" / f"{index:05d}.png")
+        for path, pixels in zip(paths, (image, target)):
+            write_png(path, pixels, overwrite)
+        written.append(paths)
+    return written
+
+
+def contact_sheet(rows: list[list[tuple[np.ndarray, np.ndarray]]], tile: int = 192) -> np.ndarray:
+    """RGB uint8 sheet: one row of (input, target) tile pairs per list in `rows`."""
+
+    def as_tile(pixels: np.ndarray) -> np.ndarray:
+        rgb = pixels if pixels.ndim == 3 else cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+        return cv2.resize(rgb, (tile, tile), interpolation=cv2.INTER_AREA)
+
+    def white(height: int, width: int) -> np.ndarray:
+        return np.full((height, width, 3), 255, np.uint8)
+
+    lines = []
+    for pairs in rows:
+        tiles = []
+        for image, target in pairs:
+            tiles += [as_tile(image), white(tile, 2), as_tile(target), white(tile, 12)]
+        lines += [np.concatenate(tiles[:-1], axis=1)]
+    width = max(line.shape[1] for line in lines)
+    padded = []
+    for line in lines:
+        padded += [np.concatenate([line, white(tile, width - line.shape[1])], axis=1), white(12, width)]
+    return np.concatenate(padded[:-1], axis=0)

@@ -15,7 +15,7 @@ from torch import nn
 from toolkit.errors import InputError
 from toolkit.metadata import LINES_OUTPUT, OutputInfo
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
-from toolkit.models.registry import ModelSpec
+from toolkit.models.registry import SHIPPED_DIR, SHIPPED_PREFIX, ModelSpec
 from toolkit.models.weights import (
     is_torchvision_resnet,
     load_weights,
@@ -81,7 +81,16 @@ def load_model(
             )
             for layer in module.layers
         ]
-    return LoadedModel(spec, module, outputs, sha, str(weights or ""), seed)
+    return LoadedModel(spec, module, outputs, sha, weights_name(weights), seed)
+
+
+def weights_name(weights: Path | None) -> str:
+    """How a card records `weights`: shipped files by name, so the card holds on any machine."""
+    if weights is None:
+        return ""
+    if weights.resolve().parent == SHIPPED_DIR:
+        return SHIPPED_PREFIX + weights.name
+    return str(weights)
 
 
 def line_output(spec: ModelSpec) -> OutputInfo:

@@ -23,7 +23,9 @@ def intersection_measure(pred: torch.Tensor, truth: torch.Tensor, a: float) -> t
     return a * overlap / (truth.sum(dims) + EPS) + (1 - a) * overlap / (pred.sum(dims) + EPS)
 
 
-def pmi_gmi_terms(pred: torch.Tensor, target: torch.Tensor, a: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+def pmi_gmi_terms(
+    pred: torch.Tensor, target: torch.Tensor, a: float = 0.5
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(PMI, GMI), each averaged over the batch."""
     pmi = intersection_measure(pred, target, a)
     gmi = intersection_measure(1 - pred, 1 - target, a)

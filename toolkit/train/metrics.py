@@ -57,7 +57,9 @@ def scores(counts: dict[str, int]) -> dict[str, float]:
     tp, fp, fn, pixels = counts["tp"], counts["fp"], counts["fn"], counts["pixels"]
     precision = ratio(tp, tp + fp, empty=float(fn == 0))
     recall = ratio(tp, tp + fn)
-    line_precision = ratio(counts["pred_matched"], counts["pred_lines"], empty=float(counts["target_lines"] == 0))
+    line_precision = ratio(
+        counts["pred_matched"], counts["pred_lines"], empty=float(counts["target_lines"] == 0)
+    )
     line_recall = ratio(counts["target_matched"], counts["target_lines"])
     return {
         "accuracy": ratio(pixels - fp - fn, pixels),
@@ -67,7 +69,9 @@ def scores(counts: dict[str, int]) -> dict[str, float]:
         "f1": f1_of(precision, recall) if tp + fp + fn else 1.0,
         "line_precision": line_precision,
         "line_recall": line_recall,
-        "line_f1": f1_of(line_precision, line_recall) if counts["pred_lines"] + counts["target_lines"] else 1.0,
+        "line_f1": f1_of(line_precision, line_recall)
+        if counts["pred_lines"] + counts["target_lines"]
+        else 1.0,
     }
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from toolkit.fileio import atomic_path
+from toolkit.fileio import atomic_path, write_png
 
 CURVES = (  # panel title, (history key, label) pairs
     ("loss", (("loss", "train"), ("val_loss", "validation"))),
-    ("PMI / GMI", (("pmi", "train PMI"), ("gmi", "train GMI"), ("val_pmi", "val PMI"), ("val_gmi", "val GMI"))),
+    (
+        "PMI / GMI",
+        (("pmi", "train PMI"), ("gmi", "train GMI"), ("val_pmi", "val PMI"), ("val_gmi", "val GMI")),
+    ),
     ("pixel accuracy", (("accuracy", "train"), ("val_accuracy", "validation"))),
     ("F1", (("f1", "train pixel"), ("val_f1", "val pixel"), ("val_line_f1", "val line (r=2)"))),
 )
@@ -27,7 +29,12 @@ def training_curves(history: list[dict], path: Path) -> None:
     figure, axes = plt.subplots(1, len(CURVES), figsize=(4.2 * len(CURVES), 3.4))
     for axis, (title, series) in zip(axes, CURVES):
         for key, label in series:
-            axis.plot(epochs, [entry[key] for entry in history], label=label, marker="." if len(epochs) < 30 else None)
+            axis.plot(
+                epochs,
+                [entry[key] for entry in history],
+                label=label,
+                marker="." if len(epochs) < 30 else None,
+            )
         axis.set_title(title)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
@@ -58,15 +65,13 @@ def comparison_sheet(
     gap = 4
     lines = []
     for x, pred, target in list(zip(inputs, predictions, targets))[:rows]:
-        tiles = [to_display(x, fmt.mean, fmt.std), lines_to_display(pred), lines_to_display(target.astype(np.float32))]
+        tiles = [
+            to_display(x, fmt.mean, fmt.std),
+            lines_to_display(pred),
+            lines_to_display(target.astype(np.float32)),
+        ]
         spacer = np.full((tiles[0].shape[0], gap, 3), 255, np.uint8)
         lines.append(np.concatenate([tiles[0], spacer, tiles[1], spacer, tiles[2]], axis=1))
         lines.append(np.full((gap, lines[-1].shape[1], 3), 255, np.uint8))
     sheet = np.concatenate(lines[:-1], axis=0)
-    write_png(path, sheet)
-
-
-def write_png(path: Path, rgb: np.ndarray) -> None:
-    encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1]
-    with atomic_path(path, overwrite=True) as tmp:
-        tmp.write_bytes(encoded.tobytes())
+    write_png(path, sheet, overwrite=True)

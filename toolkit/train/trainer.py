@@ -78,7 +78,7 @@ class TrainConfig:
     init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
     threshold: float = 0.5
     out: str = ""  # run folder; default runs/MODEL
-    command: str = field(default_factory=lambda: shlex.join(["toolkit", *sys.argv[1:]]))
+    command: str = field(default_factory=lambda: shlex.join(sys.argv))  # the CLI passes its own
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -152,7 +152,9 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
     if config.data == "synthetic":
         kind = config.kind or DEFAULT_KIND[spec.family]
         size = config.image_size
-        train = SyntheticPairs(kind, size, config.train_size, train_augment, fmt, config.seed, validation=False)
+        train = SyntheticPairs(
+            kind, size, config.train_size, train_augment, fmt, config.seed, validation=False
+        )
         val_augment = Augment(size - size % spec.stride, enabled=False)
         val = SyntheticPairs(kind, size, config.val_size, val_augment, fmt, config.seed, validation=True)
         return train, val
@@ -173,8 +175,13 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
 
 def git_commit() -> str:
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=Path(__file__).parent)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).parent,
+        )
         return result.stdout.strip() if result.returncode == 0 else "unknown"
     except OSError:
         return "unknown"
@@ -196,7 +203,9 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     init = Path(config.init_weights) if config.init_weights else None
     model = load_model(spec, init, config.seed, partial=True).module.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay) if config.lr_decay else None
+    scheduler = (
+        torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay) if config.lr_decay else None
+    )
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     state = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
@@ -222,7 +231,9 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         if ranks.world > 1
         else RandomSampler(train_set, generator=torch.Generator())
     )
-    loader = DataLoader(train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True)
+    loader = DataLoader(
+        train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True
+    )
     net = DistributedDataParallel(model) if ranks.world > 1 else model
 
     stopped_early = False
@@ -240,8 +251,13 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         ranks.barrier()
         if ranks.main:
             val_stats, sheet_batch = validate(model, val_set, config, device)
-            entry = {"epoch": epoch, "seconds": round(time.perf_counter() - started, 1),
-                     "lr": optimizer.param_groups[0]["lr"], **train_stats, **val_stats}
+            entry = {
+                "epoch": epoch,
+                "seconds": round(time.perf_counter() - started, 1),
+                "lr": optimizer.param_groups[0]["lr"],
+                **train_stats,
+                **val_stats,
+            }
             state["history"].append(entry)
             improved = val_stats["val_line_f1"] > state["best_score"]
             if improved:
@@ -251,7 +267,10 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
             state["epoch"] = epoch
             log.info(
                 "epoch %d: loss %.4f, val loss %.4f, val line F1 %.4f%s",
-                epoch, train_stats["loss"], val_stats["val_loss"], val_stats["val_line_f1"],
+                epoch,
+                train_stats["loss"],
+                val_stats["val_loss"],
+                val_stats["val_line_f1"],
                 " (best)" if improved else "",
             )
             save_epoch(run, model, optimizer, scheduler, scaler, state, config, epoch, improved)
@@ -275,8 +294,15 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
 
 
 def train_epoch(
-    net: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-    config: TrainConfig, device: torch.device, use_amp: bool, epoch: int, show: bool,
+    net: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    config: TrainConfig,
+    device: torch.device,
+    use_amp: bool,
+    epoch: int,
+    show: bool,
 ) -> dict[str, float]:
     net.train()
     totals = {"loss": 0.0, "pmi": 0.0, "gmi": 0.0, "accuracy": 0.0, "f1": 0.0}
@@ -292,7 +318,9 @@ def train_epoch(
         scaler.update()
         with torch.no_grad():
             pmi, gmi = pmi_gmi_terms(pred.float(), target, config.loss_a)
-            counts = line_metrics.pixel_counts((pred >= config.threshold).cpu().numpy(), target.bool().cpu().numpy())
+            counts = line_metrics.pixel_counts(
+                (pred >= config.threshold).cpu().numpy(), target.bool().cpu().numpy()
+            )
             tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
             totals["loss"] += loss.item()
             totals["pmi"] += pmi.item()
@@ -332,8 +360,15 @@ def validate(
 
 
 def save_epoch(
-    run: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: object, scaler: torch.amp.GradScaler,
-    state: dict, config: TrainConfig, epoch: int, improved: bool,
+    run: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: object,
+    scaler: torch.amp.GradScaler,
+    state: dict,
+    config: TrainConfig,
+    epoch: int,
+    improved: bool,
 ) -> None:
     checkpoint = {
         "model": model.state_dict(),

@@ -1,0 +1,91 @@
+"""The reference loss and the line metrics on hand-made masks, with values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from toolkit.train.loss import line_loss, pmi_gmi_loss, pmi_gmi_terms
+from toolkit.train.metrics import all_counts, scores
+
+
+def masks() -> tuple[torch.Tensor, torch.Tensor]:
+    """4x4 target with a 4-pixel line; prediction covering 2 of them plus 2 wrong pixels."""
+    target = torch.zeros(1, 1, 4, 4)
+    target[0, 0, 1, :] = 1
+    pred = torch.zeros(1, 1, 4, 4)
+    pred[0, 0, 1, :2] = 1
+    pred[0, 0, 3, :2] = 1
+    return pred, target
+
+
+def test_perfect_and_inverted_predictions() -> None:
+    _, target = masks()
+    assert pmi_gmi_loss(target, target).item() == pytest.approx(0.0, abs=1e-5)
+    assert pmi_gmi_loss(1 - target, target).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_pmi_gmi_by_hand() -> None:
+    pred, target = masks()
+    pmi, gmi = pmi_gmi_terms(pred, target, a=0.5)
+    # lines: |P n G| = 2, |G| = 4, |P| = 4 -> 0.5 * 2/4 + 0.5 * 2/4 = 0.5
+    assert pmi.item() == pytest.approx(0.5, abs=1e-5)
+    # paper: |P' n G'| = 10, |G'| = 12, |P'| = 12 -> 10/12
+    assert gmi.item() == pytest.approx(10 / 12, abs=1e-5)
+    assert pmi_gmi_loss(pred, target).item() == pytest.approx(1 - (0.25 + 0.5 * 10 / 12), abs=1e-5)
+    # g weighs lines against paper, a recall against precision
+    assert pmi_gmi_loss(pred, target, g=1.0).item() == pytest.approx(0.5, abs=1e-5)
+    wide = pred.clone()
+    wide[0, 0, 1, :] = 1  # full recall, precision 4/6
+    assert pmi_gmi_terms(wide, target, a=1.0)[0].item() == pytest.approx(1.0, abs=1e-5)
+    assert pmi_gmi_terms(wide, target, a=0.0)[0].item() == pytest.approx(4 / 6, abs=1e-5)
+
+
+def test_bce_and_sum() -> None:
+    pred, target = masks()
+    soft = pred * 0.8 + 0.1
+    bce = torch.nn.functional.binary_cross_entropy(soft, target).item()
+    assert line_loss("bce", soft, target).item() == pytest.approx(bce, rel=1e-5)
+    assert line_loss("pmi-gmi+bce", soft, target).item() == pytest.approx(
+        pmi_gmi_loss(soft, target).item() + bce
+    )
+    with pytest.raises(ValueError, match="loss must be one of"):
+        line_loss("dice", soft, target)
+
+
+def line_image(rows: list[int], size: int = 32) -> np.ndarray:
+    image = np.zeros((size, size), bool)
+    for row in rows:
+        image[row, 4:28] = True
+    return image
+
+
+def test_pixel_metrics_by_hand() -> None:
+    pred, target = (m[0, 0].numpy().astype(bool) for m in masks())
+    result = scores(all_counts(pred, target))
+    assert result["accuracy"] == pytest.approx(12 / 16)  # 2 wrong lines + 2 missed
+    assert result["precision"] == pytest.approx(0.5) and result["recall"] == pytest.approx(0.5)
+    assert result["f1"] == pytest.approx(0.5) and result["iou"] == pytest.approx(2 / 6)
+
+
+def test_line_f1_tolerates_small_offsets_only() -> None:
+    target = line_image([10])
+    one_off = scores(all_counts(line_image([11]), target))
+    assert one_off["f1"] == 0.0  # no pixel in common
+    assert one_off["line_f1"] == pytest.approx(1.0)  # within r = 2
+    assert scores(all_counts(line_image([14]), target))["line_f1"] == 0.0  # 4 pixels off
+    assert scores(all_counts(line_image([14]), target, radius=4))["line_f1"] == pytest.approx(1.0)
+    # a thick prediction is thinned to its centre line: still a match
+    assert scores(all_counts(line_image([9, 10, 11]), target))["line_f1"] == pytest.approx(1.0)
+    # half the strokes missing: recall 1/2, precision 1 -> F1 2/3
+    half = scores(all_counts(line_image([10]), line_image([10, 20])))
+    assert (half["line_precision"], half["line_recall"]) == pytest.approx((1.0, 0.5), abs=0.02)
+    assert half["line_f1"] == pytest.approx(2 / 3, abs=0.02)
+
+
+def test_empty_images_agree() -> None:
+    empty = np.zeros((8, 8), bool)
+    result = scores(all_counts(empty, empty))
+    assert result["line_f1"] == 1.0 and result["f1"] == 1.0 and result["accuracy"] == 1.0
+    assert scores(all_counts(line_image([10]), np.zeros((32, 32), bool)))["line_f1"] == 0.0
