@@ -226,16 +226,12 @@ def verify_command(
     * `toolkit verify export/unet.onnx`
     * `toolkit verify export/contour.onnx --images scans/ --json verify.json`
     """
-    from rich.progress import track
-
     from toolkit.fileio import atomic_path, refuse_overwrite
     from toolkit.verify import verify_onnx
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
-    report = verify_onnx(
-        onnx_file, images, weights, precision, track=lambda cases: track(cases, "verifying", console=console)
-    )
+    report = verify_onnx(onnx_file, images, weights, precision, track=progress("verifying"))
     table = Table("image", "output", "CxHxW", "max abs", "mean abs", "PSNR dB", "line F1", "ok")
     for row in report.rows:
         table.add_row(
@@ -355,6 +351,13 @@ def train_command(
         )
 
 
+def progress(description: str) -> Callable[[Any], Any]:
+    """A progress-bar wrapper for a library function's `track` argument."""
+    from rich.progress import track
+
+    return lambda items: track(items, description, console=console)
+
+
 def invocation(context: typer.Context) -> str:
     """The current command as a user would retype it: arguments, and the options given explicitly."""
     import shlex
@@ -395,26 +398,19 @@ def infer_command(
     * `toolkit infer scans/ --model contour -o outlines/ --binary`
     * `toolkit infer page.jpg --model export/unet.onnx`
     """
-    from rich.progress import track
-
     from toolkit.runtime.infer import collect_inputs, infer_files
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
     runner = OnnxRuntimeRunner(shipped_onnx(model))
     sources = collect_inputs(inputs)
     with runner:
-        results = infer_files(
-            runner,
-            sources,
-            output,
-            binary,
-            overwrite,
-            track=lambda items: track(items, "inferring", console=console),
-        )
+        model_name = runner.card.model
+        results = infer_files(runner, sources, output, binary, overwrite, track=progress("inferring"))
     failed = [r for r in results if r.error]
-    console.print(
-        f"{len(results) - len(failed)} of {len(results)} images written to {output}/ ({runner.card.model})"
-    )
+    for result in failed:
+        typer.echo(f"error: {result.error}", err=True)
+    written = len(results) - len(failed)
+    console.print(f"{written} of {len(results)} images written to {output}/ ({model_name})")
     if failed:
         raise typer.Exit(ExitCode.BAD_INPUT)
 
@@ -461,8 +457,6 @@ def evaluate_command(
       then `toolkit evaluate data/heldout-sketch --model unet-light`
     * `toolkit evaluate data/ --predictions lines/ --json eval.json`
     """
-    from rich.progress import track
-
     from toolkit.data.datasets import pair_folder
     from toolkit.evaluate import evaluate
     from toolkit.fileio import atomic_path, refuse_overwrite
@@ -474,14 +468,22 @@ def evaluate_command(
         raise InputError("nothing to evaluate: give --model or --predictions, or keep the baselines")
     pairs = pair_folder(data)
     runner = OnnxRuntimeRunner(shipped_onnx(model)) if model else None
-    progress = lambda items: track(items, "evaluating", console=console)  # noqa: E731
     if runner is not None:
         with runner:
             report = evaluate(
-                pairs, str(data), runner, runner.card.model, predictions, radius, baselines, progress
+                pairs,
+                str(data),
+                runner,
+                runner.card.model,
+                predictions,
+                radius,
+                baselines,
+                progress("evaluating"),
             )
     else:
-        report = evaluate(pairs, str(data), None, "model", predictions, radius, baselines, progress)
+        report = evaluate(
+            pairs, str(data), None, "model", predictions, radius, baselines, progress("evaluating")
+        )
     table = Table(
         "method", "accuracy", "IoU", "precision", "recall", "F1", "line P", "line R", f"line F1 (r={radius})"
     )
@@ -531,8 +533,6 @@ def synth_command(
 
     Example: `toolkit synth --kind painting --count 200 -o data/heldout-painting`
     """
-    from rich.progress import track
-
     from toolkit.data.synthetic import KINDS, contact_sheet, held_out_seed, make_pair, write_pairs
     from toolkit.fileio import write_png
 
@@ -545,7 +545,7 @@ def synth_command(
         seed,
         output,
         overwrite,
-        track=lambda items: track(items, "writing", console=console),
+        track=progress("writing"),
     )
     console.print(f"wrote {count} {kind} pairs to {output}/input and {output}/target")
     if sheet is not None:

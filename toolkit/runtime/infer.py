@@ -79,6 +79,6 @@ def infer_files(
             results.append(FileResult(source, output, time.perf_counter() - started))
         except (InputError, OSError) as error:
             message = str(error) if isinstance(error, InputError) else f"{source}: {error}"
-            log.error("%s", message)
+            log.debug("%s", message)  # the caller reports failures from the results
             results.append(FileResult(source, None, time.perf_counter() - started, message))
     return results

@@ -1,0 +1,100 @@
+"""`toolkit infer` and `toolkit evaluate` through the CLI, on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+from toolkit.data.imageio import read_image
+from toolkit.data.synthetic import write_pairs
+from toolkit.errors import ExitCode
+
+runner = CliRunner()
+
+
+def test_infer_writes_line_images_and_reports_bad_files(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    (image_folder / "c-broken.png").write_bytes(b"not an image")
+    out = tmp_path / "lines"
+    args = ["infer", str(image_folder), "-o", str(out), "--model", str(exported["unet-light"])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"{image_folder / 'c-broken.png'}: not a readable image" in result.output
+    assert "2 of 3 images written" in result.output
+    sketch = read_image(out / "a-sketch.png")
+    assert sketch.shape == (71, 93) and sketch.dtype == np.uint8  # the input's size, gray
+    assert read_image(out / "b-painting.png").shape == (64, 80)
+    assert not list(out.glob(".*.tmp"))
+    # existing outputs are kept unless --overwrite
+    again = runner.invoke(app, args)
+    assert "already exists (pass --overwrite to replace it)" in again.output
+    binary = runner.invoke(app, [*args, "--overwrite", "--binary"])
+    assert "2 of 3 images written" in binary.output
+    assert set(np.unique(read_image(out / "a-sketch.png"))) <= {0, 255}
+
+
+def test_infer_refuses_feature_models_and_unknown_names(
+    exported: dict[str, Path], image_folder: Path
+) -> None:
+    features = runner.invoke(app, ["infer", str(image_folder), "--model", str(exported["contour-features"])])
+    assert features.exit_code == ExitCode.BAD_INPUT and "outputs feature maps, not lines" in features.output
+    unknown = runner.invoke(app, ["infer", str(image_folder), "--model", "unet"])
+    assert unknown.exit_code == ExitCode.BAD_INPUT and "no shipped ONNX model 'unet'" in unknown.output
+    missing = runner.invoke(app, ["infer", "nowhere/", "--model", str(exported["unet-light"])])
+    assert missing.exit_code == ExitCode.BAD_INPUT and "nowhere: no such file or folder" in missing.output
+
+
+def test_evaluate_scores_predictions_and_baselines(tmp_path: Path) -> None:
+    data = tmp_path / "heldout"
+    write_pairs("sketch", 3, 64, seed=0, root=data)
+    perfect = tmp_path / "perfect"
+    shutil.copytree(data / "target", perfect)
+    report_path = tmp_path / "eval.json"
+    result = runner.invoke(
+        app, ["evaluate", str(data), "--predictions", str(perfect), "--json", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["pairs"] == 3 and set(report["methods"]) == {"perfect", "otsu", "adaptive", "canny"}
+    assert report["methods"]["perfect"]["line_f1"] == 1.0 and report["methods"]["perfect"]["iou"] == 1.0
+    assert report["methods"]["otsu"]["line_f1"] < 1.0
+
+
+def test_evaluate_a_model_and_skip_a_bad_pair(exported: dict[str, Path], tmp_path: Path) -> None:
+    data = tmp_path / "heldout"
+    write_pairs("sketch", 2, 48, seed=1, root=data)
+    (data / "input" / "00001.png").write_bytes(b"broken")
+    result = runner.invoke(
+        app, ["evaluate", str(data), "--model", str(exported["unet-light"]), "--no-baselines"]
+    )
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "00001.png: not a readable image" in result.output
+    assert "unet-light" in result.output and "1 pairs from" in result.output
+
+
+def test_synth_writes_a_held_out_set_and_a_sheet(tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.png"
+    args = [
+        "synth",
+        "--kind",
+        "painting",
+        "--count",
+        "2",
+        "--size",
+        "40",
+        "-o",
+        str(tmp_path / "d"),
+        "--sheet",
+        str(sheet),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert read_image(tmp_path / "d" / "input" / "00001.png").shape == (40, 40, 3)
+    assert read_image(sheet).shape[2] == 3
+    assert runner.invoke(app, args).exit_code == ExitCode.BAD_INPUT  # never overwrites silently
