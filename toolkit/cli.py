@@ -49,6 +49,9 @@ EXTRA_OF_MODULE = {
     "onnxscript": "train",
     "safetensors": "train",
     "onnxruntime": "cpu",
+    "skimage": "train",
+    "matplotlib": "train",
+    "tqdm": "train",
 }
 
 # Options shared between commands.

@@ -106,6 +106,30 @@ def ellipse_points(center: np.ndarray, axes: np.ndarray, angle: float, wobble: n
     return np.stack([center[0] + c * x - s * y, center[1] + s * x + c * y], axis=1)
 
 
+def closed_shape(
+    rng: np.random.Generator,
+    canvas: np.ndarray,
+    axes_range: tuple[float, float],
+    scale: float,
+    p_ellipse: float,
+    wobble: float,
+    knots: tuple[int, int],
+    corners: tuple[int, int],
+) -> np.ndarray:
+    """A wobbly ellipse (probability `p_ellipse`) or a polygon, somewhere on the canvas.
+
+    `knots` and `corners` are [low, high) ranges; equal ends of `knots` fix the count without a draw.
+    """
+    center = rng.uniform(0, canvas)
+    axes = rng.uniform(*axes_range, size=2) * scale
+    if rng.random() < p_ellipse:
+        angle = rng.uniform(0, np.pi)
+        count = knots[0] if knots[0] == knots[1] else int(rng.integers(*knots))
+        return ellipse_points(center, axes, angle, rng.normal(0, wobble, count))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(*corners))))
+    return center + np.stack([np.cos(angles), np.sin(angles)], 1) * axes
+
+
 def line_art(
     rng: np.random.Generator, height: int, width: int, scale: float
 ) -> tuple[list[Stroke], list[Text]]:
@@ -126,14 +150,9 @@ def line_art(
         control = start + np.cumsum(rng.normal(0, span / 2, size=(4, 2)), axis=0)
         strokes.append(Stroke(bezier(control, 32), stroke_width()))
     for _ in range(rng.poisson(2.5 * area_units) + 1):  # closed shapes: wobbly ellipses and polygons
-        center = rng.uniform(0, size)
-        axes = rng.uniform(8, 60, size=2) * scale
-        if rng.random() < 0.5:
-            points = ellipse_points(center, axes, rng.uniform(0, np.pi), rng.normal(0, 0.06, size=5))
-        else:
-            corners = int(rng.integers(3, 7))
-            angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
-            points = center + np.stack([np.cos(angles), np.sin(angles)], 1) * axes
+        points = closed_shape(
+            rng, size, (8, 60), scale, p_ellipse=0.5, wobble=0.06, knots=(5, 5), corners=(3, 7)
+        )
         strokes.append(Stroke(points, stroke_width(), closed=True))
     for _ in range(rng.poisson(1.0 * area_units)):  # hatching: parallel strokes in a patch
         origin, angle = rng.uniform(0, size), rng.uniform(0, np.pi)
@@ -277,16 +296,10 @@ def painting_layout(
     for axes in (size * rng.uniform(0.28, 0.4), size * rng.uniform(0.16, 0.24)):
         regions.append(Stroke(ellipse_points(center, axes, 0.0, rng.normal(0, 0.03, 5)), 2.0, True))
     for _ in range(rng.poisson(6 * area_units) + 3):
-        c = rng.uniform(0, size)
-        axes = rng.uniform(10, 55, size=2) * scale
-        if rng.random() < 0.6:  # petals and clouds: wobbly ellipses
-            points = ellipse_points(
-                c, axes, rng.uniform(0, np.pi), rng.normal(0, 0.1, int(rng.integers(3, 8)))
-            )
-        else:
-            corners = int(rng.integers(3, 8))
-            angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
-            points = c + np.stack([np.cos(angles), np.sin(angles)], 1) * axes
+        # petals and clouds (wobbly ellipses), and polygons
+        points = closed_shape(
+            rng, size, (10, 55), scale, p_ellipse=0.6, wobble=0.1, knots=(3, 8), corners=(3, 8)
+        )
         regions.append(Stroke(points, float(rng.choice([1.5, 2.0, 2.5, 3.0])) * max(scale, 0.6), True))
     for _ in range(rng.poisson(4 * area_units)):  # folds of cloth, flames, hair: open curves
         start = rng.uniform(0, size)

@@ -1,0 +1,43 @@
+"""The weights and ONNX graphs we ship: provenance, size, fidelity and quality on held-out pairs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit.data.datasets import pair_folder
+from toolkit.data.synthetic import write_pairs
+from toolkit.evaluate import evaluate
+from toolkit.models.registry import SHIPPED_DIR
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.verify import verify_onnx
+
+SHIPPED = {"unet-light": "sketch", "contour": "painting"}
+
+
+def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
+    total = sum(p.stat().st_size for p in SHIPPED_DIR.iterdir())
+    assert total < 25e6
+    for name in SHIPPED:
+        record = json.loads((SHIPPED_DIR / f"{name}.json").read_text())
+        assert record["command"].startswith(f"toolkit train {name}")
+        assert isinstance(record["data_seed"], int) and len(record["git_commit"]) == 40
+        assert record["validation"]["val_line_f1"] > 0.85
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_onnx_computes_what_the_shipped_weights_compute(name: str) -> None:
+    report = verify_onnx(SHIPPED_DIR / f"{name}.onnx")
+    assert report.passed, report.worst()
+
+
+@pytest.mark.parametrize(("name", "floor"), [("unet-light", 0.85), ("contour", 0.85)])
+def test_shipped_models_draw_lines_on_held_out_pairs(name: str, floor: float, tmp_path: Path) -> None:
+    """A small, fast guard; the README's numbers come from 200 pairs (see its command)."""
+    write_pairs(SHIPPED[name], 6, 256, seed=1, root=tmp_path)
+    with OnnxRuntimeRunner(SHIPPED_DIR / f"{name}.onnx") as runner:
+        report = evaluate(pair_folder(tmp_path), "held-out", runner, name)
+    best_baseline = max(report.methods[b]["line_f1"] for b in ("otsu", "adaptive", "canny"))
+    assert report.methods[name]["line_f1"] >= floor > best_baseline
