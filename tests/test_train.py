@@ -38,6 +38,9 @@ def test_run_folder_holds_curves_checkpoints_sheets_and_provenance(tmp_path: Pat
     assert record["data_seed"] == 3 and record["command"].startswith("toolkit train unet-light")
     assert len(record["git_commit"]) in (40, len("unknown"))
     assert 0.0 <= record["validation"]["val_line_f1"] <= 1.0
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert set(evaluation) == {"unet-light", "otsu", "adaptive", "canny"}
+    assert 0.0 <= evaluation["unet-light"]["line_f1"] <= 1.0
     with safe_open(run / "weights.safetensors", "pt") as weights:  # provenance travels with the tensors
         assert json.loads(weights.metadata()["training"])["best_epoch"] == record["best_epoch"]
 

@@ -347,6 +347,11 @@ def train_command(
         out=str(out or f"runs/{model}"),
     )
     result = train(config)
+    if result.evaluation:
+        console.print(
+            f"validation set, best weights against classical baselines ({result.run}/evaluation.json):"
+        )
+        print_scores(result.evaluation, radius=2)
     if result.best:
         console.print(
             f"best epoch {result.best_epoch} of {result.epochs_run}: validation line F1 "
@@ -418,6 +423,15 @@ def infer_command(
         raise typer.Exit(ExitCode.BAD_INPUT)
 
 
+def print_scores(methods: dict[str, dict[str, float]], radius: int) -> None:
+    keys = ("accuracy", "iou", "precision", "recall", "f1", "line_precision", "line_recall", "line_f1")
+    headers = ("accuracy", "IoU", "precision", "recall", "F1", "line P", "line R", f"line F1 (r={radius})")
+    table = Table("method", *headers)
+    for name, values in methods.items():
+        table.add_row(name, *(f"{values[key]:.4f}" for key in keys))
+    console.print(table)
+
+
 def shipped_onnx(model: str) -> Path:
     """`model` as an ONNX path: a file given as such, or the ONNX graph we ship for a model name."""
     if model.endswith(".onnx"):
@@ -487,27 +501,7 @@ def evaluate_command(
         report = evaluate(
             pairs, str(data), None, "model", predictions, radius, baselines, progress("evaluating")
         )
-    table = Table(
-        "method", "accuracy", "IoU", "precision", "recall", "F1", "line P", "line R", f"line F1 (r={radius})"
-    )
-    for name, values in report.methods.items():
-        table.add_row(
-            name,
-            *(
-                f"{values[key]:.4f}"
-                for key in (
-                    "accuracy",
-                    "iou",
-                    "precision",
-                    "recall",
-                    "f1",
-                    "line_precision",
-                    "line_recall",
-                    "line_f1",
-                )
-            ),
-        )
-    console.print(table)
+    print_scores(report.methods, radius)
     console.print(f"{report.pairs} pairs from {data}")
     for message in report.skipped:
         typer.echo(f"error: {message}", err=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
+from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.errors import InputError
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
@@ -29,12 +29,6 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
     if gray.dtype != np.uint8:
         gray = (gray.astype(np.float32) / np.iinfo(gray.dtype).max * 255).round().astype(np.uint8)
     return gray
-
-
-def binarise_at_mean(image: np.ndarray) -> np.ndarray:
-    """The reference's adaptive threshold: darker than the image's own mean = line."""
-    gray = to_gray_uint8(image).astype(np.float32)
-    return gray < gray.mean()
 
 
 def otsu(image: np.ndarray) -> np.ndarray:
@@ -61,6 +55,25 @@ BASELINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "adaptive": adaptive,
     "canny": canny,
 }
+
+
+class Scoreboard:
+    """Counts summed per method over a set; scores are micro averages over every pixel of the set."""
+
+    def __init__(self, radius: int = DEFAULT_RADIUS) -> None:
+        self.radius = radius
+        self.totals: dict[str, dict[str, int]] = {}
+
+    def add(self, method: str, lines: np.ndarray, target: np.ndarray) -> None:
+        counts = all_counts(lines, target, self.radius)
+        self.totals[method] = add_counts(self.totals.get(method, {}), counts)
+
+    def add_baselines(self, image: np.ndarray, target: np.ndarray) -> None:
+        for name, method in BASELINES.items():
+            self.add(name, method(image), target)
+
+    def scores(self) -> dict[str, dict[str, float]]:
+        return {name: scores(counts) for name, counts in self.totals.items()}
 
 
 @dataclass
@@ -100,11 +113,11 @@ def evaluate(
     track: Callable[[list], Iterable] = iter,
 ) -> EvalReport:
     """Score the model run by `runner`, or the images in `predictions`, and the baselines on `pairs`."""
-    totals: dict[str, dict[str, int]] = {}
+    board = Scoreboard(radius)
     skipped = []
     for input_path, target_path in track(pairs):
         try:
-            image, target = read_image(input_path), binarise_at_mean(read_image(target_path))
+            image, target = read_image(input_path), lines_of(read_image(target_path))
             if image.shape[:2] != target.shape:
                 raise InputError(
                     f"{input_path}: size {image.shape[:2]} differs from its target's {target.shape}"
@@ -119,15 +132,15 @@ def evaluate(
                     raise InputError(
                         f"{predictions}/{input_path.stem}: size differs from its target's {target.shape}"
                     )
-                found[predictions.name or "predictions"] = binarise_at_mean(prediction)
-            if baselines:
-                found |= {name: method(image) for name, method in BASELINES.items()}
+                found[predictions.name or "predictions"] = lines_of(prediction)
         except InputError as error:
             skipped.append(str(error))
             continue
         for name, mask in found.items():
-            totals[name] = add_counts(totals.get(name, {}), all_counts(mask, target, radius))
-    if not totals:
+            board.add(name, mask, target)
+        if baselines:
+            board.add_baselines(image, target)
+    if not board.totals:
         raise InputError(f"{data_name}: no pair could be evaluated")
-    methods = {name: scores(counts) for name, counts in totals.items()}
+    methods = board.scores()
     return EvalReport(data_name, len(pairs) - len(skipped), radius, methods, skipped)

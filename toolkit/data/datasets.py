@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
+from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.data.synthetic import make_pair
 from toolkit.errors import InputError
 from toolkit.runtime.pipeline import to_model_input
@@ -57,10 +57,8 @@ def pair_folder(root: Path) -> list[tuple[Path, Path]]:
 
 
 def binarise_target(image: np.ndarray) -> np.ndarray:
-    """(H, W) float32 mask, 1 = line: pixels darker than the image's own mean."""
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    gray = gray.astype(np.float32)
-    return (gray < gray.mean()).astype(np.float32)
+    """(H, W) float32 mask, 1 = line (darker than the image's own mean)."""
+    return lines_of(image).astype(np.float32)
 
 
 def shrink(image: np.ndarray, longest_side: int | None) -> np.ndarray:
@@ -141,9 +139,13 @@ class PairDataset(Dataset):
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def raw(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Item `index` before normalisation: the cropped image as read, and its 0/1 line mask."""
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        image, mask = self.augment(rng, *self.load(index, rng))
+        return self.augment(rng, *self.load(index, rng))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, mask = self.raw(index)
         x = torch.from_numpy(to_model_input(image, self.format))  # (C, crop, crop)
         return x, torch.from_numpy(mask)[None]  # (1, crop, crop), 1 = line
 

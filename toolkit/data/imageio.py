@@ -51,3 +51,14 @@ def list_images(folder: Path) -> list[Path]:
     if not files:
         raise InputError(f"{folder}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files
+
+
+def lines_of(image: np.ndarray) -> np.ndarray:
+    """(H, W) bool, True = line: pixels of a line image darker than its own mean.
+
+    The reference's "adaptive threshold" for targets; we read clean line art and line predictions
+    given as images the same way.
+    """
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    gray = gray.astype(np.float32)
+    return gray < gray.mean()

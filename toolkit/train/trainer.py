@@ -36,10 +36,12 @@ from tqdm import tqdm
 
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
 from toolkit.errors import InputError
+from toolkit.evaluate import Scoreboard
 from toolkit.fileio import atomic_path
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
+from toolkit.runtime.pipeline import to_model_input
 from toolkit.train import metrics as line_metrics
 from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
@@ -97,6 +99,7 @@ class TrainResult:
     best: dict[str, float]
     epochs_run: int
     stopped_early: bool
+    evaluation: dict[str, dict[str, float]]  # method -> metrics on the validation set (rank 0)
 
 
 class Distributed:
@@ -289,8 +292,12 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         model.load_state_dict(best["model"])  # restore the best epoch's weights
         best_entry = next(e for e in state["history"] if e["epoch"] == state["best_epoch"])
         write_final_weights(run, model.cpu(), config, best_entry)
+        evaluation = evaluate_against_baselines(model, val_set, config)
+        (run / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
+    else:
+        evaluation = {}
     best_entry = next((e for e in state["history"] if e["epoch"] == state["best_epoch"]), {})
-    return TrainResult(run, state["best_epoch"], best_entry, state["epoch"], stopped_early)
+    return TrainResult(run, state["best_epoch"], best_entry, state["epoch"], stopped_early, evaluation)
 
 
 def train_epoch(
@@ -357,6 +364,21 @@ def validate(
     stats = {"val_loss": sum(losses) / n, "val_pmi": sum(pmis) / n, "val_gmi": sum(gmis) / n}
     stats |= {f"val_{name}": value for name, value in scores.items()}
     return stats, first
+
+
+@torch.no_grad()
+def evaluate_against_baselines(model: nn.Module, dataset: PairDataset, config: TrainConfig) -> dict:
+    """The trained model beside Otsu, adaptive threshold and Canny on the validation images."""
+    model.eval()
+    board = Scoreboard()
+    for index in range(len(dataset)):
+        image, mask = dataset.raw(index)
+        x = torch.from_numpy(to_model_input(image, dataset.format))[None]
+        probability = model(x.to(next(model.parameters()).device)).float().cpu().numpy()[0, 0]
+        target = mask > 0.5
+        board.add(config.model, probability >= config.threshold, target)
+        board.add_baselines(image, target)
+    return board.scores()
 
 
 def save_epoch(
