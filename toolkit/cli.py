@@ -188,6 +188,8 @@ def export_command(
     spec = get_spec(model, in_channels)
     if weights is None and not untrained:
         weights = shipped_file(spec, ".safetensors")
+    if weights is None:
+        log.warning("exporting '%s' untrained (seed %d): no weights given and none shipped", model, seed)
     selection = parse_feature_selection(features) if features else None
     if output is None:
         suffix = "-features" if selection else ""

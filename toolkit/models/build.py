@@ -61,9 +61,7 @@ def load_model(
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
         load_weights(net, state_dict, weights, allow_missing)
     else:
-        log.warning(
-            "model '%s' has no weights: using its untrained initialisation (seed %d)", spec.name, seed
-        )
+        log.debug("model '%s': initialised from seed %d, no weights loaded", spec.name, seed)
     sha = state_dict_sha256(net.state_dict())
     if features is None:
         module, outputs = net, [line_output(spec)]
