@@ -211,7 +211,15 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     )
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    state = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+    # the commit the run starts from: the code that made the weights, whatever lands while it trains
+    state = {
+        "epoch": 0,
+        "best_score": -1.0,
+        "best_epoch": 0,
+        "bad_epochs": 0,
+        "history": [],
+        "git_commit": git_commit(),
+    }
 
     last = run / "checkpoints" / "last.pt"
     if last.exists():
@@ -291,7 +299,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         best = torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(best["model"])  # restore the best epoch's weights
         best_entry = next(e for e in state["history"] if e["epoch"] == state["best_epoch"])
-        write_final_weights(run, model.cpu(), config, best_entry)
+        write_final_weights(run, model.cpu(), config, best_entry, state["git_commit"])
         evaluation = evaluate_against_baselines(model, val_set, config)
         (run / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
     else:
@@ -314,7 +322,7 @@ def train_epoch(
     net.train()
     totals = {"loss": 0.0, "pmi": 0.0, "gmi": 0.0, "accuracy": 0.0, "f1": 0.0}
     batches = 0
-    for x, target in tqdm(loader, desc=f"epoch {epoch}", disable=not show, leave=False, dynamic_ncols=True):
+    for x, target in tqdm(loader, desc=f"epoch {epoch}", disable=None if show else True, leave=False):
         x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             pred = net(x)  # (N, 1, H, W) line probability
@@ -415,14 +423,14 @@ def save_epoch(
     training_curves(state["history"], run / "curves.png")
 
 
-def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict) -> None:
+def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, commit: str) -> None:
     """The best weights, and beside them how they were made: command, seed, commit, metrics."""
     record = {
         "model": config.model,
         "command": config.command,
         "data": config.data,
         "data_seed": config.seed,
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "best_epoch": best["epoch"],
         "validation": {k: round(v, 5) for k, v in best.items() if k.startswith("val_")},
         "config": config.to_json(),
