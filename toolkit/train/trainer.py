@@ -223,15 +223,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
 
     last = run / "checkpoints" / "last.pt"
     if last.exists():
-        checkpoint = torch.load(last, map_location=device, weights_only=True)
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(checkpoint["scheduler"])
-        scaler.load_state_dict(checkpoint["scaler"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        state = checkpoint["state"]
-        log.info("resumed %s at epoch %d", last, state["epoch"])
+        state = resume(last, model, optimizer, scheduler, scaler, device)
     elif ranks.main:
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.json").write_text(json.dumps(config.to_json(), indent=2))
@@ -260,6 +252,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         if scheduler is not None:
             scheduler.step()
         ranks.barrier()
+        state["epoch"] = epoch
         if ranks.main:
             val_stats, sheet_batch = validate(model, val_set, config, device)
             entry = {
@@ -269,29 +262,13 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
                 **train_stats,
                 **val_stats,
             }
-            state["history"].append(entry)
-            improved = val_stats["val_line_f1"] > state["best_score"]
-            if improved:
-                state.update(best_score=val_stats["val_line_f1"], best_epoch=epoch, bad_epochs=0)
-            else:
-                state["bad_epochs"] += 1
-            state["epoch"] = epoch
-            log.info(
-                "epoch %d: loss %.4f, val loss %.4f, val line F1 %.4f%s",
-                epoch,
-                train_stats["loss"],
-                val_stats["val_loss"],
-                val_stats["val_line_f1"],
-                " (best)" if improved else "",
-            )
+            improved = record_epoch(state, entry)
             save_epoch(run, model, optimizer, scheduler, scaler, state, config, epoch, improved)
             if improved or epoch % config.checkpoint_every == 0 or epoch == config.epochs:
                 comparison_sheet(*sheet_batch, val_set.format, run / "samples" / f"epoch-{epoch:03d}.png")
             stopped_early = config.patience is not None and state["bad_epochs"] >= config.patience
             if stopped_early:
                 log.info("no better validation line F1 for %d epochs: stopping early", config.patience)
-        else:
-            state["epoch"] = epoch
         stopped_early = ranks.broadcast_flag(stopped_early)
     ranks.check_replicas_agree(model)
 
@@ -306,6 +283,45 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         evaluation = {}
     best_entry = next((e for e in state["history"] if e["epoch"] == state["best_epoch"]), {})
     return TrainResult(run, state["best_epoch"], best_entry, state["epoch"], stopped_early, evaluation)
+
+
+def resume(
+    last: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    scaler: torch.amp.GradScaler,
+    device: torch.device,
+) -> dict:
+    """Load everything `save_epoch` wrote into the live objects; return the run's state."""
+    checkpoint = torch.load(last, map_location=device, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    scaler.load_state_dict(checkpoint["scaler"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    log.info("resumed %s at epoch %d", last, checkpoint["state"]["epoch"])
+    return checkpoint["state"]
+
+
+def record_epoch(state: dict, entry: dict) -> bool:
+    """Add an epoch's metrics to the state and track the best one; True when this epoch is the best."""
+    state["history"].append(entry)
+    improved = entry["val_line_f1"] > state["best_score"]
+    if improved:
+        state.update(best_score=entry["val_line_f1"], best_epoch=entry["epoch"], bad_epochs=0)
+    else:
+        state["bad_epochs"] += 1
+    log.info(
+        "epoch %d: loss %.4f, val loss %.4f, val line F1 %.4f%s",
+        entry["epoch"],
+        entry["loss"],
+        entry["val_loss"],
+        entry["val_line_f1"],
+        " (best)" if improved else "",
+    )
+    return improved
 
 
 def train_epoch(
