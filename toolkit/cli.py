@@ -28,7 +28,10 @@ app = typer.Typer(
     no_args_is_help=True,
     epilog=(
         "Examples:  \n"
-        "toolkit models  \n"
+        "toolkit infer examples/sketches -o lines/  \n"
+        "toolkit infer scans/ --model contour -o outlines/ --binary  \n"
+        "toolkit train unet-light --epochs 40  \n"
+        "toolkit evaluate data/heldout-sketch --model unet-light  \n"
         "toolkit export unet-light  \n"
         "toolkit verify export/unet-light.onnx --json verify.json  \n"
         "toolkit export contour --features conv1:3,21,48,56 --features layer1"
