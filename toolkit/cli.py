@@ -7,6 +7,7 @@ toolkit.errors.ExitCode); set TOOLKIT_DEBUG=1 to see the traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -52,6 +53,7 @@ EXTRA_OF_MODULE = {
     "onnxscript": "train",
     "safetensors": "train",
     "onnxruntime": "cpu",
+    "onnxconverter_common": "train",
     "skimage": "train",
     "matplotlib": "train",
     "tqdm": "train",
@@ -554,3 +556,103 @@ def synth_command(
         pairs = [make_pair(kind, size, size, held_out_seed(seed, i)) for i in range(min(count, 4))]
         write_png(sheet, contact_sheet([pairs]), overwrite)
         console.print(f"wrote {sheet}")
+
+
+CalibrationImagesOption = Annotated[
+    Path, typer.Option("--images", help="Calibration images, fed as `toolkit infer` feeds them.")
+]
+
+
+def derived_path(onnx_file: Path, precision: str) -> Path:
+    """export/unet.onnx -> export/unet-int8.onnx"""
+    return onnx_file.with_name(f"{onnx_file.stem}-{precision}.onnx")
+
+
+@command("convert")
+def convert_command(
+    onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
+    to: Annotated[str, typer.Option("--to", help="Target precision: fp16.")] = "fp16",
+    images: CalibrationImagesOption = Path("calibration"),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Default: NAME-fp16.onnx.")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Derive the FP16 graph (FP32 inputs and outputs) of an FP32 graph.
+
+    Nodes whose activations (measured on the images) or weights FP16 cannot hold stay FP32.
+
+    Example: `toolkit convert export/unet.onnx --to fp16 --images calibration/`
+    """
+    from toolkit.calibration.images import load_calibration_set
+    from toolkit.export.fp16 import convert_to_fp16
+    from toolkit.export.onnx_export import read_card
+
+    if to != "fp16":
+        raise InputError(f"--to {to}: only fp16 is a conversion; INT8 comes from `toolkit calibrate`")
+    output = output or derived_path(onnx_file, "fp16")
+    calibration = load_calibration_set(images)
+    batches = calibration.batches(read_card(onnx_file), track=progress("measuring activations"))
+    result = convert_to_fp16(onnx_file, batches, output, overwrite)
+    kept = ", ".join(f"{node} ({why})" for node, why in result.fp32_nodes.items()) or "none"
+    console.print(f"wrote {result.path}; nodes kept in FP32: {kept}")
+    console.print(f"next: toolkit verify {result.path}")
+
+
+@command("calibrate")
+def calibrate_command(
+    onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
+    images: CalibrationImagesOption = Path("calibration"),
+    method: Annotated[str, typer.Option(help="Calibration: max, entropy or percentile.")] = "max",
+    target_f1: Annotated[
+        Optional[float],
+        typer.Option(help="Keep the most sensitive nodes in FP32 until the line F1 agreement meets this."),
+    ] = None,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Write the per-node sensitivity ranking (JSON) here.")
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option(help="Keep this node out of INT8 (repeatable).")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Default: NAME-int8.onnx.")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Calibrate and write the INT8 Q/DQ graph (symmetric, per-channel weights) of an FP32 graph.
+
+    Ranges are cached and reused while the model and images are unchanged.
+
+    Examples:
+
+    * `toolkit calibrate export/unet.onnx --images calibration/ --target-f1 0.98`
+    * `toolkit calibrate export/unet.onnx --method entropy --report sensitivity.json`
+    """
+    from toolkit.calibration.images import load_calibration_set
+    from toolkit.calibration.int8 import quantize_int8
+    from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
+    from toolkit.fileio import atomic_path, refuse_overwrite
+
+    output = output or derived_path(onnx_file, "int8")
+    refuse_overwrite(output, overwrite)
+    if report is not None:
+        refuse_overwrite(report, overwrite)
+    calibration = load_calibration_set(images)
+    ranking = []
+    if target_f1 is not None:
+        result, ranking, f1 = quantize_to_target(
+            onnx_file, calibration, output, target_f1, method, overwrite, track=progress("ranking nodes")
+        )
+        console.print(f"line F1 agreement with the FP32 graph: {f1:.4f} (target {target_f1})")
+    else:
+        result = quantize_int8(
+            onnx_file, calibration, output, method, exclude or [], overwrite, track=progress("calibrating")
+        )
+    if report is not None:
+        ranking = ranking or node_sensitivity(onnx_file, calibration, method, track=progress("ranking nodes"))
+        rows = [dataclasses.asdict(cost) for cost in ranking]
+        with atomic_path(report, overwrite) as tmp:
+            tmp.write_text(json.dumps(rows, indent=2))
+        table = Table("node", "line F1 alone in INT8", "PSNR dB")
+        for cost in ranking[:10]:
+            table.add_row(cost.node, f"{cost.line_f1:.4f}", f"{cost.psnr_db:.1f}")
+        console.print(table)
+    source = "cached ranges" if result.cache_hit else f"{len(calibration.paths)} images, {method}"
+    console.print(f"wrote {result.path} ({source}); kept out of INT8: {', '.join(result.excluded)}")
+    console.print(f"next: toolkit verify {result.path}")

@@ -2,8 +2,7 @@
 
 The ONNX model's card names the model, its config, the weights file and their hash; we rebuild that
 PyTorch model, prove by the hash that it holds the same tensors, feed both the same padded batches
-(toolkit.runtime.pipeline) and compare. Errors are measured on outputs in [0, 1]: line probabilities
-as they are, feature maps divided by their peak magnitude in the reference.
+(toolkit.runtime.pipeline) and compare (toolkit.agreement).
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from toolkit.agreement import TOLERANCES, Tolerance, compare, within
 from toolkit.data.imageio import list_images, read_image
 from toolkit.data.samples import painting, sketch
 from toolkit.errors import InputError
-from toolkit.metadata import ModelCard, OutputInfo
+from toolkit.metadata import ModelCard
 from toolkit.models.build import load_model
 from toolkit.models.registry import resolve_weights_name, spec_from_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
@@ -28,21 +28,6 @@ from toolkit.runtime.pipeline import predict
 from toolkit.runtime.torch_runner import TorchRunner
 
 log = logging.getLogger(__name__)
-
-PSNR_CAP_DB = 200.0  # identical outputs have infinite PSNR; JSON has no infinity
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    max_abs: float
-    mean_abs: float
-    min_psnr_db: float
-    min_line_f1: float  # agreement of the binarised outputs
-
-
-# Per precision of the graph under test, against PyTorch FP32. FP32 differs from PyTorch only by
-# summation order; FP16 and INT8 graphs arrive with their own rows.
-TOLERANCES = {"fp32": Tolerance(max_abs=1e-4, mean_abs=1e-5, min_psnr_db=80.0, min_line_f1=0.999)}
 
 
 @dataclass
@@ -135,44 +120,6 @@ def folder_cases(folder: Path) -> tuple[list[Case], list[str]]:
         height, width = min(i.shape[0] for i in pair), min(i.shape[1] for i in pair)
         cases.append(Case(f"batch-2x{width}x{height}", [i[:height, :width] for i in pair]))
     return cases, errors
-
-
-def compare(reference: np.ndarray, result: np.ndarray, info: OutputInfo, threshold: float) -> dict:
-    """Error metrics of one (C, H, W) output against its reference."""
-    nonfinite = int(np.size(result) - np.count_nonzero(np.isfinite(result)))
-    scale = 1.0 if info.is_probability else max(float(np.abs(reference).max()), 1e-12)
-    ref, got = reference / scale, np.nan_to_num(result / scale, nan=1e6, posinf=1e6, neginf=-1e6)
-    diff = np.abs(got.astype(np.float64) - ref)
-    mse = float(np.mean(diff**2))
-    psnr = PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10 * np.log10(1.0 / mse))
-    # Lines are the probability above the threshold; a feature map's lines are where it exceeds its
-    # own mean, the adaptive threshold the reference applies to targets.
-    cut = threshold if info.is_probability else ref.mean(axis=(1, 2), keepdims=True)
-    return {
-        "max_abs": float(diff.max()),
-        "mean_abs": float(diff.mean()),
-        "psnr_db": float(psnr),
-        "line_f1": binary_f1(got > cut, ref > cut),
-        "nonfinite": nonfinite,
-    }
-
-
-def binary_f1(predicted: np.ndarray, target: np.ndarray) -> float:
-    true_pos = np.count_nonzero(predicted & target)
-    false_total = np.count_nonzero(predicted ^ target)
-    if true_pos == 0 and false_total == 0:
-        return 1.0  # both empty: they agree
-    return float(2 * true_pos / (2 * true_pos + false_total))
-
-
-def within(metrics: dict, tolerance: Tolerance) -> bool:
-    return (
-        metrics["nonfinite"] == 0
-        and metrics["max_abs"] <= tolerance.max_abs
-        and metrics["mean_abs"] <= tolerance.mean_abs
-        and metrics["psnr_db"] >= tolerance.min_psnr_db
-        and metrics["line_f1"] >= tolerance.min_line_f1
-    )
 
 
 def verify_onnx(

@@ -1,0 +1,113 @@
+"""FP32, FP16 and INT8 graphs on ONNX Runtime (CPU) against PyTorch eager FP32, in one run.
+
+    python benchmarks/precision.py --model unet --size 424 --runs 10
+
+Exports the model, derives its FP16 graph and both INT8 graphs, TensorRT's (symmetric int8) and
+ONNX Runtime CPU's (uint8 activations), calibrated on `--calibration-count` synthetic held-out
+images written to a temporary folder, then times batch-1 inference of each,
+median of `--runs` after one warm-up, with every backend on the same threads. Prints a table with
+images/s and the speed ratio against PyTorch eager measured in the same run, and `--json` writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from toolkit.calibration.images import load_calibration_set
+from toolkit.calibration.int8 import quantize_int8
+from toolkit.data.synthetic import write_pairs
+from toolkit.export.fp16 import convert_to_fp16
+from toolkit.export.onnx_export import export_onnx, read_card
+from toolkit.models.build import load_model
+from toolkit.models.registry import get_spec, shipped_file
+
+
+def median_seconds(run: Callable[[], object], runs: int) -> float:
+    run()  # warm-up: allocations, kernel selection
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="unet")
+    parser.add_argument("--size", type=int, default=424)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--calibration-count", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+
+    spec = get_spec(args.model)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        loaded = load_model(spec, shipped_file(spec, ".safetensors"))
+        fp32 = export_onnx(loaded, folder / "fp32.onnx").path
+        kind = "sketch" if spec.family == "unet" else "painting"
+        write_pairs(kind, args.calibration_count, args.size, seed=1, root=folder / "calibration")
+        images = load_calibration_set(folder / "calibration" / "input")
+        convert_to_fp16(fp32, images.batches(read_card(fp32)), folder / "fp16.onnx")
+        quantize_int8(fp32, images, folder / "int8.onnx", cache_dir=folder / "cache")
+        quantize_int8(fp32, images, folder / "int8-cpu.onnx", cache_dir=folder / "cache", target="cpu")
+
+        x = np.random.default_rng(0).random((1, spec.in_channels, args.size, args.size), dtype=np.float32)
+        seconds = {}
+        with torch.inference_mode():
+            tensor = torch.from_numpy(x)
+            seconds["pytorch eager fp32"] = median_seconds(partial(loaded.module, tensor), args.runs)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        for precision in ("fp32", "fp16", "int8", "int8-cpu"):
+            path = str(folder / f"{precision}.onnx")
+            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            seconds[f"onnxruntime {precision}"] = median_seconds(
+                partial(session.run, None, {"image": x}), args.runs
+            )
+
+    baseline = seconds["pytorch eager fp32"]
+    rows = [
+        {
+            "backend": name,
+            "ms": round(s * 1000, 1),
+            "images_per_s": round(1 / s, 2),
+            "speedup": round(baseline / s, 2),
+        }
+        for name, s in seconds.items()
+    ]
+    print(f"{args.model} at {args.size}x{args.size}, batch 1, {args.threads} threads, median of {args.runs}")
+    print(f"{'backend':<22}{'ms':>10}{'images/s':>10}{'vs torch':>10}")
+    for row in rows:
+        print(f"{row['backend']:<22}{row['ms']:>10}{row['images_per_s']:>10}{row['speedup']:>9}x")
+    if args.json:
+        machine = {
+            "processor": platform.processor() or platform.machine(),
+            "threads": args.threads,
+            "onnxruntime": ort.__version__,
+            "torch": torch.__version__,
+        }
+        args.json.write_text(
+            json.dumps({"model": args.model, "size": args.size, "machine": machine, "rows": rows}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

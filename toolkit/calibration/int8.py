@@ -1,0 +1,204 @@
+"""The INT8 graph: explicit Q/DQ that TensorRT compiles and ONNX Runtime runs, from the FP32 graph.
+
+TensorRT's rules for explicit quantisation, which this graph follows: symmetric INT8 (every zero
+point 0), per-channel weights (axis 0 for Conv, axis 1 for ConvTranspose), per-tensor activations,
+Q/DQ opset >= 13. We quantise the convolutions' inputs and weights only (TensorRT fuses ReLU,
+pooling and concatenation around them), and keep out of INT8 the nodes that make an output or feed a
+Sigmoid: a probability crushed to 256 levels loses the soft stroke edges the line threshold reads.
+
+The quantiser is ONNX Runtime's `quantize_static` (QDQ format). NVIDIA ModelOpt's ONNX PTQ follows
+the same placement rules but its ONNX extra installs onnxruntime-gpu beside onnxruntime, which we
+never do in one environment; ModelOpt has not been measured here (see README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from toolkit.calibration.images import CalibrationSet
+from toolkit.errors import InputError
+from toolkit.export.onnx_export import check_model, read_card, write_card
+from toolkit.fileio import atomic_path, refuse_overwrite
+
+log = logging.getLogger(__name__)
+
+QUANTIZED_OPS = ("Conv", "ConvTranspose")
+METHODS = ("max", "entropy", "percentile")
+# tensorrt: TensorRT's explicit quantisation (symmetric int8 activations), also run by ONNX Runtime.
+# cpu: ONNX Runtime's fast x86 form (asymmetric uint8 activations, 7-bit weights against the int16
+# saturation of CPUs without VNNI); TensorRT cannot build it.
+TARGETS = ("tensorrt", "cpu")
+PERCENTILE = 99.999
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "line-art-toolkit" / "calibration"
+
+
+@dataclass
+class Int8Result:
+    path: Path
+    cache_hit: bool  # the calibration ranges came from the cache, no image was run
+    excluded: list[str]  # nodes kept in higher precision
+
+
+class BatchReader:
+    """ONNX Runtime's CalibrationDataReader protocol over our batches."""
+
+    def __init__(self, input_name: str, batches: Iterator[np.ndarray]) -> None:
+        self.input_name, self.batches = input_name, batches
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self.batches, None)
+        return None if batch is None else {self.input_name: batch}
+
+
+def guarded_nodes(model: onnx.ModelProto) -> list[str]:
+    """Nodes whose output is a graph output or feeds a Sigmoid: they stay out of INT8."""
+    outputs = {o.name for o in model.graph.output}
+    sigmoid_inputs = {n.input[0] for n in model.graph.node if n.op_type == "Sigmoid"}
+    return [n.name for n in model.graph.node if set(n.output) & (outputs | sigmoid_inputs)]
+
+
+def quantizable_nodes(model: onnx.ModelProto) -> list[str]:
+    guarded = set(guarded_nodes(model))
+    return [n.name for n in model.graph.node if n.op_type in QUANTIZED_OPS and n.name not in guarded]
+
+
+def cache_key(model_path: Path, images: CalibrationSet, method: str, target: str) -> str:
+    import onnxruntime
+
+    record = {
+        "model": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+        "images": images.fingerprint,
+        "method": method,
+        "target": target,
+        "percentile": PERCENTILE if method == "percentile" else None,
+        "onnxruntime": onnxruntime.__version__,
+        "ops": QUANTIZED_OPS,
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def quantize_int8(
+    fp32_path: Path,
+    images: CalibrationSet,
+    out: Path,
+    method: str = "max",
+    exclude: Iterable[str] = (),
+    overwrite: bool = False,
+    cache_dir: Path | None = None,
+    track: Callable[[list[Path]], Iterable[Path]] = iter,
+    target: str = "tensorrt",
+) -> Int8Result:
+    """Calibrate (or reuse cached ranges) and write the Q/DQ INT8 graph of `fp32_path` to `out`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if method not in METHODS:
+        raise InputError(f"calibration method must be one of {', '.join(METHODS)}, not {method}")
+    if target not in TARGETS:
+        raise InputError(f"INT8 target must be one of {', '.join(TARGETS)}, not {target}")
+    tensorrt = target == "tensorrt"
+    refuse_overwrite(out, overwrite)
+    card = read_card(fp32_path)
+    if card.precision != "fp32":
+        raise InputError(f"{fp32_path}: is already {card.precision}; calibrate the FP32 graph")
+    model = onnx.load(fp32_path)
+    excluded = sorted(set(guarded_nodes(model)) | set(exclude))
+    cache = (cache_dir or default_cache_dir()) / f"{cache_key(fp32_path, images, method, target)}.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache_hit = cache.is_file()
+    if cache_hit:
+        log.info("calibration ranges reused from %s", cache)
+    reader = None if cache_hit else BatchReader(card.input_name, images.batches(card, track))
+    calibration_methods = {
+        "max": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "int8.onnx"
+        quantize_static(
+            fp32_path,
+            raw,
+            reader,
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=list(QUANTIZED_OPS),
+            per_channel=True,
+            activation_type=QuantType.QInt8 if tensorrt else QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            reduce_range=not tensorrt,
+            nodes_to_exclude=excluded,
+            calibrate_method=calibration_methods[method],
+            calibration_cache_path=cache,
+            extra_options={
+                "ActivationSymmetric": tensorrt,
+                "WeightSymmetric": True,
+                "QDQOpTypePerChannelSupportToAxis": {"ConvTranspose": 1},
+                "CalibPercentile": PERCENTILE,
+                "QuantizeBias": False,  # TensorRT adds biases in float; it takes no INT32 Q/DQ
+            },
+        )
+        quantized = onnx.load(raw)
+    problems = qdq_problems(quantized) if tensorrt else []
+    if problems:
+        raise InputError(f"{fp32_path}: the INT8 graph breaks TensorRT's Q/DQ rules: {'; '.join(problems)}")
+    quantized = check_model(quantized, out)
+    extra = {
+        **card.extra,
+        "quantizer": "onnxruntime.quantization.quantize_static (QDQ, per-channel weights)",
+        "int8_target": target,
+        "calibration_method": method,
+        "calibration_images": str(len(images.paths)),
+        "calibration_sha256": images.fingerprint,
+        "int8_excluded_nodes": json.dumps(excluded),
+    }
+    write_card(quantized, replace(card, precision="int8", extra=extra))
+    with atomic_path(out, overwrite) as tmp:
+        onnx.save(quantized, tmp)
+    return Int8Result(out, cache_hit, excluded)
+
+
+def qdq_problems(model: onnx.ModelProto) -> list[str]:
+    """What keeps a Q/DQ graph from being TensorRT's kind: asymmetric or non-int8 zero points,
+    a quantised Sigmoid, an output straight from a DequantizeLinear, an opset below 13."""
+    problems = []
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    if opset < 13:
+        problems.append(f"opset {opset} < 13 (per-channel Q/DQ)")
+    initializers = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    producers = {out: node for node in model.graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            zero_point = initializers.get(node.input[2]) if len(node.input) > 2 else None
+            if zero_point is None:
+                problems.append(f"{node.name}: no zero point (uint8 by default)")
+            elif zero_point.dtype != np.int8 or np.any(zero_point != 0):
+                problems.append(f"{node.name}: zero point {zero_point.dtype} not all 0")
+        if node.op_type == "Sigmoid":
+            source = producers.get(node.input[0])
+            if source is not None and source.op_type == "DequantizeLinear":
+                problems.append(f"{node.name}: Sigmoid input is quantised")
+            if any(c.op_type == "QuantizeLinear" for c in consumers.get(node.output[0], [])):
+                problems.append(f"{node.name}: Sigmoid output is quantised")
+    for output in model.graph.output:
+        source = producers.get(output.name)
+        if source is not None and source.op_type == "DequantizeLinear":
+            problems.append(f"output {output.name} comes from a DequantizeLinear")
+    return problems

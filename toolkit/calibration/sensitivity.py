@@ -1,0 +1,127 @@
+"""Which quantised node costs how much accuracy, and an INT8 graph that meets a target.
+
+Sensitivity is measured one node at a time: only that node in INT8, everything else FP32, on the
+evaluation images; its cost is how far the output's lines move from the FP32 graph's (1 - line F1
+agreement). The automatic mode quantises everything, and while the agreement misses the target,
+keeps the most sensitive nodes in FP32: 1, 2, 4, ... of them, so a graph with N nodes needs about
+log2(N) extra quantisations. Calibration ranges are computed once and reused from the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from toolkit.agreement import compare
+from toolkit.calibration.images import CalibrationSet
+from toolkit.calibration.int8 import Int8Result, quantizable_nodes, quantize_int8
+from toolkit.errors import CheckFailed
+from toolkit.export.onnx_export import read_card
+from toolkit.metadata import ModelCard
+
+log = logging.getLogger(__name__)
+
+EVALUATION_IMAGES = 4  # the first calibration images, run through every candidate graph
+
+
+@dataclass
+class NodeCost:
+    node: str
+    line_f1: float  # agreement with the FP32 graph when only this node is INT8
+    psnr_db: float
+
+
+def run_graph(path: Path, batches: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    names = [o.name for o in session.get_outputs()]
+    return [dict(zip(names, session.run(names, {input_name: batch}))) for batch in batches]
+
+
+def agreement(card: ModelCard, reference: list[dict], result: list[dict]) -> tuple[float, float]:
+    """Worst line F1 and worst PSNR over every image and output."""
+    f1s, psnrs = [], []
+    for ref, got in zip(reference, result):
+        for info in card.outputs:
+            metrics = compare(ref[info.name][0], got[info.name][0], info, card.threshold)
+            f1s.append(metrics["line_f1"])
+            psnrs.append(metrics["psnr_db"])
+    return min(f1s), min(psnrs)
+
+
+class Probe:
+    """Quantises the FP32 graph with given exclusions and measures the result against FP32."""
+
+    def __init__(self, fp32_path: Path, images: CalibrationSet, method: str, cache_dir: Path | None) -> None:
+        self.fp32_path, self.images, self.method, self.cache_dir = fp32_path, images, method, cache_dir
+        self.card = read_card(fp32_path)
+        self.batches = list(images.batches(self.card))[:EVALUATION_IMAGES]
+        self.reference = run_graph(fp32_path, self.batches)
+
+    def measure(self, exclude: list[str]) -> tuple[float, float]:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "probe.onnx"
+            quantize_int8(self.fp32_path, self.images, path, self.method, exclude, cache_dir=self.cache_dir)
+            return agreement(self.card, self.reference, run_graph(path, self.batches))
+
+
+def node_sensitivity(
+    fp32_path: Path,
+    images: CalibrationSet,
+    method: str = "max",
+    cache_dir: Path | None = None,
+    track: Callable[[list[str]], Iterable[str]] = iter,
+) -> list[NodeCost]:
+    """Every quantisable node's cost alone, most harmful first."""
+    probe = Probe(fp32_path, images, method, cache_dir)
+    candidates = quantizable_nodes(onnx.load(fp32_path))
+    costs = []
+    for node in track(candidates):
+        f1, psnr = probe.measure([c for c in candidates if c != node])
+        costs.append(NodeCost(node, f1, psnr))
+    return sorted(costs, key=lambda c: (c.line_f1, c.psnr_db))
+
+
+def quantize_to_target(
+    fp32_path: Path,
+    images: CalibrationSet,
+    out: Path,
+    target_f1: float,
+    method: str = "max",
+    overwrite: bool = False,
+    cache_dir: Path | None = None,
+    track: Callable[[list[str]], Iterable[str]] = iter,
+) -> tuple[Int8Result, list[NodeCost], float]:
+    """The INT8 graph with the fewest most-sensitive nodes in FP32 whose agreement meets `target_f1`.
+
+    Returns the written graph, the sensitivity ranking ([] when no fallback was needed) and the
+    agreement reached.
+    """
+    probe = Probe(fp32_path, images, method, cache_dir)
+    f1, _ = probe.measure([])
+    ranking: list[NodeCost] = []
+    excluded: list[str] = []
+    if f1 < target_f1:
+        log.info("all nodes INT8: line F1 agreement %.4f < %.4f; ranking nodes by sensitivity", f1, target_f1)
+        ranking = node_sensitivity(fp32_path, images, method, cache_dir, track)
+        count = 1
+        while f1 < target_f1 and count <= len(ranking):
+            excluded = [c.node for c in ranking[:count]]
+            f1, _ = probe.measure(excluded)
+            log.info("%d most sensitive node(s) in FP32: agreement %.4f", count, f1)
+            count *= 2
+        if f1 < target_f1:
+            raise CheckFailed(
+                f"{fp32_path}: INT8 agreement {f1:.4f} misses the target {target_f1} even with "
+                f"{len(excluded)} nodes in FP32"
+            )
+    result = quantize_int8(fp32_path, images, out, method, excluded, overwrite, cache_dir)
+    return result, ranking, f1
