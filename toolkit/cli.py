@@ -400,9 +400,12 @@ def infer_command(
         str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
     ] = "unet-light",
     binary: Annotated[bool, typer.Option(help="Write black/white lines at the model's threshold.")] = False,
+    tile: Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")] = 512,
+    overlap: Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")] = 64,
+    tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Draw clean lines for images with ONNX Runtime on the CPU (no torch needed).
+    """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
 
     Writes OUTPUT/NAME.png, black lines on white. A file that cannot be read is reported in one line and
     the rest go on; the exit code is then 3.
@@ -415,12 +418,21 @@ def infer_command(
     """
     from toolkit.runtime.infer import collect_inputs, infer_files
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+    from toolkit.runtime.tiling import Tiling
 
     runner = OnnxRuntimeRunner(shipped_onnx(model))
     sources = collect_inputs(inputs)
     with runner:
         model_name = runner.card.model
-        results = infer_files(runner, sources, output, binary, overwrite, track=progress("inferring"))
+        results = infer_files(
+            runner,
+            sources,
+            output,
+            binary,
+            overwrite,
+            progress("inferring"),
+            Tiling(tile, overlap, tile_batch),
+        )
     failed = [r for r in results if r.error]
     for result in failed:
         typer.echo(f"error: {result.error}", err=True)

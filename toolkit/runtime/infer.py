@@ -1,7 +1,7 @@
 """Line images for a list of files: read, run, write; one bad file never stops the rest. Torch-free.
 
 Each output is written atomically (temporary file + rename) and an existing one is kept unless
-`overwrite`. Whole images go through the network at once (toolkit.runtime.pipeline.predict).
+`overwrite`. Images larger than a tile go through in overlapping tiles (toolkit.runtime.tiling).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from toolkit.errors import InputError
 from toolkit.fileio import write_png
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
-from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, predict_tiled
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def infer_files(
     binary: bool = False,
     overwrite: bool = False,
     track: Callable[[list[Path]], Iterable[Path]] = iter,
+    tiling: Tiling = DEFAULT_TILING,
 ) -> list[FileResult]:
     if LINES_OUTPUT not in runner.card.output_names:
         raise InputError(
@@ -74,7 +75,7 @@ def infer_files(
         try:
             if output.exists() and not overwrite:
                 raise InputError(f"{output}: already exists (pass --overwrite to replace it)")
-            probability = predict(runner, [read_image(source)])[LINES_OUTPUT][0, 0]
+            probability = predict_tiled(runner, read_image(source), tiling)
             write_png(output, line_image(probability, threshold), overwrite)
             results.append(FileResult(source, output, time.perf_counter() - started))
         except (InputError, OSError) as error:

@@ -1,0 +1,86 @@
+"""Tiled inference: coverage, blending weights, and equivalence with one whole pass."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolkit.agreement import compare
+from toolkit.data.synthetic import make_pair
+from toolkit.errors import InputError
+from toolkit.metadata import OutputInfo
+from toolkit.models.registry import SHIPPED_DIR
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tiling import Tiling, predict_tiled, ramp_weights, tile_starts
+
+LINES = OutputInfo("lines", "")
+
+
+@given(length=st.integers(1, 3000), tile=st.integers(16, 600), overlap_fraction=st.floats(0, 0.49))
+def test_tiles_cover_every_pixel_with_positive_weight(
+    length: int, tile: int, overlap_fraction: float
+) -> None:
+    overlap = int(tile * overlap_fraction)
+    tile = min(tile, length)
+    starts = tile_starts(length, tile, overlap)
+    assert starts[0] == 0 and starts[-1] + tile == length and starts == sorted(set(starts))
+    total = np.zeros(length, np.float32)
+    for i, start in enumerate(starts):
+        total[start : start + tile] += ramp_weights(tile, min(overlap, tile // 2), i > 0, i < len(starts) - 1)
+    assert total.min() > 0
+    # neighbours overlap by at least `overlap`, so the fades always have a partner
+    assert all(b - a <= tile - overlap for a, b in itertools.pairwise(starts))
+
+
+def test_ramps_cross_fade_to_one() -> None:
+    left, right = ramp_weights(64, 16, False, True), ramp_weights(64, 16, True, False)
+    np.testing.assert_allclose(left[-16:] + right[:16], 1.0, atol=1e-6)  # raised cosine halves sum to 1
+
+
+@pytest.fixture(scope="module")
+def contour() -> OnnxRuntimeRunner:
+    with OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as runner:
+        yield runner
+
+
+def test_one_tile_is_exactly_one_pass(contour: OnnxRuntimeRunner) -> None:
+    image, _ = make_pair("painting", 90, 130, seed=0)
+    np.testing.assert_array_equal(
+        predict_tiled(contour, image, Tiling(tile=256)), predict(contour, [image])["lines"][0, 0]
+    )
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    height=st.integers(40, 330),
+    width=st.integers(40, 330),
+    tile=st.sampled_from([64, 96, 128, 160]),
+    overlap_fraction=st.floats(0.25, 0.45),
+    batch=st.integers(1, 5),
+)
+def test_tiled_equals_whole_image_within_tolerance(
+    contour: OnnxRuntimeRunner, height: int, width: int, tile: int, overlap_fraction: float, batch: int
+) -> None:
+    """The stated tolerance: with overlap >= 1/4 tile, PSNR >= 35 dB and line F1 >= 0.99 against one pass."""
+    image, _ = make_pair("painting", height, width, seed=height * 1000 + width)
+    tiled = predict_tiled(contour, image, Tiling(tile, int(tile * overlap_fraction), batch))
+    whole = predict(contour, [image])["lines"][0, 0]
+    assert tiled.shape == (height, width)
+    metrics = compare(whole[None], tiled[None], LINES, 0.5)
+    assert metrics["psnr_db"] >= 35 and metrics["line_f1"] >= 0.99, metrics
+
+
+def test_bad_tiling_and_feature_models(exported: dict[str, Path]) -> None:
+    with pytest.raises(InputError, match="overlap < tile/2"):
+        Tiling(tile=64, overlap=40)
+    with (
+        OnnxRuntimeRunner(exported["contour-features"]) as runner,
+        pytest.raises(InputError, match="needs a line output"),
+    ):
+        predict_tiled(runner, np.zeros((600, 600, 3), np.uint8))
