@@ -19,7 +19,7 @@ from toolkit.errors import InputError
 from toolkit.fileio import write_png
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, predict_tiled
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tiled_rows
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,12 @@ def infer_files(
         try:
             if output.exists() and not overwrite:
                 raise InputError(f"{output}: already exists (pass --overwrite to replace it)")
-            probability = predict_tiled(runner, read_image(source), tiling)
-            write_png(output, line_image(probability, threshold), overwrite)
+            image = read_image(source)
+            lines = np.empty(image.shape[:2], np.uint8)
+            for top, rows in tiled_rows(runner, image, tiling):
+                lines[top : top + len(rows)] = line_image(rows, threshold)
+            del image  # the decoded scan is not needed while the PNG is encoded
+            write_png(output, lines, overwrite)
             results.append(FileResult(source, output, time.perf_counter() - started))
         except (InputError, OSError) as error:
             message = str(error) if isinstance(error, InputError) else f"{source}: {error}"

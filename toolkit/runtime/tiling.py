@@ -10,6 +10,7 @@ one tile this is exactly `predict`. Torch-free.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,46 +65,59 @@ def ramp_weights(tile: int, overlap: int, fade_start: bool, fade_end: bool) -> n
 
 def predict_tiled(runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
     """(H, W) line probability of a (H, W) or (H, W, 3) image of any size."""
+    result = np.empty(image.shape[:2], np.float32)
+    for top, rows in tiled_rows(runner, image, tiling):
+        result[top : top + len(rows)] = rows
+    return result
+
+
+def tiled_rows(
+    runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Finished rows of the line probability, top to bottom: (first row, (n, W) float32 block).
+
+    A caller can turn each block into its output format at once, so no whole-scan float map is held.
+    """
     card = runner.card
     if card.output_names != [LINES_OUTPUT]:
         raise InputError(f"model '{card.model}': tiling needs a line output, not {card.output_names}")
-    original_height, original_width = image.shape[:2]
-    # Mirror the image to the stride first, as `predict` does, so the border pixels see the same
-    # context in every tile as in one whole pass; tiles are then whole multiples of the stride.
-    image = pad_image_to_stride(image, card.stride)
     height, width = image.shape[:2]
+    # Tiles live on the image mirrored out to the stride, as `predict` pads it, so border pixels see
+    # the same context as in one whole pass and every tile is a whole number of strides.
+    padded_h, padded_w = height + -height % card.stride, width + -width % card.stride
     tile = tiling.tile - tiling.tile % card.stride
-    tile_h, tile_w = min(tile, height), min(tile, width)
-    if tile_h == height and tile_w == width:
-        return predict(runner, [image])[LINES_OUTPUT][0, 0, :original_height, :original_width]
-    ys = tile_starts(height, tile_h, tiling.overlap, card.stride)
-    xs = tile_starts(width, tile_w, tiling.overlap, card.stride)
+    tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
+    if tile_h == padded_h and tile_w == padded_w:
+        yield 0, predict(runner, [image])[LINES_OUTPUT][0, 0]
+        return
+    ys = tile_starts(padded_h, tile_h, tiling.overlap, card.stride)
+    xs = tile_starts(padded_w, tile_w, tiling.overlap, card.stride)
     column_weights = [ramp_weights(tile_w, tiling.overlap, i > 0, i < len(xs) - 1) for i in range(len(xs))]
-    result = np.empty((height, width), np.float32)
     # rows [top, top + tile_h) of the running sums; rows above `top` are final
-    total = np.zeros((tile_h, width), np.float32)
-    weight = np.zeros((tile_h, width), np.float32)
+    total = np.zeros((tile_h, padded_w), np.float32)
+    weight = np.zeros((tile_h, padded_w), np.float32)
     top = 0
     for row, y in enumerate(ys):
         shift = y - top  # rows that no later tile touches: finish them, slide the window down
         if shift:
-            result[top:y] = total[:shift] / weight[:shift]
-            total = np.concatenate([total[shift:], np.zeros((shift, width), np.float32)])
-            weight = np.concatenate([weight[shift:], np.zeros((shift, width), np.float32)])
+            yield top, total[:shift, :width] / weight[:shift, :width]
+            total = np.concatenate([total[shift:], np.zeros((shift, padded_w), np.float32)])
+            weight = np.concatenate([weight[shift:], np.zeros((shift, padded_w), np.float32)])
             top = y
         row_weight = ramp_weights(tile_h, tiling.overlap, row > 0, row < len(ys) - 1)
         for first in range(0, len(xs), tiling.batch):
             chunk = xs[first : first + tiling.batch]
-            crops = [image[y : y + tile_h, x : x + tile_w] for x in chunk]
+            crops = [mirrored_crop(image, y, x, tile_h, tile_w) for x in chunk]
             probabilities = predict(runner, crops)[LINES_OUTPUT][:, 0]  # (n, tile_h, tile_w)
             for index, (x, probability) in enumerate(zip(chunk, probabilities)):
                 window = np.outer(row_weight, column_weights[first + index])
                 total[:, x : x + tile_w] += probability * window
                 weight[:, x : x + tile_w] += window
-    result[top:] = total[: height - top] / weight[: height - top]
-    return result[:original_height, :original_width]
+    yield top, total[: height - top, :width] / weight[: height - top, :width]
 
 
-def pad_image_to_stride(image: np.ndarray, stride: int) -> np.ndarray:
-    pad = ((0, -image.shape[0] % stride), (0, -image.shape[1] % stride)) + ((0, 0),) * (image.ndim - 2)
-    return np.pad(image, pad, mode="reflect") if any(p[1] for p in pad) else image
+def mirrored_crop(image: np.ndarray, y: int, x: int, tile_h: int, tile_w: int) -> np.ndarray:
+    """image[y:y+tile_h, x:x+tile_w], mirrored past the bottom and right borders where it runs over."""
+    crop = image[y : y + tile_h, x : x + tile_w]
+    pad = ((0, tile_h - crop.shape[0]), (0, tile_w - crop.shape[1])) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(crop, pad, mode="reflect") if pad[0][1] or pad[1][1] else crop
