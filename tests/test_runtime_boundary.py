@@ -48,9 +48,13 @@ def test_runtime_runs_an_exported_model_without_torch(exported: dict[str, Path])
             pass
         else:
             raise SystemExit("torch was importable: the block did not work")
+        from toolkit.runtime.infer import infer_files
+        from toolkit.runtime.tiling import Tiling, predict_tiled
         with OnnxRuntimeRunner(Path({str(exported["unet-light"])!r})) as runner:
             lines = predict(runner, [sketch(389, 517, seed=0)])["lines"]
+            tiled = predict_tiled(runner, sketch(389, 517, seed=0), Tiling(tile=128, overlap=32))
         assert lines.shape == (1, 1, 389, 517), lines.shape
+        assert tiled.shape == (389, 517), tiled.shape
         assert "torch" not in sys.modules
         print("ran", lines.shape)
         """
