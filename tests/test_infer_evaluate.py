@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -33,7 +34,7 @@ def test_infer_writes_line_images_and_reports_bad_files(
     assert not list(out.glob(".*.tmp"))
     # existing outputs are kept unless --overwrite
     again = runner.invoke(app, args)
-    assert "already exists (pass --overwrite to replace it)" in again.output
+    assert "already exists (pass --overwrite to replace it, --resume to skip it)" in again.output
     binary = runner.invoke(app, [*args, "--overwrite", "--binary"])
     assert "2 of 3 images written" in binary.output
     assert set(np.unique(read_image(out / "a-sketch.png"))) <= {0, 255}
@@ -98,3 +99,48 @@ def test_synth_writes_a_held_out_set_and_a_sheet(tmp_path: Path) -> None:
     assert read_image(tmp_path / "d" / "input" / "00001.png").shape == (40, 40, 3)
     assert read_image(sheet).shape[2] == 3
     assert runner.invoke(app, args).exit_code == ExitCode.BAD_INPUT  # never overwrites silently
+
+
+def test_infer_mirrors_the_tree_resumes_and_summarises(exported: dict[str, Path], tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    write_pairs("sketch", 2, 40, seed=4, root=archive / "box1")
+    write_pairs("sketch", 1, 40, seed=5, root=archive / "box2")
+    out, summary = tmp_path / "lines", tmp_path / "run.csv"
+    model = ["--model", str(exported["unet-light"])]
+    result = runner.invoke(
+        app, ["infer", str(archive), "-r", "-o", str(out), "--summary", str(summary), *model]
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    assert written == [
+        "box1/input/00000.png",
+        "box1/input/00001.png",
+        "box1/target/00000.png",
+        "box1/target/00001.png",
+        "box2/input/00000.png",
+        "box2/target/00000.png",
+    ]
+    rows = list(csv.DictReader(summary.open()))
+    assert [r["status"] for r in rows] == ["ok"] * 6 and rows[0]["width"] == "40"
+    # an interrupted run is carried on: existing (whole, atomically written) outputs are skipped
+    (out / "box2" / "input" / "00000.png").unlink()
+    again = runner.invoke(app, ["infer", str(archive), "-r", "--resume", "-o", str(out), *model])
+    assert (
+        again.exit_code == 0 and "1 of 6 images written" in again.output and "5 already there" in again.output
+    )
+
+
+def test_infer_takes_globs_and_list_files_and_refuses_colliding_outputs(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{image_folder / 'a-sketch.png'}\n\n{image_folder / 'b-painting.jpg'}\n")
+    model = ["--model", str(exported["unet-light"])]
+    result = runner.invoke(app, ["infer", f"@{listing}", "-o", str(tmp_path / "a"), *model])
+    assert result.exit_code == 0 and "2 of 2 images written" in result.output
+    result = runner.invoke(app, ["infer", str(image_folder / "*.jpg"), "-o", str(tmp_path / "b"), *model])
+    assert result.exit_code == 0 and [p.name for p in (tmp_path / "b").iterdir()] == ["b-painting.png"]
+    shutil.copy(image_folder / "a-sketch.png", image_folder / "b-painting.png")  # b-painting.jpg and .png
+    result = runner.invoke(app, ["infer", str(image_folder), "-o", str(tmp_path / "c"), *model])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "b-painting.png: its output" in result.output and "is also" in result.output

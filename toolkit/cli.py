@@ -400,6 +400,12 @@ def infer_command(
         str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
     ] = "unet-light",
     binary: Annotated[bool, typer.Option(help="Write black/white lines at the model's threshold.")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
+    resume: Annotated[bool, typer.Option(help="Skip images whose output is already written.")] = False,
+    summary: Annotated[
+        Optional[Path],
+        typer.Option(help="Write a per-file report (.csv or .json): status, size, time, error."),
+    ] = None,
     tile: Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")] = 512,
     overlap: Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")] = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
@@ -415,29 +421,35 @@ def infer_command(
     * `toolkit infer examples/sketches -o lines/`
     * `toolkit infer scans/ --model contour -o outlines/ --binary`
     * `toolkit infer page.jpg --model export/unet.onnx`
+    * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     """
-    from toolkit.runtime.infer import collect_inputs, infer_files
+    from toolkit.fileio import refuse_overwrite
+    from toolkit.runtime.infer import collect_inputs, infer_files, write_summary
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
     from toolkit.runtime.tiling import Tiling
 
     runner = OnnxRuntimeRunner(shipped_onnx(model))
-    sources = collect_inputs(inputs)
+    sources = collect_inputs(inputs, recursive)
+    if summary is not None:
+        refuse_overwrite(summary, overwrite)
     with runner:
         model_name = runner.card.model
+        tiling = Tiling(tile, overlap, tile_batch)
         results = infer_files(
-            runner,
-            sources,
-            output,
-            binary,
-            overwrite,
-            progress("inferring"),
-            Tiling(tile, overlap, tile_batch),
+            runner, sources, output, binary, overwrite, resume, progress("inferring"), tiling
         )
-    failed = [r for r in results if r.error]
+    failed = [r for r in results if r.status == "error"]
     for result in failed:
         typer.echo(f"error: {result.error}", err=True)
-    written = len(results) - len(failed)
-    console.print(f"{written} of {len(results)} images written to {output}/ ({model_name})")
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "skipped", "error")}
+    console.print(
+        f"{counts['ok']} of {len(results)} images written to {output}/ ({model_name})"
+        + (f", {counts['skipped']} already there" if counts["skipped"] else "")
+        + (f", {counts['error']} failed" if counts["error"] else "")
+    )
+    if summary is not None:
+        write_summary(results, summary, overwrite)
+        console.print(f"wrote {summary}")
     if failed:
         raise typer.Exit(ExitCode.BAD_INPUT)
 

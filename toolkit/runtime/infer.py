@@ -6,6 +6,8 @@ Each output is written atomically (temporary file + rename) and an existing one 
 
 from __future__ import annotations
 
+import csv
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -16,7 +18,7 @@ import numpy as np
 
 from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
-from toolkit.fileio import write_png
+from toolkit.fileio import atomic_path, write_png
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tiled_rows
@@ -25,21 +27,46 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class InputFile:
+    path: Path
+    relative: Path  # where it sits under the folder it was found in: the output mirrors this
+
+
+@dataclass
 class FileResult:
     source: Path
     output: Path | None
+    status: str  # "ok", "skipped" (output already there, --resume) or "error"
     seconds: float
+    width: int = 0
+    height: int = 0
     error: str = ""
 
 
-def collect_inputs(paths: list[Path]) -> list[Path]:
-    """Image files among `paths`, folders expanded (not recursively), in the order given."""
-    found: list[Path] = []
+def collect_inputs(paths: list[Path], recursive: bool = False) -> list[InputFile]:
+    """Image files among `paths`: files, folders (recursively if asked), glob patterns, and
+    `@list.txt` files naming one path per line. In the order given, folders sorted."""
+    found: list[InputFile] = []
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        text = str(path)
+        if text.startswith("@"):
+            listed = Path(text[1:])
+            if not listed.is_file():
+                raise InputError(f"{listed}: list file not found")
+            names = [line.strip() for line in listed.read_text().splitlines() if line.strip()]
+            found += [InputFile(Path(name), Path(Path(name).name)) for name in names]
+        elif path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            files = sorted(
+                p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            found += [InputFile(p, p.relative_to(path)) for p in files]
+        elif any(char in text for char in "*?["):
+            anchor = Path(path.anchor or ".")
+            pattern = str(path.relative_to(anchor)) if path.is_absolute() else text
+            found += [InputFile(p, Path(p.name)) for p in sorted(anchor.glob(pattern)) if p.is_file()]
         elif path.exists():
-            found.append(path)
+            found.append(InputFile(path, Path(path.name)))
         else:
             raise InputError(f"{path}: no such file or folder")
     if not found:
@@ -56,34 +83,71 @@ def line_image(probability: np.ndarray, threshold: float | None) -> np.ndarray:
 
 def infer_files(
     runner: Runner,
-    sources: list[Path],
+    inputs: list[InputFile],
     out_dir: Path,
     binary: bool = False,
     overwrite: bool = False,
-    track: Callable[[list[Path]], Iterable[Path]] = iter,
+    resume: bool = False,
+    track: Callable[[list[InputFile]], Iterable[InputFile]] = iter,
     tiling: Tiling = DEFAULT_TILING,
 ) -> list[FileResult]:
+    """OUT_DIR/RELATIVE.png for every input; `resume` skips outputs already written (writes are atomic,
+    so an existing output is a whole one)."""
     if LINES_OUTPUT not in runner.card.output_names:
         raise InputError(
             f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features"
         )
     threshold = runner.card.threshold if binary else None
+    claimed: dict[Path, Path] = {}
     results = []
-    for source in track(sources):
+    for item in track(inputs):
         started = time.perf_counter()
-        output = out_dir / f"{source.stem}.png"
+        output = out_dir / item.relative.with_suffix(".png")
         try:
+            if output in claimed:
+                raise InputError(f"{item.path}: its output {output} is also {claimed[output]}'s")
+            claimed[output] = item.path
+            if output.exists() and resume:
+                results.append(FileResult(item.path, output, "skipped", 0.0))
+                continue
             if output.exists() and not overwrite:
-                raise InputError(f"{output}: already exists (pass --overwrite to replace it)")
-            image = read_image(source)
+                raise InputError(
+                    f"{output}: already exists (pass --overwrite to replace it, --resume to skip it)"
+                )
+            image = read_image(item.path)
             lines = np.empty(image.shape[:2], np.uint8)
             for top, rows in tiled_rows(runner, image, tiling):
                 lines[top : top + len(rows)] = line_image(rows, threshold)
             del image  # the decoded scan is not needed while the PNG is encoded
             write_png(output, lines, overwrite)
-            results.append(FileResult(source, output, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            results.append(FileResult(item.path, output, "ok", seconds, lines.shape[1], lines.shape[0]))
         except (InputError, OSError) as error:
-            message = str(error) if isinstance(error, InputError) else f"{source}: {error}"
+            message = str(error) if isinstance(error, InputError) else f"{item.path}: {error}"
             log.debug("%s", message)  # the caller reports failures from the results
-            results.append(FileResult(source, None, time.perf_counter() - started, message))
+            results.append(FileResult(item.path, None, "error", time.perf_counter() - started, error=message))
     return results
+
+
+def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
+    """One row per file (source, output, status, size, seconds, error) as .csv or .json."""
+    rows = [
+        {
+            "source": str(r.source),
+            "output": str(r.output or ""),
+            "status": r.status,
+            "width": r.width,
+            "height": r.height,
+            "seconds": round(r.seconds, 3),
+            "error": r.error,
+        }
+        for r in results
+    ]
+    with atomic_path(path, overwrite) as tmp:
+        if path.suffix.lower() == ".json":
+            tmp.write_text(json.dumps(rows, indent=1))
+        else:
+            with tmp.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["source"])
+                writer.writeheader()
+                writer.writerows(rows)
