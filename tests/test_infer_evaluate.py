@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +148,28 @@ def test_infer_takes_globs_and_list_files_and_refuses_colliding_outputs(
     result = runner.invoke(app, ["infer", str(image_folder), "-o", str(tmp_path / "c"), *model])
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "b-painting.png: its output" in result.output and "is also" in result.output
+
+
+def test_sigterm_stops_cleanly_and_resume_finishes(exported: dict[str, Path], tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    write_pairs("sketch", 24, 320, seed=6, root=scans)
+    out = tmp_path / "lines"
+    command = [sys.executable, "-m", "toolkit", "infer", str(scans / "input"), "-o", str(out)]
+    command += ["--model", str(exported["unet-light"])]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    assert "interrupted: no output is half-written" in stderr
+    done = sorted(p.name for p in out.iterdir())
+    assert all(name.endswith(".png") for name in done), done  # no temporary files left behind
+    assert 0 < len(done) < 24
+    for path in out.iterdir():
+        assert read_image(path).shape == (320, 320)  # every output present is whole
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{24 - len(done)} of 24 images written" in resumed.stdout
+    assert len(list(out.glob("*.png"))) == 24

@@ -7,13 +7,15 @@ toolkit.errors.ExitCode); set TOOLKIT_DEBUG=1 to see the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -125,7 +127,8 @@ def main(
 ) -> None:
     """Line-art deployment toolkit: export, verify and run line-extraction CNNs.
 
-    Exit codes: 0 ok, 1 a check failed, 2 bad command line, 3 bad input file, 4 missing extra.
+    Exit codes: 0 ok, 1 a check failed, 2 bad command line, 3 bad input file, 4 missing extra,
+    130 interrupted.
     Set TOOLKIT_DEBUG=1 to see tracebacks.
     """
     handler = logging.StreamHandler()
@@ -432,26 +435,41 @@ def infer_command(
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
-    with runner:
+    with runner, sigterm_as_interrupt():
         model_name = runner.card.model
         tiling = Tiling(tile, overlap, tile_batch)
-        results = infer_files(
-            runner, sources, output, binary, overwrite, resume, progress("inferring"), tiling
-        )
-    failed = [r for r in results if r.status == "error"]
+        run = infer_files(runner, sources, output, binary, overwrite, resume, progress("inferring"), tiling)
+    failed = [r for r in run.results if r.status == "error"]
     for result in failed:
         typer.echo(f"error: {result.error}", err=True)
-    counts = {status: sum(r.status == status for r in results) for status in ("ok", "skipped", "error")}
+    counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
     console.print(
-        f"{counts['ok']} of {len(results)} images written to {output}/ ({model_name})"
+        f"{counts['ok']} of {len(sources)} images written to {output}/ ({model_name})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")
         + (f", {counts['error']} failed" if counts["error"] else "")
     )
     if summary is not None:
-        write_summary(results, summary, overwrite)
+        write_summary(run.results, summary, overwrite)
         console.print(f"wrote {summary}")
+    if run.interrupted:
+        typer.echo("interrupted: no output is half-written; run again with --resume to carry on", err=True)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if failed:
         raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C, so temporary files are removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def print_scores(methods: dict[str, dict[str, float]], radius: int) -> None:

@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # typer/click's own code for a malformed command line
     BAD_INPUT = 3  # a file is missing, unreadable, corrupt or does not fit the model
     MISSING_DEPENDENCY = 4  # an optional extra (torch, onnxruntime, ...) is not installed
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report SIGINT (128 + 2)
 
 
 class ToolkitError(Exception):

@@ -43,6 +43,12 @@ class FileResult:
     error: str = ""
 
 
+@dataclass
+class InferRun:
+    results: list[FileResult]  # in input order, up to where the run stopped
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
+
+
 def collect_inputs(paths: list[Path], recursive: bool = False) -> list[InputFile]:
     """Image files among `paths`: files, folders (recursively if asked), glob patterns, and
     `@list.txt` files naming one path per line. In the order given, folders sorted."""
@@ -90,7 +96,7 @@ def infer_files(
     resume: bool = False,
     track: Callable[[list[InputFile]], Iterable[InputFile]] = iter,
     tiling: Tiling = DEFAULT_TILING,
-) -> list[FileResult]:
+) -> InferRun:
     """OUT_DIR/RELATIVE.png for every input; `resume` skips outputs already written (writes are atomic,
     so an existing output is a whole one)."""
     if LINES_OUTPUT not in runner.card.output_names:
@@ -99,34 +105,55 @@ def infer_files(
         )
     threshold = runner.card.threshold if binary else None
     claimed: dict[Path, Path] = {}
-    results = []
-    for item in track(inputs):
-        started = time.perf_counter()
-        output = out_dir / item.relative.with_suffix(".png")
-        try:
-            if output in claimed:
-                raise InputError(f"{item.path}: its output {output} is also {claimed[output]}'s")
-            claimed[output] = item.path
-            if output.exists() and resume:
-                results.append(FileResult(item.path, output, "skipped", 0.0))
-                continue
-            if output.exists() and not overwrite:
-                raise InputError(
-                    f"{output}: already exists (pass --overwrite to replace it, --resume to skip it)"
-                )
-            image = read_image(item.path)
-            lines = np.empty(image.shape[:2], np.uint8)
-            for top, rows in tiled_rows(runner, image, tiling):
-                lines[top : top + len(rows)] = line_image(rows, threshold)
-            del image  # the decoded scan is not needed while the PNG is encoded
-            write_png(output, lines, overwrite)
-            seconds = time.perf_counter() - started
-            results.append(FileResult(item.path, output, "ok", seconds, lines.shape[1], lines.shape[0]))
-        except (InputError, OSError) as error:
-            message = str(error) if isinstance(error, InputError) else f"{item.path}: {error}"
-            log.debug("%s", message)  # the caller reports failures from the results
-            results.append(FileResult(item.path, None, "error", time.perf_counter() - started, error=message))
-    return results
+    run = InferRun([])
+    try:
+        for item in track(inputs):
+            run.results.append(
+                infer_one(runner, item, out_dir, threshold, overwrite, resume, tiling, claimed)
+            )
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: the file in progress leaves nothing behind (atomic writes); the caller
+        # reports what was done, and --resume carries on from there.
+        run.interrupted = True
+    return run
+
+
+def infer_one(
+    runner: Runner,
+    item: InputFile,
+    out_dir: Path,
+    threshold: float | None,
+    overwrite: bool,
+    resume: bool,
+    tiling: Tiling,
+    claimed: dict[Path, Path],
+) -> FileResult:
+    """One file: its result, with a one-line error instead of an exception for a bad file."""
+    started = time.perf_counter()
+    output = out_dir / item.relative.with_suffix(".png")
+    try:
+        if output in claimed:
+            raise InputError(f"{item.path}: its output {output} is also {claimed[output]}'s")
+        claimed[output] = item.path
+        if output.exists() and resume:
+            return FileResult(item.path, output, "skipped", 0.0)
+        if output.exists() and not overwrite:
+            raise InputError(
+                f"{output}: already exists (pass --overwrite to replace it, --resume to skip it)"
+            )
+        image = read_image(item.path)
+        lines = np.empty(image.shape[:2], np.uint8)
+        for top, rows in tiled_rows(runner, image, tiling):
+            lines[top : top + len(rows)] = line_image(rows, threshold)
+        del image  # the decoded scan is not needed while the PNG is encoded
+        write_png(output, lines, overwrite)
+        return FileResult(
+            item.path, output, "ok", time.perf_counter() - started, lines.shape[1], lines.shape[0]
+        )
+    except (InputError, OSError) as error:
+        message = str(error) if isinstance(error, InputError) else f"{item.path}: {error}"
+        log.debug("%s", message)  # the caller reports failures from the results
+        return FileResult(item.path, None, "error", time.perf_counter() - started, error=message)
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
