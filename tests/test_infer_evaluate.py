@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from typer.testing import CliRunner
 
@@ -39,7 +40,7 @@ def test_infer_writes_line_images_and_reports_bad_files(
     # existing outputs are kept unless --overwrite
     again = runner.invoke(app, args)
     assert "already exists (pass --overwrite to replace it, --resume to skip it)" in again.output
-    binary = runner.invoke(app, [*args, "--overwrite", "--binary"])
+    binary = runner.invoke(app, [*args, "--overwrite", "--format", "binary"])
     assert "2 of 3 images written" in binary.output
     assert set(np.unique(read_image(out / "a-sketch.png"))) <= {0, 255}
 
@@ -173,3 +174,24 @@ def test_sigterm_stops_cleanly_and_resume_finishes(exported: dict[str, Path], tm
     assert resumed.returncode == 0, resumed.stderr
     assert f"{24 - len(done)} of 24 images written" in resumed.stdout
     assert len(list(out.glob("*.png"))) == 24
+
+
+def test_output_formats_and_scale(exported: dict[str, Path], image_folder: Path, tmp_path: Path) -> None:
+    model = ["--model", str(exported["unet-light"])]
+    sketch = image_folder / "a-sketch.png"  # 93 x 71
+    result = runner.invoke(
+        app, ["infer", str(sketch), "-o", str(tmp_path / "alpha"), "--format", "alpha", *model]
+    )
+    assert result.exit_code == 0, result.output
+    rgba = cv2.imread(str(tmp_path / "alpha" / "a-sketch.png"), cv2.IMREAD_UNCHANGED)
+    assert (
+        rgba.shape == (71, 93, 4) and rgba[..., :3].max() == 0 and rgba[..., 3].max() > 0
+    )  # ink on transparency
+    gray = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "gray"), *model])
+    assert gray.exit_code == 0
+    expected = 255 - read_image(tmp_path / "gray" / "a-sketch.png").astype(int)
+    assert np.abs(rgba[..., 3].astype(int) - expected).max() <= 1  # same lines, other encoding
+    half = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "half"), "--scale", "0.5", *model])
+    assert half.exit_code == 0 and read_image(tmp_path / "half" / "a-sketch.png").shape == (71, 93)
+    bad = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "x"), "--format", "svg", *model])
+    assert bad.exit_code == ExitCode.BAD_INPUT and "--format must be one of gray, binary, alpha" in bad.output

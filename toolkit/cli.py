@@ -32,7 +32,7 @@ app = typer.Typer(
     epilog=(
         "Examples:  \n"
         "toolkit infer examples/sketches -o lines/  \n"
-        "toolkit infer scans/ --model contour -o outlines/ --binary  \n"
+        "toolkit infer scans/ --model contour -o outlines/ --format binary  \n"
         "toolkit train unet-light --epochs 40  \n"
         "toolkit evaluate data/heldout-sketch --model unet-light  \n"
         "toolkit export unet-light  \n"
@@ -402,7 +402,16 @@ def infer_command(
     model: Annotated[
         str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
     ] = "unet-light",
-    binary: Annotated[bool, typer.Option(help="Write black/white lines at the model's threshold.")] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="gray (lines on white), binary (at the model's threshold), alpha (ink on transparency).",
+        ),
+    ] = "gray",
+    scale: Annotated[
+        float, typer.Option(help="Run at this scale of each image (strokes as thick as in training).")
+    ] = 1.0,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
     resume: Annotated[bool, typer.Option(help="Skip images whose output is already written.")] = False,
     summary: Annotated[
@@ -422,12 +431,12 @@ def infer_command(
     Examples:
 
     * `toolkit infer examples/sketches -o lines/`
-    * `toolkit infer scans/ --model contour -o outlines/ --binary`
+    * `toolkit infer scans/ --model contour -o outlines/ --format binary`
     * `toolkit infer page.jpg --model export/unet.onnx`
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     """
     from toolkit.fileio import refuse_overwrite
-    from toolkit.runtime.infer import collect_inputs, infer_files, write_summary
+    from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
     from toolkit.runtime.tiling import Tiling
 
@@ -438,7 +447,8 @@ def infer_command(
     with runner, sigterm_as_interrupt():
         model_name = runner.card.model
         tiling = Tiling(tile, overlap, tile_batch)
-        run = infer_files(runner, sources, output, binary, overwrite, resume, progress("inferring"), tiling)
+        options = OutputOptions(output_format, scale, overwrite, resume)
+        run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
     failed = [r for r in run.results if r.status == "error"]
     for result in failed:
         typer.echo(f"error: {result.error}", err=True)

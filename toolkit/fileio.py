@@ -48,8 +48,11 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 def write_png(path: Path, pixels: np.ndarray, overwrite: bool = False) -> None:
-    """Gray or RGB uint8/uint16 pixels as a PNG, atomically."""
-    bgr = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    """Gray, RGB or RGBA uint8/uint16 pixels as a PNG, atomically."""
+    if pixels.ndim == 2:
+        bgr = pixels
+    else:
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode(".png", bgr)
     if not ok:
         raise InputError(f"{path}: OpenCV could not encode the image")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
@@ -80,37 +81,69 @@ def collect_inputs(paths: list[Path], recursive: bool = False) -> list[InputFile
     return found
 
 
-def line_image(probability: np.ndarray, threshold: float | None) -> np.ndarray:
-    """(H, W) line probability -> uint8 black lines on white; binary when a threshold is given."""
-    if threshold is not None:
+FORMATS = ("gray", "binary", "alpha")
+
+
+def line_image(probability: np.ndarray, output_format: str, threshold: float) -> np.ndarray:
+    """(H, W) line probability -> uint8 pixels of the output format.
+
+    gray: black lines on white, darkness = probability; binary: black where probability >= threshold;
+    alpha: (H, W, 4) black ink whose opacity is the probability, for layering over other artwork.
+    """
+    probability = np.clip(probability, 0, 1)
+    if output_format == "binary":
         return np.where(probability >= threshold, 0, 255).astype(np.uint8)
-    return np.round((1.0 - np.clip(probability, 0, 1)) * 255).astype(np.uint8)
+    if output_format == "alpha":
+        rgba = np.zeros((*probability.shape, 4), np.uint8)
+        rgba[..., 3] = np.round(probability * 255)
+        return rgba
+    return np.round((1.0 - probability) * 255).astype(np.uint8)
+
+
+def rescaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """The image at `scale`: INTER_AREA to shrink (no aliasing), INTER_CUBIC to enlarge."""
+    if scale == 1.0:
+        return image
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    output_format: str = "gray"  # one of FORMATS
+    scale: float = 1.0  # run the network at this scale of the image; results are resized back
+    overwrite: bool = False
+    resume: bool = False  # skip files whose output exists
+
+    def __post_init__(self) -> None:
+        if self.output_format not in FORMATS:
+            raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {self.output_format}")
+        if not 0.05 <= self.scale <= 8:
+            raise InputError(f"--scale must lie between 0.05 and 8, not {self.scale}")
+
+
+DEFAULT_OPTIONS = OutputOptions()
 
 
 def infer_files(
     runner: Runner,
     inputs: list[InputFile],
     out_dir: Path,
-    binary: bool = False,
-    overwrite: bool = False,
-    resume: bool = False,
+    options: OutputOptions = DEFAULT_OPTIONS,
     track: Callable[[list[InputFile]], Iterable[InputFile]] = iter,
     tiling: Tiling = DEFAULT_TILING,
 ) -> InferRun:
-    """OUT_DIR/RELATIVE.png for every input; `resume` skips outputs already written (writes are atomic,
-    so an existing output is a whole one)."""
+    """OUT_DIR/RELATIVE.png for every input; `options.resume` skips outputs already written (writes
+    are atomic, so an existing output is a whole one)."""
     if LINES_OUTPUT not in runner.card.output_names:
         raise InputError(
             f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features"
         )
-    threshold = runner.card.threshold if binary else None
     claimed: dict[Path, Path] = {}
     run = InferRun([])
     try:
         for item in track(inputs):
-            run.results.append(
-                infer_one(runner, item, out_dir, threshold, overwrite, resume, tiling, claimed)
-            )
+            run.results.append(infer_one(runner, item, out_dir, options, tiling, claimed))
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: the file in progress leaves nothing behind (atomic writes); the caller
         # reports what was done, and --resume carries on from there.
@@ -122,9 +155,7 @@ def infer_one(
     runner: Runner,
     item: InputFile,
     out_dir: Path,
-    threshold: float | None,
-    overwrite: bool,
-    resume: bool,
+    options: OutputOptions,
     tiling: Tiling,
     claimed: dict[Path, Path],
 ) -> FileResult:
@@ -135,25 +166,40 @@ def infer_one(
         if output in claimed:
             raise InputError(f"{item.path}: its output {output} is also {claimed[output]}'s")
         claimed[output] = item.path
-        if output.exists() and resume:
+        if output.exists() and options.resume:
             return FileResult(item.path, output, "skipped", 0.0)
-        if output.exists() and not overwrite:
+        if output.exists() and not options.overwrite:
             raise InputError(
                 f"{output}: already exists (pass --overwrite to replace it, --resume to skip it)"
             )
         image = read_image(item.path)
-        lines = np.empty(image.shape[:2], np.uint8)
-        for top, rows in tiled_rows(runner, image, tiling):
-            lines[top : top + len(rows)] = line_image(rows, threshold)
+        height, width = image.shape[:2]
+        lines = draw_lines(runner, rescaled(image, options.scale), options, tiling, (width, height))
         del image  # the decoded scan is not needed while the PNG is encoded
-        write_png(output, lines, overwrite)
-        return FileResult(
-            item.path, output, "ok", time.perf_counter() - started, lines.shape[1], lines.shape[0]
-        )
+        write_png(output, lines, options.overwrite)
+        return FileResult(item.path, output, "ok", time.perf_counter() - started, width, height)
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else f"{item.path}: {error}"
         log.debug("%s", message)  # the caller reports failures from the results
         return FileResult(item.path, None, "error", time.perf_counter() - started, error=message)
+
+
+def draw_lines(
+    runner: Runner, image: np.ndarray, options: OutputOptions, tiling: Tiling, size: tuple[int, int]
+) -> np.ndarray:
+    """The output pixels at `size` (width, height), converted tile row by tile row."""
+    threshold = runner.card.threshold
+    if options.scale == 1.0:
+        channels = (4,) if options.output_format == "alpha" else ()
+        lines = np.empty((*image.shape[:2], *channels), np.uint8)
+        for top, rows in tiled_rows(runner, image, tiling):
+            lines[top : top + len(rows)] = line_image(rows, options.output_format, threshold)
+        return lines
+    probability = np.empty(image.shape[:2], np.float32)
+    for top, rows in tiled_rows(runner, image, tiling):
+        probability[top : top + len(rows)] = rows
+    probability = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
+    return line_image(probability, options.output_format, threshold)
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
