@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,63 +126,104 @@ class OutputOptions:
 DEFAULT_OPTIONS = OutputOptions()
 
 
+PREFETCH = 2  # images decoded ahead of the model, each by its own reader thread
+
+
+@dataclass
+class Job:
+    item: InputFile
+    output: Path
+    result: FileResult | None = None  # decided before any pixel is read: skipped, or an error
+
+
+def plan(inputs: list[InputFile], out_dir: Path, options: OutputOptions) -> list[Job]:
+    """Each input's output path, and the files that need no work (--resume) or cannot be done."""
+    claimed: dict[Path, Path] = {}
+    jobs = []
+    for item in inputs:
+        job = Job(item, out_dir / item.relative.with_suffix(".png"))
+        if job.output in claimed:
+            message = f"{item.path}: its output {job.output} is also {claimed[job.output]}'s"
+            job.result = FileResult(item.path, None, "error", 0.0, error=message)
+        elif job.output.exists() and options.resume:
+            job.result = FileResult(item.path, job.output, "skipped", 0.0)
+        elif job.output.exists() and not options.overwrite:
+            message = f"{job.output}: already exists (pass --overwrite to replace it, --resume to skip it)"
+            job.result = FileResult(item.path, None, "error", 0.0, error=message)
+        claimed.setdefault(job.output, item.path)
+        jobs.append(job)
+    return jobs
+
+
 def infer_files(
     runner: Runner,
     inputs: list[InputFile],
     out_dir: Path,
     options: OutputOptions = DEFAULT_OPTIONS,
-    track: Callable[[list[InputFile]], Iterable[InputFile]] = iter,
+    track: Callable[[list[Job]], Iterable[Job]] = iter,
     tiling: Tiling = DEFAULT_TILING,
 ) -> InferRun:
-    """OUT_DIR/RELATIVE.png for every input; `options.resume` skips outputs already written (writes
-    are atomic, so an existing output is a whole one)."""
+    """OUT_DIR/RELATIVE.png for every input, in input order.
+
+    Decoding runs `PREFETCH` images ahead and PNG encoding behind, in threads, while the model runs
+    (ONNX Runtime releases the GIL), so the model is rarely kept waiting. `options.resume` skips
+    outputs already written: writes are atomic, so an existing output is a whole one.
+    """
     if LINES_OUTPUT not in runner.card.output_names:
         raise InputError(
             f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features"
         )
-    claimed: dict[Path, Path] = {}
+    jobs = plan(inputs, out_dir, options)
     run = InferRun([])
+    readers = ThreadPoolExecutor(PREFETCH, thread_name_prefix="read")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="write")
+    reads: dict[int, Future] = {}
+    writes: list[tuple[int, Future]] = []
+    finished: dict[int, FileResult] = {}
+
+    def prefetch(upto: int) -> None:
+        for index in range(upto, min(upto + PREFETCH, len(jobs))):
+            if jobs[index].result is None and index not in reads:
+                reads[index] = readers.submit(read_image, jobs[index].item.path)
+
     try:
-        for item in track(inputs):
-            run.results.append(infer_one(runner, item, out_dir, options, tiling, claimed))
+        for index, job in enumerate(track(jobs)):
+            prefetch(index)
+            if job.result is not None:
+                finished[index] = job.result
+                continue
+            started = time.perf_counter()
+            try:
+                image = reads.pop(index).result()
+            except (InputError, OSError) as error:
+                message = str(error) if isinstance(error, InputError) else f"{job.item.path}: {error}"
+                finished[index] = FileResult(job.item.path, None, "error", 0.0, error=message)
+                continue
+            height, width = image.shape[:2]
+            lines = draw_lines(runner, rescaled(image, options.scale), options, tiling, (width, height))
+            del image
+            writes.append((index, writer.submit(write_output, job, lines, options, started, width, height)))
     except KeyboardInterrupt:
-        # Ctrl-C or SIGTERM: the file in progress leaves nothing behind (atomic writes); the caller
-        # reports what was done, and --resume carries on from there.
+        # Ctrl-C or SIGTERM: outputs being written are finished (whole), nothing is half-written;
+        # the caller reports what was done, and --resume carries on from there.
         run.interrupted = True
+    finally:
+        readers.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True)
+    finished |= {index: future.result() for index, future in writes}
+    run.results = [finished[index] for index in sorted(finished)]
     return run
 
 
-def infer_one(
-    runner: Runner,
-    item: InputFile,
-    out_dir: Path,
-    options: OutputOptions,
-    tiling: Tiling,
-    claimed: dict[Path, Path],
+def write_output(
+    job: Job, lines: np.ndarray, options: OutputOptions, started: float, width: int, height: int
 ) -> FileResult:
-    """One file: its result, with a one-line error instead of an exception for a bad file."""
-    started = time.perf_counter()
-    output = out_dir / item.relative.with_suffix(".png")
     try:
-        if output in claimed:
-            raise InputError(f"{item.path}: its output {output} is also {claimed[output]}'s")
-        claimed[output] = item.path
-        if output.exists() and options.resume:
-            return FileResult(item.path, output, "skipped", 0.0)
-        if output.exists() and not options.overwrite:
-            raise InputError(
-                f"{output}: already exists (pass --overwrite to replace it, --resume to skip it)"
-            )
-        image = read_image(item.path)
-        height, width = image.shape[:2]
-        lines = draw_lines(runner, rescaled(image, options.scale), options, tiling, (width, height))
-        del image  # the decoded scan is not needed while the PNG is encoded
-        write_png(output, lines, options.overwrite)
-        return FileResult(item.path, output, "ok", time.perf_counter() - started, width, height)
+        write_png(job.output, lines, options.overwrite)
     except (InputError, OSError) as error:
-        message = str(error) if isinstance(error, InputError) else f"{item.path}: {error}"
-        log.debug("%s", message)  # the caller reports failures from the results
-        return FileResult(item.path, None, "error", time.perf_counter() - started, error=message)
+        message = str(error) if isinstance(error, InputError) else f"{job.output}: {error}"
+        return FileResult(job.item.path, None, "error", time.perf_counter() - started, error=message)
+    return FileResult(job.item.path, job.output, "ok", time.perf_counter() - started, width, height)
 
 
 def draw_lines(
