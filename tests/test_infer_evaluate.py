@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from toolkit.cli import app
@@ -195,3 +196,37 @@ def test_output_formats_and_scale(exported: dict[str, Path], image_folder: Path,
     assert half.exit_code == 0 and read_image(tmp_path / "half" / "a-sketch.png").shape == (71, 93)
     bad = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "x"), "--format", "svg", *model])
     assert bad.exit_code == ExitCode.BAD_INPUT and "--format must be one of gray, binary, alpha" in bad.output
+
+
+def test_bench_reports_model_only_and_end_to_end(exported: dict[str, Path], tmp_path: Path) -> None:
+    report_path = tmp_path / "bench.json"
+    args = [
+        "bench",
+        "--model",
+        str(exported["unet-light"]),
+        "--count",
+        "3",
+        "--size",
+        "64",
+        "--json",
+        str(report_path),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 3 and report["megapixels"] == round(3 * 64 * 64 / 1e6, 2)
+    assert report["model_images_per_s"] > 0 and report["end_to_end_fraction"] > 0
+    assert set(report["model_latency_ms"]) == {"p50", "p90", "p99"}
+    assert report["gflop_per_image"] > 0 and report["peak_rss_mb"] > 0
+
+
+def test_conv_gflop_matches_the_reference_unet(tmp_path: Path) -> None:
+    """The reference design states 153 GFLOP per 424x424 image; counting 2 x multiply-adds of every
+    convolution of our export gives 150."""
+    from toolkit.export.onnx_export import export_onnx
+    from toolkit.models.build import load_model
+    from toolkit.models.registry import get_spec
+    from toolkit.runtime.bench import conv_gflop
+
+    path = export_onnx(load_model(get_spec("unet")), tmp_path / "unet.onnx").path
+    assert conv_gflop(path, 1, 424, 424) == pytest.approx(153, rel=0.03)

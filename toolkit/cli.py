@@ -708,3 +708,60 @@ def calibrate_command(
     source = "cached ranges" if result.cache_hit else f"{len(calibration.paths)} images, {method}"
     console.print(f"wrote {result.path} ({source}); kept out of INT8: {', '.join(result.excluded)}")
     console.print(f"next: toolkit verify {result.path}")
+
+
+@command("bench")
+def bench_command(
+    folder: Annotated[
+        Optional[Path], typer.Argument(help="Images to run. Default: COUNT generated images of SIZE.")
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file.")
+    ] = "unet-light",
+    count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
+    size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Model-only against end-to-end throughput in one run, latency percentiles, GFLOP/s, peak memory.
+
+    Examples:
+
+    * `toolkit bench` (32 generated 424x424 sketches through the shipped unet-light)
+    * `toolkit bench scans/ --model contour --json bench.json`
+    """
+    import tempfile
+
+    from toolkit.data.imageio import list_images
+    from toolkit.data.synthetic import write_pairs
+    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.runtime.bench import bench
+    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+
+    if json_path is not None:
+        refuse_overwrite(json_path, overwrite)
+    onnx_file = shipped_onnx(model)
+    with tempfile.TemporaryDirectory() as scratch, OnnxRuntimeRunner(onnx_file) as runner:
+        if folder is None:
+            kind = "sketch" if runner.card.family == "unet" else "painting"
+            write_pairs(kind, count, size, seed=2, root=Path(scratch), track=progress("generating"))
+            folder = Path(scratch) / "input"
+        with console.status(f"benchmarking {runner.card.model}"):
+            report = bench(runner, onnx_file, list_images(folder))
+    table = Table("measure", "value")
+    table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
+    table.add_row("model only", f"{report.model_images_per_s} images/s")
+    latency = ", ".join(f"{k} {v} ms" for k, v in report.model_latency_ms.items())
+    table.add_row("model latency", latency)
+    table.add_row(
+        "end to end", f"{report.end_to_end_images_per_s} images/s, {report.megapixels_per_s} megapixels/s"
+    )
+    table.add_row("end to end / model only", f"{report.end_to_end_fraction:.1%}")
+    if report.gflop_per_s is not None:
+        table.add_row("achieved", f"{report.gflop_per_s} GFLOP/s ({report.gflop_per_image} GFLOP per image)")
+    table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
+    console.print(table)
+    if json_path is not None:
+        with atomic_path(json_path, overwrite) as tmp:
+            tmp.write_text(json.dumps(dataclasses.asdict(report), indent=2))
+        console.print(f"wrote {json_path}")

@@ -1,0 +1,113 @@
+"""`toolkit bench`: model-only against end-to-end throughput, measured in one run. Torch-free.
+
+Model-only times `runner.infer` on batches already decoded, normalised and padded. End-to-end times
+`toolkit infer`'s whole path over the same files: decode, tiles, model, conversion, PNG encoding,
+atomic writes. Their ratio says how much of the model's speed the pipeline delivers.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolkit.data.imageio import read_image
+from toolkit.runtime.base import Runner
+from toolkit.runtime.infer import InputFile, infer_files
+from toolkit.runtime.pipeline import pad_to_stride, to_model_input
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
+
+
+@dataclass
+class BenchReport:
+    model: str
+    images: int
+    megapixels: float  # of all images together
+    model_images_per_s: float
+    model_latency_ms: dict[str, float]  # p50, p90, p99 of one image through the model
+    end_to_end_images_per_s: float
+    end_to_end_fraction: float  # end-to-end / model-only throughput
+    megapixels_per_s: float  # end to end
+    gflop_per_image: float | None  # convolutions only; None without the onnx package
+    gflop_per_s: float | None  # achieved by the model alone
+    peak_rss_mb: float
+
+
+def conv_gflop(onnx_path: Path, channels: int, height: int, width: int) -> float | None:
+    """Multiply-adds x 2 of every Conv/ConvTranspose for one image of the given size."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    model = onnx.load(onnx_path)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for dim, value in zip(dims, (1, channels, height, width)):
+        dim.ClearField("dim_param")
+        dim.dim_value = value
+    model = onnx.shape_inference.infer_shapes(model)
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*model.graph.value_info, *model.graph.output]
+    }
+    weights = {init.name: list(init.dims) for init in model.graph.initializer}
+    flops = 0
+    for node in model.graph.node:
+        if node.op_type not in ("Conv", "ConvTranspose") or node.input[1] not in weights:
+            continue
+        kernel = weights[node.input[1]]  # Conv (out, in/g, kh, kw); ConvTranspose (in, out/g, kh, kw)
+        if node.op_type == "Conv":
+            out = shapes.get(node.output[0])
+            if not out:
+                continue
+            flops += 2 * int(np.prod(out)) * int(np.prod(kernel[1:]))
+        else:
+            source = shapes.get(node.input[0])
+            if not source:
+                continue
+            flops += 2 * int(np.prod(source)) * int(np.prod(kernel[1:]))
+    return flops / 1e9
+
+
+def percentile_ms(seconds: list[float]) -> dict[str, float]:
+    return {f"p{q}": round(float(np.percentile(seconds, q)) * 1000, 1) for q in (50, 90, 99)}
+
+
+def bench(runner: Runner, onnx_path: Path, files: list[Path], tiling: Tiling = DEFAULT_TILING) -> BenchReport:
+    card = runner.card
+    images = [read_image(path) for path in files]
+    batches = [pad_to_stride(to_model_input(image, card)[None], card.stride) for image in images]
+    runner.infer({card.input_name: batches[0]})  # warm-up: allocations, kernel choice
+    latencies = []
+    for batch in batches:
+        started = time.perf_counter()
+        runner.infer({card.input_name: batch})
+        latencies.append(time.perf_counter() - started)
+    model_rate = len(batches) / sum(latencies)
+    del images, batches
+
+    with tempfile.TemporaryDirectory() as scratch:
+        inputs = [InputFile(path, Path(f"{index:05d}.png")) for index, path in enumerate(files)]
+        started = time.perf_counter()
+        run = infer_files(runner, inputs, Path(scratch), tiling=tiling)
+        elapsed = time.perf_counter() - started
+    pixels = sum(r.width * r.height for r in run.results)
+    end_to_end_rate = len(run.results) / elapsed
+    first = read_image(files[0])
+    gflop = conv_gflop(onnx_path, card.input_channels, *first.shape[:2])
+    return BenchReport(
+        model=card.model,
+        images=len(files),
+        megapixels=round(pixels / 1e6, 2),
+        model_images_per_s=round(model_rate, 2),
+        model_latency_ms=percentile_ms(latencies),
+        end_to_end_images_per_s=round(end_to_end_rate, 2),
+        end_to_end_fraction=round(end_to_end_rate / model_rate, 3),
+        megapixels_per_s=round(pixels / 1e6 / elapsed, 2),
+        gflop_per_image=None if gflop is None else round(gflop, 2),
+        gflop_per_s=None if gflop is None else round(gflop * model_rate, 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )
