@@ -18,8 +18,10 @@ from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.data.imageio import read_image
-from toolkit.data.synthetic import write_pairs
+from toolkit.data.synthetic import make_pair, write_pairs
 from toolkit.errors import ExitCode
+from toolkit.fileio import write_png
+from toolkit.models.registry import SHIPPED_DIR
 
 runner = CliRunner()
 
@@ -194,8 +196,36 @@ def test_output_formats_and_scale(exported: dict[str, Path], image_folder: Path,
     assert np.abs(rgba[..., 3].astype(int) - expected).max() <= 1  # same lines, other encoding
     half = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "half"), "--scale", "0.5", *model])
     assert half.exit_code == 0 and read_image(tmp_path / "half" / "a-sketch.png").shape == (71, 93)
-    bad = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "x"), "--format", "svg", *model])
-    assert bad.exit_code == ExitCode.BAD_INPUT and "--format must be one of gray, binary, alpha" in bad.output
+    bad = runner.invoke(app, ["infer", str(sketch), "-o", str(tmp_path / "x"), "--format", "pdf", *model])
+    assert (
+        bad.exit_code == ExitCode.BAD_INPUT
+        and "--format must be one of gray, binary, alpha, svg" in bad.output
+    )
+
+
+def test_svg_output_parses_and_rasterises_onto_the_lines(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    import resvg_py
+
+    sketch = tmp_path / "sketch.png"
+    write_png(sketch, make_pair("sketch", 160, 200, seed=3)[0])
+    model = ["--model", str(SHIPPED_DIR / "unet-light.onnx")]
+    for fmt in ("svg", "binary"):
+        result = runner.invoke(
+            app, ["infer", str(sketch), "-o", str(tmp_path / fmt), "--format", fmt, *model]
+        )
+        assert result.exit_code == 0, result.output
+    svg = (tmp_path / "svg" / "sketch.svg").read_text()
+    root = ElementTree.fromstring(svg)
+    assert root.tag.endswith("svg") and (root.get("width"), root.get("height")) == ("200", "160")
+    assert root.findall("{http://www.w3.org/2000/svg}path")  # connected strokes become compound paths
+    raster = cv2.imdecode(
+        np.frombuffer(bytes(resvg_py.svg_to_bytes(svg_string=svg)), np.uint8), cv2.IMREAD_UNCHANGED
+    )
+    traced = raster[..., 3] > 127  # painted paths
+    ink = read_image(tmp_path / "binary" / "sketch.png") < 128
+    assert (traced & ink).sum() / (traced | ink).sum() > 0.8  # IoU of the vector drawing and the lines
 
 
 def test_bench_reports_model_only_and_end_to_end(exported: dict[str, Path], tmp_path: Path) -> None:

@@ -59,6 +59,7 @@ EXTRA_OF_MODULE = {
     "skimage": "train",
     "matplotlib": "train",
     "tqdm": "train",
+    "vtracer": "svg",
 }
 
 # Options shared between commands.
@@ -406,7 +407,8 @@ def infer_command(
         str,
         typer.Option(
             "--format",
-            help="gray (lines on white), binary (at the model's threshold), alpha (ink on transparency).",
+            help="gray (lines on white), binary (at the model's threshold), alpha (ink on transparency), "
+            "svg (vector paths traced from the binary lines).",
         ),
     ] = "gray",
     scale: Annotated[

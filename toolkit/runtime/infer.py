@@ -82,17 +82,17 @@ def collect_inputs(paths: list[Path], recursive: bool = False) -> list[InputFile
     return found
 
 
-FORMATS = ("gray", "binary", "alpha")
+FORMATS = ("gray", "binary", "alpha", "svg")
 
 
 def line_image(probability: np.ndarray, output_format: str, threshold: float) -> np.ndarray:
     """(H, W) line probability -> uint8 pixels of the output format.
 
-    gray: black lines on white, darkness = probability; binary: black where probability >= threshold;
-    alpha: (H, W, 4) black ink whose opacity is the probability, for layering over other artwork.
+    gray: black lines on white, darkness = probability; binary (and svg, which is traced from it):
+    black where probability >= threshold; alpha: (H, W, 4) black ink whose opacity is the probability.
     """
     probability = np.clip(probability, 0, 1)
-    if output_format == "binary":
+    if output_format in ("binary", "svg"):
         return np.where(probability >= threshold, 0, 255).astype(np.uint8)
     if output_format == "alpha":
         rgba = np.zeros((*probability.shape, 4), np.uint8)
@@ -141,7 +141,8 @@ def plan(inputs: list[InputFile], out_dir: Path, options: OutputOptions) -> list
     claimed: dict[Path, Path] = {}
     jobs = []
     for item in inputs:
-        job = Job(item, out_dir / item.relative.with_suffix(".png"))
+        suffix = ".svg" if options.output_format == "svg" else ".png"
+        job = Job(item, out_dir / item.relative.with_suffix(suffix))
         if job.output in claimed:
             message = f"{item.path}: its output {job.output} is also {claimed[job.output]}'s"
             job.result = FileResult(item.path, None, "error", 0.0, error=message)
@@ -219,11 +220,28 @@ def write_output(
     job: Job, lines: np.ndarray, options: OutputOptions, started: float, width: int, height: int
 ) -> FileResult:
     try:
-        write_png(job.output, lines, options.overwrite)
+        if options.output_format == "svg":
+            with atomic_path(job.output, options.overwrite) as tmp:
+                tmp.write_text(trace_svg(lines))
+        else:
+            write_png(job.output, lines, options.overwrite)
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else f"{job.output}: {error}"
         return FileResult(job.item.path, None, "error", time.perf_counter() - started, error=message)
     return FileResult(job.item.path, job.output, "ok", time.perf_counter() - started, width, height)
+
+
+def trace_svg(binary: np.ndarray) -> str:
+    """Vector paths around the black lines of a binary line image, traced by VTracer (visioncortex's
+    maintained tracer; Rust, with wheels on PyPI): splines, specks under 4 pixels dropped."""
+    import vtracer
+
+    ok, png = cv2.imencode(".png", binary)
+    if not ok:
+        raise InputError("OpenCV could not encode the lines for tracing")
+    return vtracer.convert_raw_image_to_svg(
+        png.tobytes(), img_format="png", colormode="binary", mode="spline", filter_speckle=4
+    )
 
 
 def draw_lines(
