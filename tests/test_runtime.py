@@ -103,3 +103,23 @@ def test_read_image_errors_name_the_file(tmp_path: Path, content: bytes, message
         read_image(path)
     with pytest.raises(InputError, match=r"missing\.png: cannot read"):
         read_image(tmp_path / "missing.png")
+
+
+def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
+    """A JPEG whose EXIF says how to turn it upright (6: rotate 90 degrees clockwise)."""
+    tiff = b"II*\x00\x08\x00\x00\x00" + b"\x01\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00"
+    tiff += orientation.to_bytes(2, "little") + b"\x00\x00" + b"\x00\x00\x00\x00"
+    payload = b"Exif\x00\x00" + tiff
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    return encoded[:2] + app1 + encoded[2:]
+
+
+def test_read_image_honours_exif_orientation(tmp_path: Path) -> None:
+    image = np.full((40, 100), 255, np.uint8)
+    image[:, :10] = 0  # a dark band on the left
+    (tmp_path / "photo.jpg").write_bytes(jpeg_with_orientation(image, 6))
+    upright = read_image(tmp_path / "photo.jpg")
+    assert upright.shape[:2] == (100, 40)  # turned 90 degrees
+    gray = upright if upright.ndim == 2 else upright.mean(axis=2)
+    assert gray[:10].mean() < 60 and gray[-10:].mean() > 200  # the band is now on top

@@ -16,14 +16,19 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 def read_image(path: Path) -> np.ndarray:
-    """(H, W) gray or (H, W, 3) RGB, uint8 or uint16 as stored; alpha is composited onto white."""
+    """(H, W) gray or (H, W, 3) RGB, uint8 or uint16 as stored, upright as EXIF says (JPEG); alpha is
+    composited onto white."""
     try:
         data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode also reads non-ASCII paths
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from error
     if data.size == 0:
         raise InputError(f"{path}: empty file")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # JPEG carries the camera's orientation in EXIF; OpenCV applies it except under IMREAD_UNCHANGED,
+    # which we need elsewhere for alpha and 16 bits (neither exists in JPEG).
+    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if is_jpeg else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(data, flags)
     if image is None:
         raise InputError(f"{path}: not a readable image (OpenCV cannot decode it)")
     if image.ndim == 3 and image.shape[2] == 1:
