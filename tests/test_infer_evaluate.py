@@ -260,3 +260,42 @@ def test_conv_gflop_matches_the_reference_unet(tmp_path: Path) -> None:
 
     path = export_onnx(load_model(get_spec("unet")), tmp_path / "unet.onnx").path
     assert conv_gflop(path, 1, 424, 424) == pytest.approx(153, rel=0.03)
+
+
+def test_backends_agree_and_unavailable_ones_say_so(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    model = ["--model", str(exported["unet-light"])]
+    sketch = str(image_folder / "a-sketch.png")
+    auto = runner.invoke(app, ["infer", sketch, "-o", str(tmp_path / "auto"), *model])
+    assert auto.exit_code == 0 and "(unet-light on onnxruntime)" in auto.output  # CPU-only machine
+    torch_run = runner.invoke(
+        app, ["infer", sketch, "-o", str(tmp_path / "torch"), "--backend", "torch", *model]
+    )
+    assert torch_run.exit_code == 0, torch_run.output
+    difference = read_image(tmp_path / "auto" / "a-sketch.png").astype(int) - read_image(
+        tmp_path / "torch" / "a-sketch.png"
+    )
+    assert np.abs(difference).max() <= 1  # the reference and the graph draw the same lines
+    cuda = runner.invoke(
+        app, ["infer", sketch, "-o", str(tmp_path / "cuda"), "--backend", "onnxruntime-cuda", *model]
+    )
+    assert (
+        cuda.exit_code == ExitCode.BAD_INPUT
+        and "this onnxruntime has no CUDAExecutionProvider" in cuda.output
+    )
+    bad = runner.invoke(app, ["infer", sketch, "--backend", "opencl", *model])
+    assert bad.exit_code == ExitCode.BAD_INPUT and "--backend must be one of auto" in bad.output
+
+
+def test_unwritable_output_is_a_per_file_error(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "lines"
+    blocked.write_text("a file where the output folder should be")
+    result = runner.invoke(
+        app, ["infer", str(image_folder), "-o", str(blocked), "--model", str(exported["unet-light"])]
+    )
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.output.count("error: ") == 2 and "0 of 2 images written" in result.output
+    assert blocked.read_text().startswith("a file")  # nothing overwritten

@@ -403,6 +403,12 @@ def infer_command(
     model: Annotated[
         str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
     ] = "unet-light",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="auto (the fastest here), onnxruntime, onnxruntime-cuda, onnxruntime-tensorrt, torch."
+        ),
+    ] = "auto",
     output_format: Annotated[
         str,
         typer.Option(
@@ -438,11 +444,11 @@ def infer_command(
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     """
     from toolkit.fileio import refuse_overwrite
+    from toolkit.runtime.backends import make_runner
     from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
-    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
     from toolkit.runtime.tiling import Tiling
 
-    runner = OnnxRuntimeRunner(shipped_onnx(model))
+    runner, chosen = make_runner(shipped_onnx(model), backend)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
@@ -456,7 +462,7 @@ def infer_command(
         typer.echo(f"error: {result.error}", err=True)
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
     console.print(
-        f"{counts['ok']} of {len(sources)} images written to {output}/ ({model_name})"
+        f"{counts['ok']} of {len(sources)} images written to {output}/ ({model_name} on {chosen})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")
         + (f", {counts['error']} failed" if counts["error"] else "")
     )
