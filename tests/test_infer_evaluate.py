@@ -299,3 +299,23 @@ def test_unwritable_output_is_a_per_file_error(
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.output.count("error: ") == 2 and "0 of 2 images written" in result.output
     assert blocked.read_text().startswith("a file")  # nothing overwritten
+
+
+def test_decompression_bombs_are_refused_from_the_header(exported: dict[str, Path], tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"  # 20000 x 20000 of nothing compresses to a few hundred KB
+    write_png(bomb, np.zeros((20000, 20000), np.uint8))
+    small = tmp_path / "small.png"
+    write_png(small, np.full((32, 32), 255, np.uint8))
+    args = [
+        "infer",
+        str(bomb),
+        str(small),
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(exported["unet-light"]),
+    ]
+    result = runner.invoke(app, [*args, "--max-pixels", "100000000"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "bomb.png: 20000x20000 is 400 megapixels, over the limit of 100 (--max-pixels)" in result.output
+    assert "1 of 2 images written" in result.output

@@ -426,6 +426,10 @@ def infer_command(
         Optional[Path],
         typer.Option(help="Write a per-file report (.csv or .json): status, size, time, error."),
     ] = None,
+    max_pixels: Annotated[
+        int,
+        typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
+    ] = 400_000_000,
     tile: Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")] = 512,
     overlap: Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")] = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
@@ -455,7 +459,7 @@ def infer_command(
     with runner, sigterm_as_interrupt():
         model_name = runner.card.model
         tiling = Tiling(tile, overlap, tile_batch)
-        options = OutputOptions(output_format, scale, overwrite, resume)
+        options = OutputOptions(output_format, scale, overwrite, resume, max_pixels)
         run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
     failed = [r for r in run.results if r.status == "error"]
     for result in failed:

@@ -15,9 +15,31 @@ from toolkit.errors import InputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
-def read_image(path: Path) -> np.ndarray:
+# Decompression bombs: a few KB of PNG can claim gigapixels. Sizes are read from the header first.
+DEFAULT_MAX_PIXELS = 400_000_000  # a 20000 x 20000 scan
+
+
+def header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the file header alone (Pillow reads no pixels here); None if unknown."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, with a message that names the option
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None  # OpenCV may still read it; it also refuses anything over its own limit
+
+
+def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """(H, W) gray or (H, W, 3) RGB, uint8 or uint16 as stored, upright as EXIF says (JPEG); alpha is
-    composited onto white."""
+    composited onto white. Images over `max_pixels` are refused before they are decoded."""
+    size = header_size(path) if max_pixels is not None and path.is_file() else None
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise InputError(
+            f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels, over the limit of "
+            f"{max_pixels / 1e6:.0f} (--max-pixels)"
+        )
     try:
         data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode also reads non-ASCII paths
     except OSError as error:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
+from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
 from toolkit.fileio import atomic_path, write_png
 from toolkit.metadata import LINES_OUTPUT
@@ -115,6 +115,7 @@ class OutputOptions:
     scale: float = 1.0  # run the network at this scale of the image; results are resized back
     overwrite: bool = False
     resume: bool = False  # skip files whose output exists
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -185,7 +186,7 @@ def infer_files(
     def prefetch(upto: int) -> None:
         for index in range(upto, min(upto + PREFETCH, len(jobs))):
             if jobs[index].result is None and index not in reads:
-                reads[index] = readers.submit(read_image, jobs[index].item.path)
+                reads[index] = readers.submit(read_image, jobs[index].item.path, options.max_pixels)
 
     try:
         for index, job in enumerate(track(jobs)):
