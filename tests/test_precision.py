@@ -163,6 +163,7 @@ def test_sensitivity_ranks_the_deliberately_sensitive_node_first(sensitive: Path
         sensitive, load_calibration_set(calibration), cache_dir=sensitive.parent / "cache"
     )
     assert ranking[0].node == consumer_of_amplified_channel(onnx.load(sensitive))
+    assert ranking[0].module == "encoder.1.3"  # the conv that takes the amplified channel, by its torch name
     assert ranking[0].line_f1 < ranking[-1].line_f1
 
 

@@ -713,9 +713,9 @@ def calibrate_command(
         rows = [dataclasses.asdict(cost) for cost in ranking]
         with atomic_path(report, overwrite) as tmp:
             tmp.write_text(json.dumps(rows, indent=2))
-        table = Table("node", "line F1 alone in INT8", "PSNR dB")
+        table = Table("node", "module", "line F1 alone in INT8", "PSNR dB")
         for cost in ranking[:10]:
-            table.add_row(cost.node, f"{cost.line_f1:.4f}", f"{cost.psnr_db:.1f}")
+            table.add_row(cost.node, cost.module, f"{cost.line_f1:.4f}", f"{cost.psnr_db:.1f}")
         console.print(table)
     source = "cached ranges" if result.cache_hit else f"{len(calibration.paths)} images, {method}"
     console.print(f"wrote {result.path} ({source}); kept out of INT8: {', '.join(result.excluded)}")

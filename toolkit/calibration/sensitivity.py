@@ -33,8 +33,19 @@ EVALUATION_IMAGES = 4  # the first calibration images, run through every candida
 @dataclass
 class NodeCost:
     node: str
+    module: str  # the PyTorch module it came from, read off its weight's name ("encoder.0.0")
     line_f1: float  # agreement with the FP32 graph when only this node is INT8
     psnr_db: float
+
+
+def module_names(model: onnx.ModelProto) -> dict[str, str]:
+    """Node name -> PyTorch module path, for nodes whose weight initializer kept torch's name."""
+    initializers = {init.name for init in model.graph.initializer}
+    return {
+        node.name: node.input[1].removesuffix(".weight")
+        for node in model.graph.node
+        if len(node.input) > 1 and node.input[1] in initializers
+    }
 
 
 def run_graph(path: Path, batches: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
@@ -82,11 +93,12 @@ def node_sensitivity(
 ) -> list[NodeCost]:
     """Every quantisable node's cost alone, most harmful first."""
     probe = Probe(fp32_path, images, method, cache_dir)
-    candidates = quantizable_nodes(onnx.load(fp32_path))
+    model = onnx.load(fp32_path)
+    candidates, modules = quantizable_nodes(model), module_names(model)
     costs = []
     for node in track(candidates):
         f1, psnr = probe.measure([c for c in candidates if c != node])
-        costs.append(NodeCost(node, f1, psnr))
+        costs.append(NodeCost(node, modules.get(node, ""), f1, psnr))
     return sorted(costs, key=lambda c: (c.line_f1, c.psnr_db))
 
 
