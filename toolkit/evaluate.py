@@ -7,7 +7,6 @@ the set (micro average), so the table says directly how much the network gains.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,6 @@ from toolkit.errors import InputError
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
 from toolkit.train.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
-
-log = logging.getLogger(__name__)
 
 
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:

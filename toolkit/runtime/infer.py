@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,8 +23,6 @@ from toolkit.fileio import atomic_path, write_png
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tiled_rows
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
