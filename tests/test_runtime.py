@@ -27,7 +27,23 @@ def torch_backend(path: Path) -> Runner:
     return TorchRunner(reference_model(card, path, None), card)
 
 
-BACKENDS: dict[str, Callable[[Path], Runner]] = {"onnxruntime": onnxruntime_backend, "torch": torch_backend}
+def tensorrt_backend(path: Path) -> Runner:
+    """An engine built from the graph; needs TensorRT's builder and a GPU, so it skips on CI machines."""
+    pytest.importorskip("tensorrt", reason="TensorRT's builder is not installable here (NVIDIA's index)")
+    from toolkit.engines.build import BuildOptions, Profile, build_engine
+    from toolkit.runtime.tensorrt_runner import TensorRTRunner
+
+    engine = path.with_name(f"{path.stem}-contract.engine")
+    options = BuildOptions(Profile((1, 16, 16), (2, 32, 32), (2, 32, 32)))
+    build_engine(path, engine, options, command="test_every_backend_keeps_the_contract", overwrite=True)
+    return TensorRTRunner(engine)
+
+
+BACKENDS: dict[str, Callable[[Path], Runner]] = {
+    "onnxruntime": onnxruntime_backend,
+    "torch": torch_backend,
+    "tensorrt": tensorrt_backend,
+}
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))

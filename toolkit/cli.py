@@ -37,7 +37,8 @@ app = typer.Typer(
         "toolkit evaluate data/heldout-sketch --model unet-light  \n"
         "toolkit export unet-light  \n"
         "toolkit verify export/unet-light.onnx --json verify.json  \n"
-        "toolkit export contour --features conv1:3,21,48,56 --features layer1"
+        "toolkit export contour --features conv1:3,21,48,56 --features layer1  \n"
+        "toolkit build-engine export/unet-fp16.onnx --fp16"
     ),
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
@@ -73,6 +74,14 @@ WeightsOption = Annotated[
 ]
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace output files that already exist.")
+]
+MODEL_HELP = "A shipped model name, an ONNX file (`toolkit export`) or an engine (`toolkit build-engine`)."
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        help="auto (TensorRT for an engine, else the fastest ONNX Runtime here), tensorrt, onnxruntime, "
+        "onnxruntime-cuda, onnxruntime-tensorrt, torch."
+    ),
 ]
 JsonOption = Annotated[
     Optional[Path], typer.Option("--json", help="Also write the full report as JSON to this file.")
@@ -128,7 +137,7 @@ def main(
 ) -> None:
     """Line-art deployment toolkit: export, verify and run line-extraction CNNs.
 
-    Exit codes: 0 ok, 1 a check failed, 2 bad command line, 3 bad input file, 4 missing extra,
+    Exit codes: 0 ok, 1 a check failed, 2 bad command line, 3 bad input file, 4 missing extra or GPU,
     130 interrupted.
     Set TOOLKIT_DEBUG=1 to see tracebacks.
     """
@@ -400,15 +409,8 @@ def infer_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the line images.")] = Path(
         "lines"
     ),
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file from `toolkit export`.")
-    ] = "unet-light",
-    backend: Annotated[
-        str,
-        typer.Option(
-            help="auto (the fastest here), onnxruntime, onnxruntime-cuda, onnxruntime-tensorrt, torch."
-        ),
-    ] = "auto",
+    model: Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)] = "unet-light",
+    backend: BackendOption = "auto",
     output_format: Annotated[
         str,
         typer.Option(
@@ -445,6 +447,7 @@ def infer_command(
     * `toolkit infer examples/sketches -o lines/`
     * `toolkit infer scans/ --model contour -o outlines/ --format binary`
     * `toolkit infer page.jpg --model export/unet.onnx`
+    * `toolkit infer scans/ --model engines/contour-fp16.engine -o outlines/` (TensorRT)
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     """
     from toolkit.fileio import refuse_overwrite
@@ -452,7 +455,7 @@ def infer_command(
     from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
     from toolkit.runtime.tiling import Tiling
 
-    runner, chosen = make_runner(shipped_onnx(model), backend)
+    runner, chosen = make_runner(model_file(model), backend)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
@@ -503,9 +506,9 @@ def print_scores(methods: dict[str, dict[str, float]], radius: int) -> None:
     console.print(table)
 
 
-def shipped_onnx(model: str) -> Path:
-    """`model` as an ONNX path: a file given as such, or the ONNX graph we ship for a model name."""
-    if model.endswith(".onnx"):
+def model_file(model: str) -> Path:
+    """`model` as a file: an ONNX graph or TensorRT engine given as such, or the graph we ship for a name."""
+    if model.endswith((".onnx", ".engine")):
         return Path(model)
     from toolkit.models.registry import MODELS, SHIPPED_DIR
 
@@ -555,7 +558,7 @@ def evaluate_command(
     if model is None and predictions is None and not baselines:
         raise InputError("nothing to evaluate: give --model or --predictions, or keep the baselines")
     pairs = pair_folder(data)
-    runner = OnnxRuntimeRunner(shipped_onnx(model)) if model else None
+    runner = OnnxRuntimeRunner(model_file(model)) if model else None
     if runner is not None:
         with runner:
             report = evaluate(
@@ -722,14 +725,104 @@ def calibrate_command(
     console.print(f"next: toolkit verify {result.path}")
 
 
+@command("build-engine")
+def build_engine_command(
+    context: typer.Context,
+    model: Annotated[str, typer.Argument(help="An ONNX graph (FP32, FP16 or INT8) or a shipped model name.")],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Default: engines/NAME.engine.")
+    ] = None,
+    fp16: Annotated[
+        bool, typer.Option("--fp16", help="Require the graph to be FP16 (`toolkit convert`).")
+    ] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Require the graph to be INT8 (`toolkit calibrate`).")
+    ] = False,
+    min_shape: Annotated[str, typer.Option(help="Smallest input, BATCHxHEIGHTxWIDTH.")] = "1x32x32",
+    opt_shape: Annotated[str, typer.Option(help="Input the kernels are tuned for.")] = "4x512x512",
+    max_shape: Annotated[
+        str, typer.Option(help="Largest input; `toolkit infer` tiles to fit it.")
+    ] = "4x512x512",
+    workspace: Annotated[Optional[int], typer.Option(help="Builder workspace limit in MB.")] = None,
+    timing_cache: Annotated[
+        Optional[Path], typer.Option(help="Reuse and update this timing cache (much faster rebuilds).")
+    ] = None,
+    dla_core: Annotated[Optional[int], typer.Option(help="Jetson: build for this DLA core.")] = None,
+    version_compatible: Annotated[
+        bool, typer.Option(help="Runs on later TensorRT versions and on the lean runtime.")
+    ] = False,
+    hardware_compatibility: Annotated[
+        str, typer.Option(help="none, ampere+ (any GPU of compute 8.0+) or same-cc.")
+    ] = "none",
+    optimisation_level: Annotated[Optional[int], typer.Option(help="TensorRT builder level 0-5.")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Build a TensorRT engine from a graph; the graph's precision is the engine's.
+
+    Writes the plan (NAME.engine, loadable by trtexec too) and its header NAME.engine.json: TensorRT
+    version, GPU, profile, precision, the graph's sha256 and this command. Needs TensorRT's builder.
+
+    Examples:
+
+    * `toolkit build-engine export/unet-fp16.onnx --fp16`
+    * `toolkit build-engine export/contour-int8.onnx --int8 --max-shape 8x1024x1024`
+    * `toolkit build-engine export/unet-int8.onnx --dla-core 0 --timing-cache engines/timing.cache` (Jetson)
+    """
+    from toolkit.engines.build import BuildOptions, Profile, build_engine, parse_shape
+
+    if fp16 and int8:
+        raise InputError("--fp16 and --int8 name two precisions; an engine has its graph's one")
+    onnx_file = model_file(model)
+    output = output or Path("engines") / f"{onnx_file.stem}.engine"
+    profile = Profile(parse_shape(min_shape), parse_shape(opt_shape), parse_shape(max_shape))
+    options = BuildOptions(
+        profile,
+        workspace,
+        timing_cache,
+        dla_core,
+        version_compatible,
+        hardware_compatibility,
+        optimisation_level,
+    )
+    precision = "fp16" if fp16 else "int8" if int8 else None
+    with build_progress() as report:
+        header = build_engine(onnx_file, output, options, invocation(context), overwrite, precision, report)
+    console.print(
+        f"wrote {output} and {output.name}.json: {header.precision} engine for "
+        f"{header.built_on.describe()}, input {header.profile['min']} to {header.profile['max']}"
+    )
+    console.print(f"next: toolkit infer scans/ --model {output}")
+
+
+@contextlib.contextmanager
+def build_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """One progress bar per TensorRT build phase, shown from the first report on."""
+    from rich.progress import Progress
+
+    bars = Progress(console=console, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def report(phase: str, step: int, steps: int) -> None:
+        if not tasks:
+            bars.start()
+        if phase not in tasks:
+            tasks[phase] = bars.add_task(phase, total=steps or None)
+        bars.update(tasks[phase], completed=step)
+
+    try:
+        yield report
+    finally:
+        if tasks:
+            bars.stop()
+
+
 @command("bench")
 def bench_command(
     folder: Annotated[
         Optional[Path], typer.Argument(help="Images to run. Default: COUNT generated images of SIZE.")
     ] = None,
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="A shipped model name or an ONNX file.")
-    ] = "unet-light",
+    model: Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)] = "unet-light",
+    backend: BackendOption = "onnxruntime",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,
@@ -741,26 +834,28 @@ def bench_command(
 
     * `toolkit bench` (32 generated 424x424 sketches through the shipped unet-light)
     * `toolkit bench scans/ --model contour --json bench.json`
+    * `toolkit bench --model engines/unet-light-fp16.engine` (TensorRT)
     """
     import tempfile
 
     from toolkit.data.imageio import list_images
     from toolkit.data.synthetic import write_pairs
     from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.runtime.backends import make_runner
     from toolkit.runtime.bench import bench
-    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
-    onnx_file = shipped_onnx(model)
-    with tempfile.TemporaryDirectory() as scratch, OnnxRuntimeRunner(onnx_file) as runner:
+    runner, chosen = make_runner(model_file(model), backend)
+    with tempfile.TemporaryDirectory() as scratch, runner:
         if folder is None:
             kind = "sketch" if runner.card.family == "unet" else "painting"
             write_pairs(kind, count, size, seed=2, root=Path(scratch), track=progress("generating"))
             folder = Path(scratch) / "input"
         with console.status(f"benchmarking {runner.card.model}"):
-            report = bench(runner, onnx_file, list_images(folder))
+            report = bench(runner, list_images(folder))
     table = Table("measure", "value")
+    table.add_row("backend", chosen)
     table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
     table.add_row("model only", f"{report.model_images_per_s} images/s")
     latency = ", ".join(f"{k} {v} ms" for k, v in report.model_latency_ms.items())

@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1  # the command ran, and what it checked is out of tolerance
     USAGE = 2  # typer/click's own code for a malformed command line
     BAD_INPUT = 3  # a file is missing, unreadable, corrupt or does not fit the model
-    MISSING_DEPENDENCY = 4  # an optional extra (torch, onnxruntime, ...) is not installed
+    MISSING_DEPENDENCY = 4  # an optional extra (torch, onnxruntime, ...) is not installed, or no GPU
     INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report SIGINT (128 + 2)
 
 
@@ -36,8 +36,9 @@ class WeightsMismatchError(InputError):
 class MissingDependencyError(ToolkitError):
     exit_code = ExitCode.MISSING_DEPENDENCY
 
-    def __init__(self, module: str, extra: str, purpose: str) -> None:
-        super().__init__(f"{purpose} needs the '{module}' package: pip install 'line-art-toolkit[{extra}]'")
+    def __init__(self, module: str, extra: str, purpose: str, install: str = "") -> None:
+        install = install or f"pip install 'line-art-toolkit[{extra}]'"
+        super().__init__(f"{purpose} needs the '{module}' package: {install}")
 
 
 class CheckFailed(ToolkitError):

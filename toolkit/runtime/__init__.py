@@ -1,7 +1,8 @@
 """Inference without torch: one runner contract over every backend, and the image pipeline.
 
 Backends live in their own modules and import their library only when activated:
-`toolkit.runtime.onnxruntime_runner.OnnxRuntimeRunner` (onnxruntime) and
+`toolkit.runtime.onnxruntime_runner.OnnxRuntimeRunner` (onnxruntime),
+`toolkit.runtime.tensorrt_runner.TensorRTRunner` (TensorRT engines from `toolkit build-engine`) and
 `toolkit.runtime.torch_runner.TorchRunner` (PyTorch, the reference).
 """
 

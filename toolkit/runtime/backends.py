@@ -1,8 +1,9 @@
-"""Choosing a backend for an exported graph by name, and `auto`: the fastest one this machine has.
+"""Choosing a backend for a model file by name, and `auto`: the fastest one this machine has.
 
-TensorRT engines join this table with the engine-building issue; until then `auto` picks among
-ONNX Runtime's execution providers (TensorRT, CUDA, CPU). The PyTorch backend rebuilds the model
-the graph was exported from (it needs the `train` extra) and is there as the reference.
+A TensorRT engine (`.engine`, from `toolkit build-engine`) runs on TensorRT. An ONNX graph runs on
+ONNX Runtime with one of its execution providers (TensorRT, CUDA, CPU); `auto` takes the first whose
+provider is installed. The PyTorch backend rebuilds the model the graph was exported from (it needs
+the `train` extra) and is there as the reference.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from pathlib import Path
 from toolkit.errors import InputError, MissingDependencyError
 from toolkit.runtime.base import Runner
 
+ENGINE_SUFFIX = ".engine"
 ONNXRUNTIME_PROVIDERS = {
     "onnxruntime-tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
     "onnxruntime-cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "onnxruntime": ["CPUExecutionProvider"],
 }
-BACKENDS = ("auto", *ONNXRUNTIME_PROVIDERS, "torch")
+BACKENDS = ("auto", "tensorrt", *ONNXRUNTIME_PROVIDERS, "torch")
 
 
 def available_providers() -> list[str]:
@@ -28,8 +30,10 @@ def available_providers() -> list[str]:
     return onnxruntime.get_available_providers()
 
 
-def pick_auto() -> str:
-    """The first ONNX Runtime flavour whose leading provider is installed and usable here."""
+def pick_auto(model_path: Path) -> str:
+    """TensorRT for an engine; for a graph, the first ONNX Runtime flavour usable here."""
+    if model_path.suffix == ENGINE_SUFFIX:
+        return "tensorrt"
     available = set(available_providers())
     for name, providers in ONNXRUNTIME_PROVIDERS.items():
         if providers[0] in available:
@@ -37,22 +41,33 @@ def pick_auto() -> str:
     raise MissingDependencyError("onnxruntime", "cpu", "`--backend auto`")
 
 
-def make_runner(onnx_path: Path, backend: str) -> tuple[Runner, str]:
-    """A runner for `onnx_path` on `backend`, and the backend actually chosen (for `auto`)."""
+def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
+    """A runner for `model_path` (ONNX or engine) on `backend`, and the backend chosen (for `auto`)."""
     if backend not in BACKENDS:
         raise InputError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
-    chosen = pick_auto() if backend == "auto" else backend
+    chosen = pick_auto(model_path) if backend == "auto" else backend
+    is_engine = model_path.suffix == ENGINE_SUFFIX
+    if is_engine != (chosen == "tensorrt"):
+        raise InputError(
+            f"{model_path}: --backend tensorrt runs engines from `toolkit build-engine`, other backends run "
+            f"ONNX graphs"
+            + (f"; build one with `toolkit build-engine {model_path}`" if not is_engine else "")
+        )
+    if chosen == "tensorrt":
+        from toolkit.runtime.tensorrt_runner import TensorRTRunner
+
+        return TensorRTRunner(model_path), chosen
     if chosen == "torch":
         from toolkit.export.onnx_export import read_card
         from toolkit.runtime.torch_runner import TorchRunner
         from toolkit.verify import reference_model
 
-        card = read_card(onnx_path)
+        card = read_card(model_path)
         if card.precision != "fp32":
             raise InputError(
-                f"{onnx_path}: the torch backend runs the FP32 model, this graph is {card.precision}"
+                f"{model_path}: the torch backend runs the FP32 model, this graph is {card.precision}"
             )
-        return TorchRunner(reference_model(card, onnx_path, None), card), chosen
+        return TorchRunner(reference_model(card, model_path, None), card), chosen
     providers = ONNXRUNTIME_PROVIDERS[chosen]
     if available_providers() and providers[0] not in available_providers():
         raise InputError(
@@ -61,4 +76,4 @@ def make_runner(onnx_path: Path, backend: str) -> tuple[Runner, str]:
         )
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
-    return OnnxRuntimeRunner(onnx_path, providers), chosen
+    return OnnxRuntimeRunner(model_path, providers), chosen

@@ -8,6 +8,7 @@ in `activate`, not at module import, so `toolkit.runtime` loads on a machine wit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +18,11 @@ from toolkit.metadata import ModelCard
 
 class Runner(ABC):
     name: str = "runner"
+    # The largest (batch, height, width) the backend takes, for backends built for a shape range
+    # (TensorRT engines); None = any. The tiler fits its tiles and tile batches to it.
+    max_input: tuple[int, int, int] | None = None
+    # The ONNX graph it runs, or an engine was built from (for FLOP counts); None = not a file.
+    graph: Path | None = None
 
     def __init__(self) -> None:
         self._card: ModelCard | None = None

@@ -43,6 +43,8 @@ def conv_gflop(onnx_path: Path, channels: int, height: int, width: int) -> float
         import onnx
     except ImportError:
         return None
+    if not onnx_path.is_file():  # an engine whose graph is not on this machine
+        return None
     model = onnx.load(onnx_path)
     dims = model.graph.input[0].type.tensor_type.shape.dim
     for dim, value in zip(dims, (1, channels, height, width)):
@@ -76,7 +78,8 @@ def percentile_ms(seconds: list[float]) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(seconds, q)) * 1000, 1) for q in (50, 90, 99)}
 
 
-def bench(runner: Runner, onnx_path: Path, files: list[Path], tiling: Tiling = DEFAULT_TILING) -> BenchReport:
+def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) -> BenchReport:
+    """`runner` (active) over `files`: the model alone, then `toolkit infer`'s whole path."""
     card = runner.card
     images = [read_image(path) for path in files]
     batches = [pad_to_stride(to_model_input(image, card)[None], card.stride) for image in images]
@@ -97,7 +100,7 @@ def bench(runner: Runner, onnx_path: Path, files: list[Path], tiling: Tiling = D
     pixels = sum(r.width * r.height for r in run.results)
     end_to_end_rate = len(run.results) / elapsed
     first = read_image(files[0])
-    gflop = conv_gflop(onnx_path, card.input_channels, *first.shape[:2])
+    gflop = None if runner.graph is None else conv_gflop(runner.graph, card.input_channels, *first.shape[:2])
     return BenchReport(
         model=card.model,
         images=len(files),

@@ -16,7 +16,7 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: Path, providers: list[str] | None = None, threads: int = 0) -> None:
         super().__init__()
-        self.path = path
+        self.path = self.graph = path
         self.providers = providers or ["CPUExecutionProvider"]
         self.threads = threads  # 0 = ONNX Runtime's choice (one per physical core)
         self._session = None

@@ -38,6 +38,17 @@ class Tiling:
 DEFAULT_TILING = Tiling()
 
 
+def fitted(tiling: Tiling, runner: Runner) -> Tiling:
+    """`tiling`, with tiles and tile batches shrunk to what the runner takes (`Runner.max_input`)."""
+    if runner.max_input is None:
+        return tiling
+    max_batch, max_h, max_w = runner.max_input
+    side = min(tiling.tile, max_h, max_w)
+    side -= side % runner.card.stride
+    overlap = tiling.overlap if side == tiling.tile else min(tiling.overlap, side // 4)
+    return Tiling(side, overlap, min(tiling.batch, max_batch))
+
+
 def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
     """Start offsets of tiles of `tile` pixels covering `length`, neighbours sharing >= `overlap`.
 
@@ -78,7 +89,7 @@ def tiled_rows(
 
     A caller can turn each block into its output format at once, so no whole-scan float map is held.
     """
-    card = runner.card
+    card, tiling = runner.card, fitted(tiling, runner)
     if card.output_names != [LINES_OUTPUT]:
         raise InputError(f"model '{card.model}': tiling needs a line output, not {card.output_names}")
     height, width = image.shape[:2]
