@@ -99,3 +99,15 @@ def test_models_lists_the_registry() -> None:
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == ExitCode.OK
     assert "8.27 M" in result.output and "unet-light" in result.output and "contour" in result.output
+
+
+def test_the_tensorrt_backend_and_builder_import_without_torch() -> None:
+    """A Jetson with TensorRT and the runtime core runs and builds engines without torch."""
+    result = run_without_torch(
+        """
+        import toolkit.engines.build, toolkit.engines.header, toolkit.runtime.tensorrt_runner
+        assert "torch" not in sys.modules
+        print("ok")
+        """
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -6,9 +6,14 @@ Q/DQ opset >= 13. We quantise the convolutions' inputs and weights only (TensorR
 pooling and concatenation around them), and keep out of INT8 the nodes that make an output or feed a
 Sigmoid: a probability crushed to 256 levels loses the soft stroke edges the line threshold reads.
 
-The quantiser is ONNX Runtime's `quantize_static` (QDQ format). NVIDIA ModelOpt's ONNX PTQ follows
-the same placement rules but its ONNX extra installs onnxruntime-gpu beside onnxruntime, which we
-never do in one environment; ModelOpt has not been measured here (see README).
+The quantiser is ONNX Runtime's `quantize_static` (QDQ format), with its output quantisation of
+convolutions switched off so Q/DQ sit at convolution inputs only, as NVIDIA ModelOpt's ONNX PTQ
+places them. Measured against ModelOpt (benchmarks/modelopt_ptq.py, BENCHMARKS.md): with ONNX
+Runtime's default placement (every convolution output quantised too, so skip connections, pooling and
+concatenation inputs are rounded once more) our agreement was lower; with inputs only it matches
+ModelOpt's, without ModelOpt's onnxruntime-gpu dependency. The price: ONNX Runtime's CPU provider
+fuses a convolution into QLinearConv only when its output is quantised, so this graph is slow on a
+CPU; `target="cpu"` writes the fused, uint8-activation form for ONNX Runtime instead.
 """
 
 from __future__ import annotations
@@ -149,6 +154,8 @@ def quantize_int8(
                 "QDQOpTypePerChannelSupportToAxis": {"ConvTranspose": 1},
                 "CalibPercentile": PERCENTILE,
                 "QuantizeBias": False,  # TensorRT adds biases in float; it takes no INT32 Q/DQ
+                # TensorRT form: Q/DQ at convolution inputs only (see the module docstring)
+                **({"OpTypesToExcludeOutputQuantization": list(QUANTIZED_OPS)} if tensorrt else {}),
             },
         )
         quantized = onnx.load(raw)
