@@ -63,6 +63,16 @@ class TensorRTRunner(Runner):
                 f"rebuild it: {rebuild_command(header)}"
             )
         self._objects = [logger, runtime, engine]
+        try:
+            self._prepare(engine, card, trt)
+        except Exception:
+            self.deactivate()  # `with` does not call __exit__ when __enter__ fails
+            raise
+        log.info("%s: %s engine, input up to %s", self.engine_path, header.precision, self.max_input)
+        return card
+
+    def _prepare(self, engine: Any, card: ModelCard, trt: Any) -> None:
+        """Check the plan's I/O against the card; one context, one stream, buffers for the largest input."""
         self._check_io(engine, card, trt)
         low, _, high = engine.get_tensor_profile_shape(card.input_name, 0)
         self._min_input = (low[0], low[2], low[3])
@@ -77,10 +87,6 @@ class TensorRTRunner(Runner):
             self._buffers[name] = DeviceBuffer(int(np.prod(shape)) * np.dtype(np.float32).itemsize)
             if not context.set_tensor_address(name, self._buffers[name].pointer):
                 raise CudaError(f"{self.engine_path}: TensorRT refused the address of tensor '{name}'")
-        log.info(
-            "%s: %s engine, input up to %s", self.engine_path, header.precision, "x".join(map(str, high))
-        )
-        return card
 
     def _check_io(self, engine: Any, card: ModelCard, trt: Any) -> None:
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
