@@ -128,6 +128,41 @@ def test_int8_graph_follows_tensorrt_rules(
     assert any("not all 0" in p for p in qdq_problems(broken))
 
 
+def requantisations(model_path: Path, optimised: Path) -> tuple[int, int]:
+    """(QLinearConv, DequantizeLinear -> QuantizeLinear chains) in ONNX Runtime's optimised graph."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(optimised)
+    ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    nodes = onnx.load(optimised).graph.node
+    producers = {out: node.op_type for node in nodes for out in node.output}
+    chains = sum(
+        1 for n in nodes if n.op_type == "QuantizeLinear" and producers.get(n.input[0]) == "DequantizeLinear"
+    )
+    return sum(n.op_type == "QLinearConv" for n in nodes), chains
+
+
+def test_cpu_form_runs_conv_relu_chains_in_uint8(calibration: Path, tmp_path: Path) -> None:
+    images = load_calibration_set(calibration)
+    fp32 = SHIPPED_DIR / "unet-light.onnx"
+    result = quantize_int8(fp32, images, tmp_path / "cpu.onnx", cache_dir=tmp_path / "cache", target="cpu")
+    model = onnx.load(result.path)
+    zero_points = [numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("zero_point")]
+    activation_zero_points = [z for z in zero_points if z.dtype == np.uint8]
+    assert activation_zero_points and any(z.any() for z in activation_zero_points)  # asymmetric uint8
+    assert not any(n.op_type == "Relu" for n in model.graph.node)  # folded into the conv outputs' ranges
+    assert any("not all 0" in p for p in qdq_problems(model))  # not TensorRT's form, and known not to be
+    assert read_card(result.path).extra["int8_target"] == "cpu"
+    convs = sum(n.op_type == "Conv" for n in onnx.load(fp32).graph.node)
+    qlinear, chains = requantisations(result.path, tmp_path / "optimised.onnx")
+    assert qlinear == convs - 1 and chains == 0  # every conv but the head's fused, no requantisation
+    # against PyTorch FP32; a 64-px image holds few line pixels, so one flipped edge moves F1 by 0.01
+    # (README: 0.996 worst on 40 held-out 424-px images)
+    assert verify_onnx(result.path, images=calibration).worst()["line_f1"] >= 0.97
+
+
 @pytest.mark.parametrize("method", ["max", "entropy", "percentile"])
 def test_calibration_is_deterministic_and_cached(
     exported: dict[str, Path], calibration: Path, tmp_path: Path, method: str
@@ -196,3 +231,12 @@ def test_cli_convert_and_calibrate(exported: dict[str, Path], calibration: Path,
     assert again.exit_code == ExitCode.BAD_INPUT and "already exists" in again.output
     wrong = runner.invoke(app, ["calibrate", str(tmp_path / "model-int8.onnx"), "--images", str(calibration)])
     assert wrong.exit_code == ExitCode.BAD_INPUT and "is already int8" in wrong.output
+    cpu = runner.invoke(app, ["calibrate", str(fp32), "--images", str(calibration), "--target", "cpu"])
+    assert cpu.exit_code == 0, cpu.output
+    assert read_card(tmp_path / "model-int8-cpu.onnx").extra["int8_target"] == "cpu"
+    gpu = runner.invoke(app, ["calibrate", str(fp32), "--images", str(calibration), "--target", "gpu"])
+    assert gpu.exit_code == ExitCode.BAD_INPUT and "INT8 target must be one of tensorrt, cpu" in gpu.output
+    engine = runner.invoke(app, ["build-engine", str(tmp_path / "model-int8-cpu.onnx"), "--int8"])
+    assert engine.exit_code == ExitCode.BAD_INPUT
+    assert "ONNX Runtime's CPU INT8 form (uint8 activations), which TensorRT cannot build" in engine.output
+    assert not (tmp_path / "engines").exists() and not Path("engines").exists()

@@ -20,7 +20,7 @@ import onnx
 
 from toolkit.agreement import compare
 from toolkit.calibration.images import CalibrationSet
-from toolkit.calibration.int8 import Int8Result, quantizable_nodes, quantize_int8
+from toolkit.calibration.int8 import Int8Result, check_choices, quantizable_nodes, quantize_int8
 from toolkit.errors import CheckFailed
 from toolkit.export.onnx_export import read_card
 from toolkit.metadata import ModelCard
@@ -71,8 +71,12 @@ def agreement(card: ModelCard, reference: list[dict], result: list[dict]) -> tup
 class Probe:
     """Quantises the FP32 graph with given exclusions and measures the result against FP32."""
 
-    def __init__(self, fp32_path: Path, images: CalibrationSet, method: str, cache_dir: Path | None) -> None:
-        self.fp32_path, self.images, self.method, self.cache_dir = fp32_path, images, method, cache_dir
+    def __init__(
+        self, fp32_path: Path, images: CalibrationSet, method: str, target: str, cache_dir: Path | None
+    ) -> None:
+        check_choices(method, target)
+        self.fp32_path, self.images, self.cache_dir = fp32_path, images, cache_dir
+        self.method, self.target = method, target
         self.card = read_card(fp32_path)
         self.batches = list(images.batches(self.card))[:EVALUATION_IMAGES]
         self.reference = run_graph(fp32_path, self.batches)
@@ -80,7 +84,15 @@ class Probe:
     def measure(self, exclude: list[str]) -> tuple[float, float]:
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "probe.onnx"
-            quantize_int8(self.fp32_path, self.images, path, self.method, exclude, cache_dir=self.cache_dir)
+            quantize_int8(
+                self.fp32_path,
+                self.images,
+                path,
+                self.method,
+                exclude,
+                cache_dir=self.cache_dir,
+                target=self.target,
+            )
             return agreement(self.card, self.reference, run_graph(path, self.batches))
 
 
@@ -90,9 +102,10 @@ def node_sensitivity(
     method: str = "max",
     cache_dir: Path | None = None,
     track: Callable[[list[str]], Iterable[str]] = iter,
+    target: str = "tensorrt",
 ) -> list[NodeCost]:
     """Every quantisable node's cost alone, most harmful first."""
-    probe = Probe(fp32_path, images, method, cache_dir)
+    probe = Probe(fp32_path, images, method, target, cache_dir)
     model = onnx.load(fp32_path)
     candidates, modules = quantizable_nodes(model), module_names(model)
     costs = []
@@ -111,19 +124,20 @@ def quantize_to_target(
     overwrite: bool = False,
     cache_dir: Path | None = None,
     track: Callable[[list[str]], Iterable[str]] = iter,
+    target: str = "tensorrt",
 ) -> tuple[Int8Result, list[NodeCost], float]:
     """The INT8 graph with the fewest most-sensitive nodes in FP32 whose agreement meets `target_f1`.
 
     Returns the written graph, the sensitivity ranking ([] when no fallback was needed) and the
     agreement reached.
     """
-    probe = Probe(fp32_path, images, method, cache_dir)
+    probe = Probe(fp32_path, images, method, target, cache_dir)
     f1, _ = probe.measure([])
     ranking: list[NodeCost] = []
     excluded: list[str] = []
     if f1 < target_f1:
         log.info("all nodes INT8: line F1 agreement %.4f < %.4f; ranking nodes by sensitivity", f1, target_f1)
-        ranking = node_sensitivity(fp32_path, images, method, cache_dir, track)
+        ranking = node_sensitivity(fp32_path, images, method, cache_dir, track, target)
         count = 1
         while f1 < target_f1 and count <= len(ranking):
             excluded = [c.node for c in ranking[:count]]
@@ -135,5 +149,5 @@ def quantize_to_target(
                 f"{fp32_path}: INT8 agreement {f1:.4f} misses the target {target_f1} even with "
                 f"{len(excluded)} nodes in FP32"
             )
-    result = quantize_int8(fp32_path, images, out, method, excluded, overwrite, cache_dir)
+    result = quantize_int8(fp32_path, images, out, method, excluded, overwrite, cache_dir, target=target)
     return result, ranking, f1

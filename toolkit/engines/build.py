@@ -136,6 +136,11 @@ def check_request(card: ModelCard, onnx_path: Path, precision: str | None, optio
             f"{onnx_path}: is an {card.precision} graph, not {precision}; the graph carries the precision "
             f"(TensorRT 11 has no precision flags): make the {precision} graph with `{make}` and build that"
         )
+    if card.extra.get("int8_target", "tensorrt") != "tensorrt":
+        raise InputError(
+            f"{onnx_path}: is ONNX Runtime's CPU INT8 form (uint8 activations), which TensorRT cannot "
+            f"build; make TensorRT's form with `toolkit calibrate export/{card.model}.onnx --target tensorrt`"
+        )
     if options.dla_core is not None and card.precision == "fp32":
         raise InputError(f"{onnx_path}: DLA runs FP16 or INT8 only; build the fp16 or int8 graph for DLA")
 
