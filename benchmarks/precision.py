@@ -5,7 +5,8 @@
 Exports the model, derives its FP16 graph and both INT8 graphs, TensorRT's (symmetric int8) and
 ONNX Runtime CPU's (uint8 activations), calibrated on `--calibration-count` synthetic held-out
 images written to a temporary folder, then times batch-1 inference of each,
-median of `--runs` after one warm-up, with every backend on the same threads. Prints a table with
+median of `--runs` rounds after one warm-up (each round runs every backend once, in turn), with
+every backend on the same threads. Prints a table with
 images/s and the speed ratio against PyTorch eager measured in the same run, and `--json` writes it.
 """
 
@@ -35,14 +36,21 @@ from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec, shipped_file
 
 
-def median_seconds(run: Callable[[], object], runs: int) -> float:
-    run()  # warm-up: allocations, kernel selection
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def interleaved_medians(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each callable over `rounds` rounds that run every callable once, in turn.
+
+    Interleaved rather than one backend after another: this shared machine's speed drifts by 10 %
+    within a minute, and taking turns puts the same drift on every backend, so the ratios hold.
+    """
+    for run in runs.values():
+        run()  # warm-up: allocations, kernel selection
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def main() -> None:
@@ -70,18 +78,20 @@ def main() -> None:
         quantize_int8(fp32, images, folder / "int8-cpu.onnx", cache_dir=folder / "cache", target="cpu")
 
         x = np.random.default_rng(0).random((1, spec.in_channels, args.size, args.size), dtype=np.float32)
-        seconds = {}
-        with torch.inference_mode():
-            tensor = torch.from_numpy(x)
-            seconds["pytorch eager fp32"] = median_seconds(partial(loaded.module, tensor), args.runs)
+        tensor = torch.from_numpy(x)
+
+        def pytorch_eager() -> None:
+            with torch.inference_mode():
+                loaded.module(tensor)
+
+        runs = {"pytorch eager fp32": pytorch_eager}
         options = ort.SessionOptions()
         options.intra_op_num_threads = args.threads
         for precision in ("fp32", "fp16", "int8", "int8-cpu"):
             path = str(folder / f"{precision}.onnx")
             session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            seconds[f"onnxruntime {precision}"] = median_seconds(
-                partial(session.run, None, {"image": x}), args.runs
-            )
+            runs[f"onnxruntime {precision}"] = partial(session.run, None, {"image": x})
+        seconds = interleaved_medians(runs, args.runs)
 
     baseline = seconds["pytorch eager fp32"]
     rows = [
@@ -93,7 +103,10 @@ def main() -> None:
         }
         for name, s in seconds.items()
     ]
-    print(f"{args.model} at {args.size}x{args.size}, batch 1, {args.threads} threads, median of {args.runs}")
+    print(
+        f"{args.model} at {args.size}x{args.size}, batch 1, {args.threads} threads, "
+        f"median of {args.runs} interleaved rounds"
+    )
     print(f"{'backend':<22}{'ms':>10}{'images/s':>10}{'vs torch':>10}")
     for row in rows:
         print(f"{row['backend']:<22}{row['ms']:>10}{row['images_per_s']:>10}{row['speedup']:>9}x")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import qdq_problems, quantize_int8
+from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
@@ -144,23 +147,76 @@ def requantisations(model_path: Path, optimised: Path) -> tuple[int, int]:
     return sum(n.op_type == "QLinearConv" for n in nodes), chains
 
 
-def test_cpu_form_runs_conv_relu_chains_in_uint8(calibration: Path, tmp_path: Path) -> None:
+def test_cpu_form_runs_conv_relu_chains_in_uint8(
+    calibration: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     images = load_calibration_set(calibration)
     fp32 = SHIPPED_DIR / "unet-light.onnx"
-    result = quantize_int8(fp32, images, tmp_path / "cpu.onnx", cache_dir=tmp_path / "cache", target="cpu")
+    with caplog.at_level(logging.WARNING):
+        result = quantize_int8(
+            fp32, images, tmp_path / "cpu.onnx", cache_dir=tmp_path / "cache", target="cpu"
+        )
+    assert "pre-processing" not in caplog.text  # ONNX Runtime's advice, moot for our exports
     model = onnx.load(result.path)
     zero_points = [numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("zero_point")]
     activation_zero_points = [z for z in zero_points if z.dtype == np.uint8]
     assert activation_zero_points and any(z.any() for z in activation_zero_points)  # asymmetric uint8
     assert not any(n.op_type == "Relu" for n in model.graph.node)  # folded into the conv outputs' ranges
     assert any("not all 0" in p for p in qdq_problems(model))  # not TensorRT's form, and known not to be
-    assert read_card(result.path).extra["int8_target"] == "cpu"
-    convs = sum(n.op_type == "Conv" for n in onnx.load(fp32).graph.node)
+    card = read_card(result.path)
+    assert card.extra["int8_target"] == "cpu"
+    ops = Counter(n.op_type for n in onnx.load(fp32).graph.node)
+    assert json.loads(card.extra["int8_pixel_shuffle_nodes"]) == [
+        n.name for n in onnx.load(fp32).graph.node if n.op_type == "ConvTranspose"
+    ]
     qlinear, chains = requantisations(result.path, tmp_path / "optimised.onnx")
-    assert qlinear == convs - 1 and chains == 0  # every conv but the head's fused, no requantisation
+    # every convolution but the head's, the upsampling ones included, in INT8; no requantisation
+    assert qlinear == ops["Conv"] - 1 + ops["ConvTranspose"] and chains == 0
     # against PyTorch FP32; a 64-px image holds few line pixels, so one flipped edge moves F1 by 0.01
     # (README: 0.996 worst on 40 held-out 424-px images)
     assert verify_onnx(result.path, images=calibration).worst()["line_f1"] >= 0.97
+
+
+def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def test_pixel_shuffle_rewrite_computes_the_transposed_convolution() -> None:
+    rng = np.random.default_rng(0)
+    weights = {
+        "up.w": rng.normal(size=(4, 3, 2, 2)).astype(np.float32),
+        "up.b": rng.normal(size=3).astype(np.float32),
+        "odd.w": rng.normal(size=(3, 2, 3, 3)).astype(np.float32),
+    }
+    graph = onnx.helper.make_graph(
+        [
+            onnx.helper.make_node("ConvTranspose", ["x", "up.w", "up.b"], ["u"], "up", strides=[2, 2]),
+            # kernel 3, stride 2, padded: not a pixel shuffle, left as it is
+            onnx.helper.make_node(
+                "ConvTranspose", ["u", "odd.w"], ["y"], "odd", strides=[2, 2], pads=[1] * 4
+            ),
+        ],
+        "ups",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 4, "h", "w"])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", 2, "h2", "w2"])],
+        [numpy_helper.from_array(w, name) for name, w in weights.items()],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)], ir_version=8)
+    rewritten, replaced = transposed_convs_as_pixel_shuffle(model)
+    assert replaced == ["up"]
+    assert [n.op_type for n in rewritten.graph.node].count("ConvTranspose") == 1
+    onnx.checker.check_model(rewritten, full_check=True)
+    x = rng.normal(size=(2, 4, 5, 7)).astype(np.float32)  # batch 2, odd sides
+    np.testing.assert_allclose(run(rewritten, x), run(model, x), atol=1e-5)
+    # and on a real export, whose transposed convolutions the exporter wrote
+    shipped = onnx.load(SHIPPED_DIR / "unet-light.onnx")
+    rewritten, replaced = transposed_convs_as_pixel_shuffle(shipped)
+    assert len(replaced) == 3
+    x = rng.random((2, 1, 40, 56), dtype=np.float32)
+    np.testing.assert_allclose(run(rewritten, x), run(shipped, x), atol=1e-5)
 
 
 @pytest.mark.parametrize("method", ["max", "entropy", "percentile"])

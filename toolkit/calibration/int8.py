@@ -13,11 +13,14 @@ Runtime's default placement (every convolution output quantised too, so skip con
 concatenation inputs are rounded once more) our agreement was lower; with inputs only it matches
 ModelOpt's, without ModelOpt's onnxruntime-gpu dependency. The price: ONNX Runtime's CPU provider
 fuses a convolution into QLinearConv only when its output is quantised, so this graph is slow on a
-CPU; `target="cpu"` writes the fused, uint8-activation form for ONNX Runtime instead.
+CPU; `target="cpu"` writes the fused, uint8-activation form for ONNX Runtime instead, with ReLUs
+folded into the ranges before them and transposed convolutions as 1x1 convolutions + pixel shuffles
+(pixel_shuffle.py), so every convolution runs in ONNX Runtime's INT8 kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -32,6 +35,7 @@ import onnx
 from onnx import numpy_helper
 
 from toolkit.calibration.images import CalibrationSet
+from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.errors import InputError
 from toolkit.export.onnx_export import check_model, read_card, write_card
 from toolkit.fileio import atomic_path, refuse_overwrite
@@ -48,9 +52,13 @@ TARGETS = ("tensorrt", "cpu")
 # a ReLU follows in the contour model: with uint8 activations the quantiser then drops each ReLU and
 # quantises the tensor before it with the ReLU's non-negative range, so ONNX Runtime runs Conv+ReLU
 # as one QLinearConv, with no DequantizeLinear -> QuantizeLinear requantisation between convolutions
-# (measured: full U-Net 539 -> 480 ms, BENCHMARKS.md). TensorRT fuses ReLU itself and wants
-# symmetric activations, where the quantiser keeps ReLU anyway.
-OP_TYPES = {"tensorrt": QUANTIZED_OPS, "cpu": (*QUANTIZED_OPS, "Relu", "Add")}
+# (measured: full U-Net 539 -> 480 ms, BENCHMARKS.md). Reshape and Transpose carry the pixel
+# shuffle that replaces ConvTranspose in the CPU form (pixel_shuffle.py) in uint8. TensorRT fuses
+# ReLU itself and wants symmetric activations, where the quantiser keeps ReLU anyway.
+OP_TYPES = {"tensorrt": QUANTIZED_OPS, "cpu": (*QUANTIZED_OPS, "Relu", "Add", "Reshape", "Transpose")}
+# Bump when the graph handed to the quantiser changes, so cached ranges keyed on the old one are not
+# reused for tensors that no longer exist.
+GRAPH_FORM = 2
 PERCENTILE = 99.999
 
 
@@ -64,6 +72,27 @@ class Int8Result:
     path: Path
     cache_hit: bool  # the calibration ranges came from the cache, no image was run
     excluded: list[str]  # nodes kept in higher precision
+
+
+class SkipPreprocessingAdvice(logging.Filter):
+    """Drops the quantiser's "Please consider pre-processing before quantization" warnings.
+
+    ONNX Runtime logs them on the root logger at every call; `quant_pre_process` would infer shapes
+    and fold BatchNorm, which our export has done already (check_model, the exporter's optimiser).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def without_preprocessing_advice() -> Iterator[None]:
+    advice, root = SkipPreprocessingAdvice(), logging.getLogger()
+    root.addFilter(advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)
 
 
 class BatchReader:
@@ -107,6 +136,7 @@ def cache_key(model_path: Path, images: CalibrationSet, method: str, target: str
         "percentile": PERCENTILE if method == "percentile" else None,
         "onnxruntime": onnxruntime.__version__,
         "ops": OP_TYPES[target],
+        "form": GRAPH_FORM,
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -132,6 +162,9 @@ def quantize_int8(
     if card.precision != "fp32":
         raise InputError(f"{fp32_path}: is already {card.precision}; calibrate the FP32 graph")
     model = onnx.load(fp32_path)
+    shuffled: list[str] = []
+    if not tensorrt:  # ONNX Runtime's CPU provider has no INT8 ConvTranspose; TensorRT has
+        model, shuffled = transposed_convs_as_pixel_shuffle(model)
     excluded = sorted(set(guarded_nodes(model)) | set(exclude))
     cache = (cache_dir or default_cache_dir()) / f"{cache_key(fp32_path, images, method, target)}.json"
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -144,10 +177,10 @@ def quantize_int8(
         "entropy": CalibrationMethod.Entropy,
         "percentile": CalibrationMethod.Percentile,
     }
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, without_preprocessing_advice():
         raw = Path(scratch) / "int8.onnx"
         quantize_static(
-            fp32_path,
+            model,
             raw,
             reader,
             quant_format=QuantFormat.QDQ,
@@ -182,6 +215,7 @@ def quantize_int8(
         "calibration_images": str(len(images.paths)),
         "calibration_sha256": images.fingerprint,
         "int8_excluded_nodes": json.dumps(excluded),
+        **({"int8_pixel_shuffle_nodes": json.dumps(shuffled)} if shuffled else {}),
     }
     write_card(quantized, replace(card, precision="int8", extra=extra))
     with atomic_path(out, overwrite) as tmp:
