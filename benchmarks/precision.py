@@ -1,18 +1,19 @@
 """FP32, FP16 and INT8 graphs on ONNX Runtime (CPU) against PyTorch eager FP32, in one run.
 
-    python benchmarks/precision.py --model unet --size 424 --runs 10
+    python benchmarks/precision.py --model unet --size 424 --rounds 5 --block 3
 
 Exports the model, derives its FP16 graph and both INT8 graphs, TensorRT's (symmetric int8) and
-ONNX Runtime CPU's (uint8 activations), calibrated on `--calibration-count` synthetic held-out
-images written to a temporary folder, then times batch-1 inference of each,
-median of `--runs` rounds after one warm-up (each round runs every backend once, in turn), with
-every backend on the same threads. Prints a table with
-images/s and the speed ratio against PyTorch eager measured in the same run, and `--json` writes it.
+ONNX Runtime CPU's (`--target cpu`), calibrated on `--calibration-count` synthetic held-out images
+written to a temporary folder, then times batch-1 inference of each on the same threads: the
+backends take turns for `--rounds` rounds, each turn one untimed call and `--block` timed ones
+(see `timed_in_turns`). Prints the median per backend, images/s and the speed ratio against
+PyTorch eager measured in the same run; `--json` writes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import platform
@@ -35,21 +36,30 @@ from toolkit.export.onnx_export import export_onnx, read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec, shipped_file
 
+Runner = Callable[[], object]  # one batch-1 inference
 
-def interleaved_medians(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each callable over `rounds` rounds that run every callable once, in turn.
 
-    Interleaved rather than one backend after another: this shared machine's speed drifts by 10 %
-    within a minute, and taking turns puts the same drift on every backend, so the ratios hold.
+def timed_in_turns(backends: dict[str, Callable[[], Runner]], rounds: int, block: int) -> dict[str, float]:
+    """Median seconds per call of each backend over `rounds` rounds in which the backends take turns.
+
+    A turn builds the backend, makes one untimed call, times `block` calls back to back and releases
+    it, so each backend runs alone, in its steady state, as a folder of images would run it. Taking
+    turns puts this shared machine's drift (10 % within a minute) on every backend alike. Keeping
+    every backend alive instead was unfair: an idle ONNX Runtime session's workers keep spinning and
+    slowed the next backend (the contour model's PyTorch run took 80-155 ms beside one, 65-77 ms
+    once it was released).
     """
-    for run in runs.values():
-        run()  # warm-up: allocations, kernel selection
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[str, list[float]] = {name: [] for name in backends}
     for _ in range(rounds):
-        for name, run in runs.items():
-            started = time.perf_counter()
+        for name, build in backends.items():
+            run = build()
             run()
-            times[name].append(time.perf_counter() - started)
+            for _ in range(block):
+                started = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - started)
+            del run
+            gc.collect()  # the session and its thread pool go now, not at some later collection
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
@@ -57,7 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="unet")
     parser.add_argument("--size", type=int, default=424)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--block", type=int, default=3, help="timed calls per backend per round")
     parser.add_argument("--calibration-count", type=int, default=32)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", type=Path)
@@ -80,18 +91,23 @@ def main() -> None:
         x = np.random.default_rng(0).random((1, spec.in_channels, args.size, args.size), dtype=np.float32)
         tensor = torch.from_numpy(x)
 
-        def pytorch_eager() -> None:
-            with torch.inference_mode():
-                loaded.module(tensor)
+        def pytorch_eager() -> Runner:
+            def run() -> None:
+                with torch.inference_mode():
+                    loaded.module(tensor)
 
-        runs = {"pytorch eager fp32": pytorch_eager}
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
+            return run
+
+        def onnxruntime_session(path: Path) -> Runner:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = args.threads
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            return partial(session.run, None, {"image": x})
+
+        backends = {"pytorch eager fp32": pytorch_eager}
         for precision in ("fp32", "fp16", "int8", "int8-cpu"):
-            path = str(folder / f"{precision}.onnx")
-            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            runs[f"onnxruntime {precision}"] = partial(session.run, None, {"image": x})
-        seconds = interleaved_medians(runs, args.runs)
+            backends[f"onnxruntime {precision}"] = partial(onnxruntime_session, folder / f"{precision}.onnx")
+        seconds = timed_in_turns(backends, args.rounds, args.block)
 
     baseline = seconds["pytorch eager fp32"]
     rows = [
@@ -105,7 +121,7 @@ def main() -> None:
     ]
     print(
         f"{args.model} at {args.size}x{args.size}, batch 1, {args.threads} threads, "
-        f"median of {args.runs} interleaved rounds"
+        f"median of {args.rounds} rounds x {args.block} calls, backends taking turns"
     )
     print(f"{'backend':<22}{'ms':>10}{'images/s':>10}{'vs torch':>10}")
     for row in rows:
