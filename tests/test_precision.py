@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from toolkit.calibration.images import load_calibration_set
-from toolkit.calibration.int8 import qdq_problems, quantize_int8
+from toolkit.calibration.int8 import TARGETS, qdq_problems, quantize_int8
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
 from toolkit.cli import app
@@ -26,6 +26,7 @@ from toolkit.export.onnx_export import export_onnx, read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
+from toolkit.runtime.bench import conv_gflop
 from toolkit.verify import verify_onnx
 
 SCALE = 1e5
@@ -184,6 +185,19 @@ def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def test_bench_counts_the_same_work_in_every_precision(calibration: Path, tmp_path: Path) -> None:
+    fp32 = SHIPPED_DIR / "unet-light.onnx"
+    images = load_calibration_set(calibration)
+    graphs = [convert_to_fp16(fp32, images.batches(read_card(fp32)), tmp_path / "fp16.onnx").path]
+    for target in TARGETS:
+        out = tmp_path / f"int8-{target}.onnx"
+        graphs.append(quantize_int8(fp32, images, out, cache_dir=tmp_path / "cache", target=target).path)
+    expected = conv_gflop(fp32, 1, 424, 424)
+    assert expected == pytest.approx(15.2, rel=0.02)  # BENCHMARKS.md, `toolkit bench`
+    for graph in graphs:  # weights behind a DequantizeLinear, upsampling as a 1x1 conv: the same work
+        assert conv_gflop(graph, 1, 424, 424) == pytest.approx(expected, rel=1e-9), graph.name
 
 
 def test_pixel_shuffle_rewrite_computes_the_transposed_convolution() -> None:

@@ -56,6 +56,9 @@ def conv_gflop(onnx_path: Path, channels: int, height: int, width: int) -> float
         for v in [*model.graph.value_info, *model.graph.output]
     }
     weights = {init.name: list(init.dims) for init in model.graph.initializer}
+    for node in model.graph.node:  # INT8 and FP16 graphs reach a weight through a DequantizeLinear or Cast
+        if node.op_type in ("DequantizeLinear", "Cast") and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
     flops = 0
     for node in model.graph.node:
         if node.op_type not in ("Conv", "ConvTranspose") or node.input[1] not in weights:
