@@ -50,6 +50,7 @@ def timed_in_turns(backends: dict[str, Callable[[], Runner]], rounds: int, block
     once it was released).
     """
     times: dict[str, list[float]] = {name: [] for name in backends}
+    gc.collect()  # sessions left by calibration, before the first turn
     for _ in range(rounds):
         for name, build in backends.items():
             run = build()

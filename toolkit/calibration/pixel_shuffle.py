@@ -9,7 +9,7 @@ folded into ONNX Runtime's NHWC layout (measured 26 ms faster, BENCHMARKS.md).
 
 For an input x (N, C, H, W), weight W (C, C', k, k) and bias b (C'):
 
-    y  = Conv1x1(x, W'[(a, b, o), c] = W[c, o, a, b], bias b[o] for every (a, b))   (N, k*k*C', H, W)
+    y  = Conv1x1(x, W'[(i, j, o), c] = W[c, o, i, j], bias b[o] for every (i, j))   (N, k*k*C', H, W)
     y  = Transpose(y, 0 2 3 1) -> Reshape (N, H, W, k, k, C')                       channels last
     y  = Transpose(y, 0 1 3 2 4 5)                                                  (N, H, k, W, k, C')
     y  = Reshape (N, H*k, W*k, C') -> Transpose(0 3 1 2)                            (N, C', H*k, W*k)
@@ -101,7 +101,7 @@ def transposed_convs_as_pixel_shuffle(model: onnx.ModelProto) -> tuple[onnx.Mode
     replaced: list[str] = []
     nodes: list[onnx.NodeProto] = []
     for node in graph.node:
-        shared = any(uses[name] > 1 for name in node.input[1:])  # its weights are rewritten in place
+        shared = any(uses[name] > 1 for name in node.input[1:] if name)  # its weights are rewritten in place
         if shared or not rewritable(node, initializers):
             nodes.append(node)
             continue
