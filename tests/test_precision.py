@@ -308,7 +308,10 @@ def test_cli_convert_and_calibrate(exported: dict[str, Path], calibration: Path,
     assert read_card(tmp_path / "model-int8-cpu.onnx").extra["int8_target"] == "cpu"
     gpu = runner.invoke(app, ["calibrate", str(fp32), "--images", str(calibration), "--target", "gpu"])
     assert gpu.exit_code == ExitCode.BAD_INPUT and "INT8 target must be one of tensorrt, cpu" in gpu.output
-    engine = runner.invoke(app, ["build-engine", str(tmp_path / "model-int8-cpu.onnx"), "--int8"])
+    plan = tmp_path / "cpu.engine"
+    engine = runner.invoke(
+        app, ["build-engine", str(tmp_path / "model-int8-cpu.onnx"), "--int8", "-o", str(plan)]
+    )
     assert engine.exit_code == ExitCode.BAD_INPUT
     assert "ONNX Runtime's CPU INT8 form (uint8 activations), which TensorRT cannot build" in engine.output
-    assert not (tmp_path / "engines").exists() and not Path("engines").exists()
+    assert not plan.exists() and not plan.with_name("cpu.engine.json").exists()
