@@ -315,3 +315,16 @@ def test_cli_convert_and_calibrate(exported: dict[str, Path], calibration: Path,
     assert engine.exit_code == ExitCode.BAD_INPUT
     assert "ONNX Runtime's CPU INT8 form (uint8 activations), which TensorRT cannot build" in engine.output
     assert not plan.exists() and not plan.with_name("cpu.engine.json").exists()
+
+
+def test_graphs_derived_from_a_shipped_graph_go_to_export(
+    calibration: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipped_before = sorted(SHIPPED_DIR.iterdir())
+    result = CliRunner().invoke(
+        app, ["convert", str(SHIPPED_DIR / "unet-light.onnx"), "--images", str(calibration)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "export" / "unet-light-fp16.onnx").is_file()
+    assert sorted(SHIPPED_DIR.iterdir()) == shipped_before  # nothing written into the package

@@ -631,8 +631,11 @@ CalibrationImagesOption = Annotated[
 
 
 def derived_path(onnx_file: Path, precision: str) -> Path:
-    """export/unet.onnx -> export/unet-int8.onnx"""
-    return onnx_file.with_name(f"{onnx_file.stem}-{precision}.onnx")
+    """export/unet.onnx -> export/unet-int8.onnx; a shipped graph's go to export/, not into the package."""
+    from toolkit.models.registry import SHIPPED_DIR
+
+    folder = Path("export") if onnx_file.resolve().parent == SHIPPED_DIR else onnx_file.parent
+    return folder / f"{onnx_file.stem}-{precision}.onnx"
 
 
 @command("convert")
@@ -640,7 +643,12 @@ def convert_command(
     onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
     to: Annotated[str, typer.Option("--to", help="Target precision: fp16.")] = "fp16",
     images: CalibrationImagesOption = Path("calibration"),
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Default: NAME-fp16.onnx.")] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="Default: NAME-fp16.onnx beside it (export/ for a shipped graph)."
+        ),
+    ] = None,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Derive the FP16 graph (FP32 inputs and outputs) of an FP32 graph.
