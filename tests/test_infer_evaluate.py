@@ -55,6 +55,10 @@ def test_infer_refuses_feature_models_and_unknown_names(
     assert features.exit_code == ExitCode.BAD_INPUT and "outputs feature maps, not lines" in features.output
     unknown = runner.invoke(app, ["infer", str(image_folder), "--model", "unet"])
     assert unknown.exit_code == ExitCode.BAD_INPUT and "no shipped ONNX model 'unet'" in unknown.output
+    # only registry names: a path into the package's folder is no model name
+    stray = runner.invoke(app, ["infer", str(image_folder), "--model", "../weights/unet-light"])
+    assert stray.exit_code == ExitCode.BAD_INPUT
+    assert "(shipped: unet-light, contour); or pass an .onnx or .engine file" in stray.output
     missing = runner.invoke(app, ["infer", "nowhere/", "--model", str(exported["unet-light"])])
     assert missing.exit_code == ExitCode.BAD_INPUT and "nowhere: no such file or folder" in missing.output
 

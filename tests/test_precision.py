@@ -328,3 +328,17 @@ def test_graphs_derived_from_a_shipped_graph_go_to_export(
     assert result.exit_code == 0, result.output
     assert (tmp_path / "export" / "unet-light-fp16.onnx").is_file()
     assert sorted(SHIPPED_DIR.iterdir()) == shipped_before  # nothing written into the package
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_calibrate_then_the_verify_it_suggests_passes(target: str, calibration: Path, tmp_path: Path) -> None:
+    out = tmp_path / f"unet-light-{target}.onnx"
+    runner = CliRunner()
+    args = ["calibrate", str(SHIPPED_DIR / "unet-light.onnx"), "--images", str(calibration)]
+    result = runner.invoke(app, [*args, "--target", target, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    suggested = result.output.split("next: toolkit ")[1].split()
+    assert suggested == ["verify", str(out)]
+    # generated images of the model's domain: sketches, gray and RGB (paintings failed it, 0.976)
+    verified = runner.invoke(app, suggested)
+    assert verified.exit_code == 0 and "PASSED" in verified.output, verified.output

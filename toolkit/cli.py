@@ -230,7 +230,8 @@ def export_command(
 def verify_command(
     onnx_file: Annotated[Path, typer.Argument(help="ONNX file made by `toolkit export`.")],
     images: Annotated[
-        Optional[Path], typer.Option("--images", help="Folder of images. Default: generated test images.")
+        Optional[Path],
+        typer.Option("--images", help="Folder of images. Default: generated images of the model's domain."),
     ] = None,
     weights: WeightsOption = None,
     precision: Annotated[
@@ -513,16 +514,14 @@ def model_file(model: str) -> Path:
     from toolkit.models.registry import MODELS, SHIPPED_DIR
 
     path = SHIPPED_DIR / f"{model}.onnx"
-    if not path.is_file():
-        shipped = sorted(p.stem for p in SHIPPED_DIR.glob("*.onnx"))
-        raise InputError(
-            f"no shipped ONNX model '{model}' (shipped: {', '.join(shipped) or 'none'}); "
-            + (
-                f"run `toolkit export {model}` and pass --model export/{model}.onnx"
-                if model in MODELS
-                else ""
-            )
+    if model not in MODELS or not path.is_file():  # any other file there is not ours to run
+        shipped = ", ".join(name for name in MODELS if (SHIPPED_DIR / f"{name}.onnx").is_file())
+        remedy = (
+            f"run `toolkit export {model}` and pass --model export/{model}.onnx"
+            if model in MODELS
+            else "or pass an .onnx or .engine file"
         )
+        raise InputError(f"no shipped ONNX model '{model}' (shipped: {shipped or 'none'}); {remedy}")
     return path
 
 
@@ -884,8 +883,9 @@ def bench_command(
     runner, chosen = make_runner(model_file(model), backend)
     with tempfile.TemporaryDirectory() as scratch, runner:
         if folder is None:
-            kind = "sketch" if runner.card.family == "unet" else "painting"
-            write_pairs(kind, count, size, seed=2, root=Path(scratch), track=progress("generating"))
+            write_pairs(
+                runner.card.domain, count, size, seed=2, root=Path(scratch), track=progress("generating")
+            )
             folder = Path(scratch) / "input"
         with console.status(f"benchmarking {runner.card.model}"):
             report = bench(runner, list_images(folder))

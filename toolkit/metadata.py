@@ -19,6 +19,9 @@ from toolkit.errors import InputError
 INPUT_NAME = "image"
 LINES_OUTPUT = "lines"
 
+# What each model family draws lines of: its synthetic training pairs and `toolkit verify`'s images.
+DOMAIN_OF_FAMILY = {"unet": "sketch", "contour": "painting"}
+
 
 @dataclass(frozen=True)
 class OutputInfo:
@@ -59,6 +62,11 @@ class ModelCard:
     @property
     def output_kind(self) -> str:
         return "lines" if [o.name for o in self.outputs] == [LINES_OUTPUT] else "features"
+
+    @property
+    def domain(self) -> str:
+        """ "sketch" or "painting": the images this model is made for."""
+        return DOMAIN_OF_FAMILY[self.family]
 
     @property
     def output_names(self) -> list[str]:

@@ -18,7 +18,7 @@ import torch
 
 from toolkit.agreement import TOLERANCES, Tolerance, compare, within
 from toolkit.data.imageio import list_images, read_image
-from toolkit.data.samples import painting, sketch
+from toolkit.data.samples import other_channels, painting, sketch
 from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
 from toolkit.models.build import load_model
@@ -86,20 +86,22 @@ class VerifyReport:
         }
 
 
-def generated_cases(seed: int = 0) -> list[Case]:
-    """Both channel counts, the reference size, sizes that are no multiple of any stride, batch 2."""
+def generated_cases(domain: str, seed: int = 0) -> list[Case]:
+    """Images of the model's domain ("sketch" or "painting"): gray and RGB, the reference size, a
+    size that is no multiple of any stride, a tiny one, and a batch of two.
 
-    def size_cases(width: int, height: int) -> list[Case]:
-        return [
-            Case(f"sketch-{width}x{height}", [sketch(height, width, seed)]),
-            Case(f"painting-{width}x{height}", [painting(height, width, seed + 1)]),
-        ]
-
+    Only its own domain: an INT8 graph's ranges come from calibration images of that domain, and
+    out-of-domain inputs fail it for no fault of the graph (a sketch model's INT8 graph agreed at line
+    F1 0.997 on sketches and 0.976 on paintings, which the sketch model was never meant to draw).
+    """
+    draw = {"sketch": sketch, "painting": painting}[domain]
+    other = "rgb" if domain == "sketch" else "gray"
     return [
-        *size_cases(424, 424),
-        *size_cases(517, 389),
-        Case("sketch-45x31", [sketch(31, 45, seed + 2)]),
-        Case("batch-2x424x424", [sketch(424, 424, seed + 3), painting(424, 424, seed + 4)]),
+        Case(f"{domain}-424x424", [draw(424, 424, seed)]),
+        Case(f"{domain}-{other}-424x424", [other_channels(draw(424, 424, seed + 1))]),
+        Case(f"{domain}-517x389", [draw(389, 517, seed + 2)]),
+        Case(f"{domain}-45x31", [draw(31, 45, seed + 3)]),
+        Case("batch-2x424x424", [draw(424, 424, seed + 4), other_channels(draw(424, 424, seed + 5))]),
     ]
 
 
@@ -133,11 +135,11 @@ def verify_onnx(
 
     `track` wraps the list of cases, e.g. with a progress bar.
     """
-    cases, skipped = folder_cases(images) if images is not None else (generated_cases(), [])
-    if not cases:
-        raise InputError(f"{images}: none of its images could be read")
     with OnnxRuntimeRunner(onnx_path) as graph:
         card = graph.card
+        cases, skipped = folder_cases(images) if images is not None else (generated_cases(card.domain), [])
+        if not cases:
+            raise InputError(f"{images}: none of its images could be read")
         precision = precision or card.precision
         if precision not in TOLERANCES:
             raise InputError(

@@ -1,7 +1,8 @@
 """Deterministic test images: pencil-like sketches (gray) and painting-like scans (RGB).
 
-`toolkit verify` feeds these when the user gives no folder, so that verification covers both input
-channel counts and sizes that are not multiples of the network stride on any machine. They are made
+`toolkit verify` feeds these when the user gives no folder, so that verification covers the model's
+domain in both channel counts (`other_channels`) and sizes that are not multiples of the network
+stride on any machine. They are made
 by our own code from a seed (nothing is downloaded). Torch-free.
 """
 
@@ -56,3 +57,10 @@ def painting(height: int, width: int, seed: int) -> np.ndarray:
         cv2.polylines(image, [stroke], False, (25, 20, 15), 2, cv2.LINE_AA)
     image += rng.normal(0.0, 5.0, size=image.shape).astype(np.float32)  # cloth texture and grain
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def other_channels(image: np.ndarray) -> np.ndarray:
+    """Gray as RGB (a pencil sketch scanned in colour); RGB as gray (a painting scanned in gray)."""
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

@@ -38,6 +38,7 @@ from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset
 from toolkit.errors import InputError
 from toolkit.evaluate import Scoreboard
 from toolkit.fileio import atomic_path
+from toolkit.metadata import DOMAIN_OF_FAMILY
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
@@ -47,8 +48,6 @@ from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 
 log = logging.getLogger(__name__)
-
-DEFAULT_KIND = {"unet": "sketch", "contour": "painting"}
 
 
 @dataclass
@@ -153,7 +152,7 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
     fmt = InputFormat(spec.in_channels, list(spec.mean), list(spec.std))
     train_augment = Augment(config.crop)
     if config.data == "synthetic":
-        kind = config.kind or DEFAULT_KIND[spec.family]
+        kind = config.kind or DOMAIN_OF_FAMILY[spec.family]
         size = config.image_size
         train = SyntheticPairs(
             kind, size, config.train_size, train_augment, fmt, config.seed, validation=False
