@@ -7,7 +7,9 @@ ONNX Runtime CPU's (`--target cpu`), calibrated on `--calibration-count` synthet
 written to a temporary folder, then times batch-1 inference of each on the same threads: the
 backends take turns for `--rounds` rounds, each turn one untimed call and `--block` timed ones
 (see `timed_in_turns`). Prints the median per backend, images/s and the speed ratio against
-PyTorch eager measured in the same run; `--json` writes them.
+PyTorch eager measured in the same run (the median of the rounds' ratios, and their range), and
+whether this CPU has one-instruction INT8 dot products (VNNI), which decide the INT8 speed-up;
+`--json` writes them.
 """
 
 from __future__ import annotations
@@ -33,14 +35,17 @@ from toolkit.calibration.int8 import quantize_int8
 from toolkit.data.synthetic import write_pairs
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.onnx_export import export_onnx, read_card
+from toolkit.metadata import DOMAIN_OF_FAMILY
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec, shipped_file
 
 Runner = Callable[[], object]  # one batch-1 inference
 
 
-def timed_in_turns(backends: dict[str, Callable[[], Runner]], rounds: int, block: int) -> dict[str, float]:
-    """Median seconds per call of each backend over `rounds` rounds in which the backends take turns.
+def timed_in_turns(
+    backends: dict[str, Callable[[], Runner]], rounds: int, block: int
+) -> dict[str, list[list[float]]]:
+    """Seconds of each timed call, per backend and round, over `rounds` rounds of taking turns.
 
     A turn builds the backend, makes one untimed call, times `block` calls back to back and releases
     it, so each backend runs alone, in its steady state, as a folder of images would run it. Taking
@@ -49,19 +54,50 @@ def timed_in_turns(backends: dict[str, Callable[[], Runner]], rounds: int, block
     slowed the next backend (the contour model's PyTorch run took 80-155 ms beside one, 65-77 ms
     once it was released).
     """
-    times: dict[str, list[float]] = {name: [] for name in backends}
+    times: dict[str, list[list[float]]] = {name: [] for name in backends}
     gc.collect()  # sessions left by calibration, before the first turn
     for _ in range(rounds):
         for name, build in backends.items():
             run = build()
             run()
+            calls = []
             for _ in range(block):
                 started = time.perf_counter()
                 run()
-                times[name].append(time.perf_counter() - started)
+                calls.append(time.perf_counter() - started)
+            times[name].append(calls)
             del run
             gc.collect()  # the session and its thread pool go now, not at some later collection
-    return {name: statistics.median(seconds) for name, seconds in times.items()}
+    return times
+
+
+def speedups_by_round(times: dict[str, list[list[float]]], baseline: str) -> dict[str, list[float]]:
+    """Per backend, the baseline's median over its median in each round: ratios of calls made a
+    minute apart at most, so the machine's slower drift cancels out of each one."""
+    return {
+        name: [statistics.median(base) / statistics.median(own) for base, own in zip(times[baseline], rounds)]
+        for name, rounds in times.items()
+    }
+
+
+def int8_dot_product_instructions() -> list[str]:
+    """This CPU's flags for one-instruction 8-bit dot products: what decides the INT8 speed-up."""
+    try:
+        flags = next(
+            line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
+        )
+    except (OSError, StopIteration):
+        return []
+    return sorted(set(flags.split()) & {"avx512_vnni", "avx_vnni", "amx_int8", "avx_vnni_int8"})
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    return names[0] if names else platform.machine()
 
 
 def main() -> None:
@@ -82,8 +118,13 @@ def main() -> None:
         folder = Path(scratch)
         loaded = load_model(spec, shipped_file(spec, ".safetensors"))
         fp32 = export_onnx(loaded, folder / "fp32.onnx").path
-        kind = "sketch" if spec.family == "unet" else "painting"
-        write_pairs(kind, args.calibration_count, args.size, seed=1, root=folder / "calibration")
+        write_pairs(
+            DOMAIN_OF_FAMILY[spec.family],
+            args.calibration_count,
+            args.size,
+            seed=1,
+            root=folder / "calibration",
+        )
         images = load_calibration_set(folder / "calibration" / "input")
         convert_to_fp16(fp32, images.batches(read_card(fp32)), folder / "fp16.onnx")
         quantize_int8(fp32, images, folder / "int8.onnx", cache_dir=folder / "cache")
@@ -108,28 +149,38 @@ def main() -> None:
         backends = {"pytorch eager fp32": pytorch_eager}
         for precision in ("fp32", "fp16", "int8", "int8-cpu"):
             backends[f"onnxruntime {precision}"] = partial(onnxruntime_session, folder / f"{precision}.onnx")
-        seconds = timed_in_turns(backends, args.rounds, args.block)
+        times = timed_in_turns(backends, args.rounds, args.block)
 
-    baseline = seconds["pytorch eager fp32"]
-    rows = [
-        {
-            "backend": name,
-            "ms": round(s * 1000, 1),
-            "images_per_s": round(1 / s, 2),
-            "speedup": round(baseline / s, 2),
-        }
-        for name, s in seconds.items()
-    ]
+    baseline = "pytorch eager fp32"
+    by_round = speedups_by_round(times, baseline)
+    rows = []
+    for name, rounds in times.items():
+        seconds = statistics.median(call for calls in rounds for call in calls)
+        rows.append(
+            {
+                "backend": name,
+                "ms": round(seconds * 1000, 1),
+                "images_per_s": round(1 / seconds, 2),
+                "speedup": round(statistics.median(by_round[name]), 2),  # median of the rounds' ratios
+                "speedup_by_round": [round(ratio, 2) for ratio in by_round[name]],
+            }
+        )
+    vnni = int8_dot_product_instructions()
     print(
         f"{args.model} at {args.size}x{args.size}, batch 1, {args.threads} threads, "
-        f"median of {args.rounds} rounds x {args.block} calls, backends taking turns"
+        f"{args.rounds} rounds x {args.block} calls, backends taking turns; "
+        f"INT8 dot-product instructions: {', '.join(vnni) or 'none (no VNNI)'}"
     )
-    print(f"{'backend':<22}{'ms':>10}{'images/s':>10}{'vs torch':>10}")
+    print(f"{'backend':<24}{'ms':>8}{'images/s':>10}{'vs torch':>10}   rounds: min-max")
     for row in rows:
-        print(f"{row['backend']:<22}{row['ms']:>10}{row['images_per_s']:>10}{row['speedup']:>9}x")
+        spread = f"{min(row['speedup_by_round']):.2f}-{max(row['speedup_by_round']):.2f}x"
+        print(
+            f"{row['backend']:<24}{row['ms']:>8}{row['images_per_s']:>10}{row['speedup']:>9.2f}x   {spread}"
+        )
     if args.json:
         machine = {
-            "processor": platform.processor() or platform.machine(),
+            "processor": cpu_model(),
+            "int8_dot_product": vnni,
             "threads": args.threads,
             "onnxruntime": ort.__version__,
             "torch": torch.__version__,
