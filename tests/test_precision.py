@@ -26,6 +26,7 @@ from toolkit.export.onnx_export import export_onnx, read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
+from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
 from toolkit.verify import verify_onnx
 
@@ -289,7 +290,9 @@ def test_automatic_fallback_meets_the_target_and_records_it(
     )
 
 
-def test_cli_convert_and_calibrate(exported: dict[str, Path], calibration: Path, tmp_path: Path) -> None:
+def test_cli_convert_and_calibrate(
+    exported: dict[str, Path], calibration: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     fp32 = tmp_path / "model.onnx"
     fp32.write_bytes(exported["unet-light"].read_bytes())
     runner = CliRunner()
@@ -308,6 +311,18 @@ def test_cli_convert_and_calibrate(exported: dict[str, Path], calibration: Path,
     assert read_card(tmp_path / "model-int8-cpu.onnx").extra["int8_target"] == "cpu"
     gpu = runner.invoke(app, ["calibrate", str(fp32), "--images", str(calibration), "--target", "gpu"])
     assert gpu.exit_code == ExitCode.BAD_INPUT and "INT8 target must be one of tensorrt, cpu" in gpu.output
+    # each INT8 form on the runtime it was not made for: one line that names the command for the other
+    caplog.clear()
+    lines = runner.invoke(
+        app,
+        ["infer", str(calibration), "--model", str(tmp_path / "model-int8.onnx"), "-o", str(tmp_path / "l")],
+    )
+    assert lines.exit_code == 0, lines.output
+    assert "runs slower than the FP32 graph on ONNX Runtime's CPU provider" in caplog.text
+    assert "`toolkit calibrate export/unet-light.onnx --target cpu`" in caplog.text
+    cpu_card = read_card(tmp_path / "model-int8-cpu.onnx")
+    assert precision_advice(cpu_card, "onnxruntime") is None
+    assert "--target tensorrt" in precision_advice(cpu_card, "onnxruntime-tensorrt")
     plan = tmp_path / "cpu.engine"
     engine = runner.invoke(
         app, ["build-engine", str(tmp_path / "model-int8-cpu.onnx"), "--int8", "-o", str(plan)]

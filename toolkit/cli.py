@@ -452,7 +452,7 @@ def infer_command(
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     """
     from toolkit.fileio import refuse_overwrite
-    from toolkit.runtime.backends import make_runner
+    from toolkit.runtime.backends import make_runner, warn_if_unsuited
     from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
     from toolkit.runtime.tiling import Tiling
 
@@ -461,6 +461,7 @@ def infer_command(
     if summary is not None:
         refuse_overwrite(summary, overwrite)
     with runner, sigterm_as_interrupt():
+        warn_if_unsuited(runner, chosen)
         model_name = runner.card.model
         tiling = Tiling(tile, overlap, tile_batch)
         options = OutputOptions(output_format, scale, overwrite, resume, max_pixels)
@@ -875,13 +876,14 @@ def bench_command(
     from toolkit.data.imageio import list_images
     from toolkit.data.synthetic import write_pairs
     from toolkit.fileio import atomic_path, refuse_overwrite
-    from toolkit.runtime.backends import make_runner
+    from toolkit.runtime.backends import make_runner, warn_if_unsuited
     from toolkit.runtime.bench import bench
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
     runner, chosen = make_runner(model_file(model), backend)
     with tempfile.TemporaryDirectory() as scratch, runner:
+        warn_if_unsuited(runner, chosen)
         if folder is None:
             write_pairs(
                 runner.card.domain, count, size, seed=2, root=Path(scratch), track=progress("generating")

@@ -8,10 +8,14 @@ the `train` extra) and is there as the reference.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from toolkit.errors import InputError, MissingDependencyError
+from toolkit.metadata import ModelCard
 from toolkit.runtime.base import Runner
+
+log = logging.getLogger(__name__)
 
 ENGINE_SUFFIX = ".engine"
 ONNXRUNTIME_PROVIDERS = {
@@ -77,3 +81,33 @@ def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
     return OnnxRuntimeRunner(model_path, providers), chosen
+
+
+def precision_advice(card: ModelCard, backend: str) -> str | None:
+    """Why this graph's INT8 form does not suit `backend`, if it does not; None when it does.
+
+    Each INT8 form is made for one runtime (`toolkit calibrate --target`) and runs poorly or not at all
+    on the other; the one-line advice names the command that makes the right one.
+    """
+    if card.precision != "int8":
+        return None
+    target = card.extra.get("int8_target", "tensorrt")
+    remake = f"`toolkit calibrate export/{card.model}.onnx --target {{}}`"
+    if target == "tensorrt" and backend == "onnxruntime":
+        return (
+            "TensorRT's INT8 form runs slower than the FP32 graph on ONNX Runtime's CPU provider "
+            f"(BENCHMARKS.md); for the CPU make its CPU form with {remake.format('cpu')}"
+        )
+    if target == "cpu" and backend == "onnxruntime-tensorrt":
+        return (
+            "ONNX Runtime's CPU INT8 form (uint8 activations) is not TensorRT's; TensorRT leaves it to the "
+            f"CUDA and CPU providers: make TensorRT's form with {remake.format('tensorrt')}"
+        )
+    return None
+
+
+def warn_if_unsuited(runner: Runner, backend: str) -> None:
+    """Log `precision_advice` for an active runner's graph on `backend`."""
+    advice = precision_advice(runner.card, backend)
+    if advice is not None:
+        log.warning("%s: %s", runner.graph or runner.card.model, advice)
