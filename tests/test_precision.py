@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import pytest
@@ -28,6 +29,8 @@ from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
 from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.tiling import Tiling, predict_tiled
 from toolkit.verify import verify_onnx
 
 SCALE = 1e5
@@ -248,6 +251,64 @@ def test_calibration_is_deterministic_and_cached(
     assert first.path.read_bytes() == second.path.read_bytes()
     again = quantize_int8(fp32, images, tmp_path / "c.onnx", method, cache_dir=tmp_path / "c1")
     assert again.cache_hit and again.path.read_bytes() == first.path.read_bytes()
+
+
+class RecordingRunner(OnnxRuntimeRunner):
+    """The real ONNX Runtime runner, keeping a copy of every batch `toolkit infer` hands it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.fed: list[np.ndarray] = []
+
+    def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        self.fed.extend(batch[i : i + 1].copy() for i in range(len(batch)))
+        return super().infer_batch(batch)
+
+
+def test_calibration_feeds_images_as_infer_does(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    scan = rng.integers(0, 256, (700, 1100), np.uint8)  # larger than a tile: tiled
+    cv2.imwrite(str(folder / "a-scan.png"), scan)
+    cv2.imwrite(str(folder / "b-small.png"), rng.integers(0, 256, (60, 100), np.uint8))  # whole
+    tiling = Tiling(512, 64)
+    images = load_calibration_set(folder, tiling=tiling)
+    with RecordingRunner(SHIPPED_DIR / "unet-light.onnx") as runner:  # stride 8
+        batches = list(images.batches(runner.card))
+        assert images.count_batches(runner.card) == len(batches) == 2 * 3 + 1
+        assert [b.shape for b in batches] == [(1, 1, 512, 512)] * 6 + [(1, 1, 64, 104)]
+        predict_tiled(runner, scan, tiling)  # what `toolkit infer` runs for the scan, tile by tile
+        assert len(runner.fed) == 6
+        for fed, calibrated in zip(runner.fed, batches):
+            np.testing.assert_array_equal(fed, calibrated)
+        halved = load_calibration_set(folder, scale=0.5, tiling=tiling)  # `toolkit infer --scale 0.5`
+        shapes = [b.shape for b in halved.batches(runner.card)]
+        assert shapes == [(1, 1, 352, 512)] * 2 + [(1, 1, 32, 56)]
+    assert halved.feed == "scale 0.5, tile 512, overlap 64" != images.feed
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile"])
+def test_histogram_calibration_takes_images_of_any_size(
+    method: str, calibration: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """ONNX Runtime's histogram calibrators stack every batch's tensors: images of two sizes made
+    them fail (inhomogeneous shape) until each batch became its own calibration range."""
+    folder = tmp_path / "mixed"
+    write_pairs("sketch", 2, 40, seed=5, root=tmp_path / "small")
+    folder.mkdir()
+    for path in [*calibration.iterdir(), *(tmp_path / "small" / "input").iterdir()]:
+        (folder / f"{path.parent.parent.name}-{path.name}").write_bytes(path.read_bytes())
+    images = load_calibration_set(folder)
+    fp32, cache = SHIPPED_DIR / "unet-light.onnx", tmp_path / "cache"
+    result = quantize_int8(fp32, images, tmp_path / "int8.onnx", method, cache_dir=cache)
+    assert qdq_problems(onnx.load(result.path)) == []
+    assert "Collecting tensor data" not in capsys.readouterr().out  # ONNX Runtime's print per range
+    # another tiling is another feed: new ranges, recorded in the graph
+    tiled = load_calibration_set(folder, tiling=Tiling(32, 8))
+    again = quantize_int8(fp32, tiled, tmp_path / "tiled.onnx", method, cache_dir=cache)
+    assert not again.cache_hit
+    assert read_card(again.path).extra["calibration_feed"] == "scale 1, tile 32, overlap 8"
 
 
 def test_bad_calibration_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

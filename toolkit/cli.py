@@ -86,6 +86,12 @@ BackendOption = Annotated[
 JsonOption = Annotated[
     Optional[Path], typer.Option("--json", help="Also write the full report as JSON to this file.")
 ]
+# How `toolkit infer` feeds images; calibration feeds its images the same way, so give it the same.
+ScaleOption = Annotated[
+    float, typer.Option(help="Run at this scale of each image (strokes as thick as in training).")
+]
+TileOption = Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")]
+OverlapOption = Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")]
 
 
 def command(*args: Any, **kwargs: Any) -> Callable:
@@ -420,9 +426,7 @@ def infer_command(
             "svg (vector paths traced from the binary lines).",
         ),
     ] = "gray",
-    scale: Annotated[
-        float, typer.Option(help="Run at this scale of each image (strokes as thick as in training).")
-    ] = 1.0,
+    scale: ScaleOption = 1.0,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
     resume: Annotated[bool, typer.Option(help="Skip images whose output is already written.")] = False,
     summary: Annotated[
@@ -433,8 +437,8 @@ def infer_command(
         int,
         typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
     ] = 400_000_000,
-    tile: Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")] = 512,
-    overlap: Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")] = 64,
+    tile: TileOption = 512,
+    overlap: OverlapOption = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
     overwrite: OverwriteOption = False,
 ) -> None:
@@ -643,6 +647,9 @@ def convert_command(
     onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
     to: Annotated[str, typer.Option("--to", help="Target precision: fp16.")] = "fp16",
     images: CalibrationImagesOption = Path("calibration"),
+    scale: ScaleOption = 1.0,
+    tile: TileOption = 512,
+    overlap: OverlapOption = 64,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -653,18 +660,20 @@ def convert_command(
 ) -> None:
     """Derive the FP16 graph (FP32 inputs and outputs) of an FP32 graph.
 
-    Nodes whose activations (measured on the images) or weights FP16 cannot hold stay FP32.
+    Nodes whose activations (measured on the images, fed as `toolkit infer` feeds them: give its
+    --scale, --tile and --overlap) or weights FP16 cannot hold stay FP32.
 
     Example: `toolkit convert export/unet.onnx --to fp16 --images calibration/`
     """
     from toolkit.calibration.images import load_calibration_set
     from toolkit.export.fp16 import convert_to_fp16
     from toolkit.export.onnx_export import read_card
+    from toolkit.runtime.tiling import Tiling
 
     if to != "fp16":
         raise InputError(f"--to {to}: only fp16 is a conversion; INT8 comes from `toolkit calibrate`")
     output = output or derived_path(onnx_file, "fp16")
-    calibration = load_calibration_set(images)
+    calibration = load_calibration_set(images, scale, Tiling(tile, overlap))
     batches = calibration.batches(read_card(onnx_file), track=progress("measuring activations"))
     result = convert_to_fp16(onnx_file, batches, output, overwrite)
     kept = ", ".join(f"{node} ({why})" for node, why in result.fp32_nodes.items()) or "none"
@@ -676,6 +685,9 @@ def convert_command(
 def calibrate_command(
     onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
     images: CalibrationImagesOption = Path("calibration"),
+    scale: ScaleOption = 1.0,
+    tile: TileOption = 512,
+    overlap: OverlapOption = 64,
     method: Annotated[str, typer.Option(help="Calibration: max, entropy or percentile.")] = "max",
     target_f1: Annotated[
         Optional[float],
@@ -701,7 +713,9 @@ def calibrate_command(
 ) -> None:
     """Calibrate and write the INT8 Q/DQ graph (per-channel weights) of an FP32 graph.
 
-    Ranges are cached and reused while the model and images are unchanged.
+    The images are fed as `toolkit infer` feeds them (scaled, then tiled where larger than a tile):
+    give the --scale, --tile and --overlap your infer runs use. Ranges are cached and reused while
+    the model, the images and that feed are unchanged.
 
     Examples:
 
@@ -713,13 +727,14 @@ def calibrate_command(
     from toolkit.calibration.int8 import check_choices, quantize_int8
     from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
     from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.runtime.tiling import Tiling
 
     check_choices(method, target)
     output = output or derived_path(onnx_file, "int8" if target == "tensorrt" else f"int8-{target}")
     refuse_overwrite(output, overwrite)
     if report is not None:
         refuse_overwrite(report, overwrite)
-    calibration = load_calibration_set(images)
+    calibration = load_calibration_set(images, scale, Tiling(tile, overlap))
     ranking = []
     if target_f1 is not None:
         result, ranking, f1 = quantize_to_target(

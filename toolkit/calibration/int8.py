@@ -25,10 +25,12 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import onnx
@@ -86,24 +88,61 @@ class SkipPreprocessingAdvice(logging.Filter):
 
 
 @contextlib.contextmanager
-def without_preprocessing_advice() -> Iterator[None]:
+def quiet_quantiser() -> Iterator[None]:
+    """The quantiser without its advice on the root logger and its prints on stdout."""
     advice, root = SkipPreprocessingAdvice(), logging.getLogger()
     root.addFilter(advice)
     try:
-        yield
+        with contextlib.redirect_stdout(WithoutCalibratorPrints(sys.stdout)):
+            yield
     finally:
         root.removeFilter(advice)
 
 
 class BatchReader:
-    """ONNX Runtime's CalibrationDataReader protocol over our batches."""
+    """ONNX Runtime's CalibrationDataReader protocol over our batches, handed out in ranges.
 
-    def __init__(self, input_name: str, batches: Iterator[np.ndarray]) -> None:
-        self.input_name, self.batches = input_name, batches
+    With `CalibStridedMinMax` the quantiser asks for one range at a time (`set_range`) and folds each
+    into its ranges or histograms before the next: without it, the entropy and percentile
+    calibrators keep every intermediate tensor of every batch (gigabytes for the full U-Net) and
+    fail on batches of different sizes.
+    """
+
+    def __init__(self, input_name: str, batches: Iterator[np.ndarray], count: int) -> None:
+        self.input_name, self.batches, self.count = input_name, batches, count
+        self.left = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self.left = end_index - start_index
 
     def get_next(self) -> dict[str, np.ndarray] | None:
-        batch = next(self.batches, None)
+        batch = next(self.batches, None) if self.left > 0 else None
+        self.left -= 1
         return None if batch is None else {self.input_name: batch}
+
+
+class WithoutCalibratorPrints:
+    """sys.stdout without the lines ONNX Runtime's histogram calibrator print()s for every range."""
+
+    PHRASES = ("Collecting tensor data and making histogram", "Finding optimal threshold for each tensor")
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.dropping = stream, False
+
+    def write(self, text: str) -> int:
+        if any(phrase in text for phrase in self.PHRASES):
+            self.dropping = True  # print() writes its newline separately
+        elif not (self.dropping and text == "\n"):
+            self.stream.write(text)
+        else:
+            self.dropping = False
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno: the terminal's own
+        return getattr(self.stream, name)
 
 
 def guarded_nodes(model: onnx.ModelProto) -> list[str]:
@@ -134,6 +173,7 @@ def cache_key(model_path: Path, images: CalibrationSet, method: str, target: str
         "method": method,
         "target": target,
         "percentile": PERCENTILE if method == "percentile" else None,
+        "feed": images.feed,
         "onnxruntime": onnxruntime.__version__,
         "ops": OP_TYPES[target],
         "form": GRAPH_FORM,
@@ -171,13 +211,15 @@ def quantize_int8(
     cache_hit = cache.is_file()
     if cache_hit:
         log.info("calibration ranges reused from %s", cache)
-    reader = None if cache_hit else BatchReader(card.input_name, images.batches(card, track))
+    reader = None
+    if not cache_hit:
+        reader = BatchReader(card.input_name, images.batches(card, track), images.count_batches(card))
     calibration_methods = {
         "max": CalibrationMethod.MinMax,
         "entropy": CalibrationMethod.Entropy,
         "percentile": CalibrationMethod.Percentile,
     }
-    with tempfile.TemporaryDirectory() as scratch, without_preprocessing_advice():
+    with tempfile.TemporaryDirectory() as scratch, quiet_quantiser():
         raw = Path(scratch) / "int8.onnx"
         quantize_static(
             model,
@@ -197,6 +239,7 @@ def quantize_int8(
                 "WeightSymmetric": True,
                 "QDQOpTypePerChannelSupportToAxis": {"ConvTranspose": 1},
                 "CalibPercentile": PERCENTILE,
+                "CalibStridedMinMax": 1,  # one batch per range: see BatchReader
                 "QuantizeBias": False,  # TensorRT adds biases in float; it takes no INT32 Q/DQ
                 # TensorRT form: Q/DQ at convolution inputs only (see the module docstring)
                 **({"OpTypesToExcludeOutputQuantization": list(QUANTIZED_OPS)} if tensorrt else {}),
@@ -214,6 +257,7 @@ def quantize_int8(
         "calibration_method": method,
         "calibration_images": str(len(images.paths)),
         "calibration_sha256": images.fingerprint,
+        "calibration_feed": images.feed,
         "int8_excluded_nodes": json.dumps(excluded),
         **({"int8_pixel_shuffle_nodes": json.dumps(shuffled)} if shuffled else {}),
     }

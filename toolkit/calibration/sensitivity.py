@@ -9,6 +9,7 @@ log2(N) extra quantisations. Calibration ranges are computed once and reused fro
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ from toolkit.metadata import ModelCard
 
 log = logging.getLogger(__name__)
 
-EVALUATION_IMAGES = 4  # the first calibration images, run through every candidate graph
+EVALUATION_BATCHES = 4  # the first calibration images (or tiles), run through every candidate graph
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Probe:
         self.fp32_path, self.images, self.cache_dir = fp32_path, images, cache_dir
         self.method, self.target = method, target
         self.card = read_card(fp32_path)
-        self.batches = list(images.batches(self.card))[:EVALUATION_IMAGES]
+        self.batches = list(itertools.islice(images.batches(self.card), EVALUATION_BATCHES))
         self.reference = run_graph(fp32_path, self.batches)
 
     def measure(self, exclude: list[str]) -> tuple[float, float]:

@@ -98,6 +98,11 @@ def line_image(probability: np.ndarray, output_format: str, threshold: float) ->
     return np.round((1.0 - probability) * 255).astype(np.uint8)
 
 
+def check_scale(scale: float) -> None:
+    if not 0.05 <= scale <= 8:
+        raise InputError(f"--scale must lie between 0.05 and 8, not {scale}")
+
+
 def rescaled(image: np.ndarray, scale: float) -> np.ndarray:
     """The image at `scale`: INTER_AREA to shrink (no aliasing), INTER_CUBIC to enlarge."""
     if scale == 1.0:
@@ -117,8 +122,7 @@ class OutputOptions:
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
             raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {self.output_format}")
-        if not 0.05 <= self.scale <= 8:
-            raise InputError(f"--scale must lie between 0.05 and 8, not {self.scale}")
+        check_scale(self.scale)
 
 
 DEFAULT_OPTIONS = OutputOptions()

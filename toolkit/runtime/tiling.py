@@ -74,6 +74,45 @@ def ramp_weights(tile: int, overlap: int, fade_start: bool, fade_end: bool) -> n
     return weights
 
 
+@dataclass(frozen=True)
+class TileGrid:
+    """Where an image is cut: tile starts on the image mirrored out to the network's stride."""
+
+    ys: list[int]
+    xs: list[int]
+    tile_h: int
+    tile_w: int
+
+    @property
+    def whole(self) -> bool:
+        """The image fits one tile: it runs whole, as `predict` runs it."""
+        return len(self.ys) == 1 and len(self.xs) == 1
+
+    @property
+    def padded_w(self) -> int:
+        return self.xs[-1] + self.tile_w
+
+
+def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
+    # Tiles live on the image mirrored out to the stride, as `predict` pads it, so border pixels see
+    # the same context as in one whole pass and every tile is a whole number of strides.
+    padded_h, padded_w = height + -height % stride, width + -width % stride
+    tile = tiling.tile - tiling.tile % stride
+    tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
+    ys = tile_starts(padded_h, tile_h, tiling.overlap, stride)
+    xs = tile_starts(padded_w, tile_w, tiling.overlap, stride)
+    return TileGrid(ys, xs, tile_h, tile_w)
+
+
+def tile_crops(image: np.ndarray, stride: int, tiling: Tiling = DEFAULT_TILING) -> Iterator[np.ndarray]:
+    """The pieces of `image` that `tiled_rows` runs, in its order, each a whole number of strides: the
+    tiles, or the whole image mirrored out to the stride where it fits one tile."""
+    grid = tile_grid(*image.shape[:2], stride, tiling)
+    for y in grid.ys:
+        for x in grid.xs:
+            yield mirrored_crop(image, y, x, grid.tile_h, grid.tile_w)
+
+
 def predict_tiled(runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
     """(H, W) line probability of a (H, W) or (H, W, 3) image of any size."""
     result = np.empty(image.shape[:2], np.float32)
@@ -93,16 +132,11 @@ def tiled_rows(
     if card.output_names != [LINES_OUTPUT]:
         raise InputError(f"model '{card.model}': tiling needs a line output, not {card.output_names}")
     height, width = image.shape[:2]
-    # Tiles live on the image mirrored out to the stride, as `predict` pads it, so border pixels see
-    # the same context as in one whole pass and every tile is a whole number of strides.
-    padded_h, padded_w = height + -height % card.stride, width + -width % card.stride
-    tile = tiling.tile - tiling.tile % card.stride
-    tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
-    if tile_h == padded_h and tile_w == padded_w:
+    grid = tile_grid(height, width, card.stride, tiling)
+    if grid.whole:
         yield 0, predict(runner, [image])[LINES_OUTPUT][0, 0]
         return
-    ys = tile_starts(padded_h, tile_h, tiling.overlap, card.stride)
-    xs = tile_starts(padded_w, tile_w, tiling.overlap, card.stride)
+    ys, xs, tile_h, tile_w, padded_w = grid.ys, grid.xs, grid.tile_h, grid.tile_w, grid.padded_w
     column_weights = [ramp_weights(tile_w, tiling.overlap, i > 0, i < len(xs) - 1) for i in range(len(xs))]
     # rows [top, top + tile_h) of the running sums; rows above `top` are final
     total = np.zeros((tile_h, padded_w), np.float32)
