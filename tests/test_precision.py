@@ -16,12 +16,12 @@ from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from toolkit.calibration.images import load_calibration_set
-from toolkit.calibration.int8 import TARGETS, qdq_problems, quantize_int8
+from toolkit.calibration.int8 import TARGETS, check_quantiser, qdq_problems, quantize_int8
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
-from toolkit.errors import ExitCode, InputError
+from toolkit.errors import ExitCode, InputError, MissingDependencyError
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.onnx_export import export_onnx, read_card
 from toolkit.models.build import load_model
@@ -309,6 +309,12 @@ def test_histogram_calibration_takes_images_of_any_size(
     again = quantize_int8(fp32, tiled, tmp_path / "tiled.onnx", method, cache_dir=cache)
     assert not again.cache_hit
     assert read_card(again.path).extra["calibration_feed"] == "scale 1, tile 32, overlap 8"
+
+
+def test_calibration_needs_an_onnxruntime_with_its_cache() -> None:
+    check_quantiser("1.27.0")
+    with pytest.raises(MissingDependencyError, match=r"onnxruntime 1\.26\.0 has no calibration cache"):
+        check_quantiser("1.26.0")  # quantize_static's calibration_cache_path arrived in 1.27
 
 
 def test_bad_calibration_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

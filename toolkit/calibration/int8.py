@@ -38,7 +38,8 @@ from onnx import numpy_helper
 
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
-from toolkit.errors import InputError
+from toolkit.engines.header import version_tuple
+from toolkit.errors import InputError, MissingDependencyError
 from toolkit.export.onnx_export import check_model, read_card, write_card
 from toolkit.fileio import atomic_path, refuse_overwrite
 
@@ -62,6 +63,8 @@ OP_TYPES = {"tensorrt": QUANTIZED_OPS, "cpu": (*QUANTIZED_OPS, "Relu", "Add", "R
 # reused for tensors that no longer exist.
 GRAPH_FORM = 2
 PERCENTILE = 99.999
+# `quantize_static(calibration_cache_path=...)`, which keeps our ranges, arrived in ONNX Runtime 1.27.
+MIN_ONNXRUNTIME = (1, 27)
 
 
 def default_cache_dir() -> Path:
@@ -157,6 +160,18 @@ def quantizable_nodes(model: onnx.ModelProto) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type in QUANTIZED_OPS and n.name not in guarded]
 
 
+def check_quantiser(onnxruntime_version: str) -> None:
+    """ONNX Runtime's quantiser is new enough for calibration (the inference runtime needs no such thing)."""
+    if version_tuple(onnxruntime_version)[:2] < MIN_ONNXRUNTIME:
+        wanted = ".".join(map(str, MIN_ONNXRUNTIME))
+        raise MissingDependencyError(
+            f"onnxruntime >= {wanted}",
+            "cpu",
+            f"INT8 calibration (onnxruntime {onnxruntime_version} has no calibration cache)",
+            install=f"upgrade the installed onnxruntime or onnxruntime-gpu (never both) to {wanted} or later",
+        )
+
+
 def check_choices(method: str, target: str) -> None:
     if method not in METHODS:
         raise InputError(f"calibration method must be one of {', '.join(METHODS)}, not {method}")
@@ -193,8 +208,10 @@ def quantize_int8(
     target: str = "tensorrt",
 ) -> Int8Result:
     """Calibrate (or reuse cached ranges) and write the Q/DQ INT8 graph of `fp32_path` to `out`."""
+    import onnxruntime
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    check_quantiser(onnxruntime.__version__)
     check_choices(method, target)
     tensorrt = target == "tensorrt"
     refuse_overwrite(out, overwrite)
