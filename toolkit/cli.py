@@ -702,7 +702,7 @@ def calibrate_command(
     target: Annotated[
         str,
         typer.Option(
-            help="tensorrt: TensorRT's Q/DQ form (ONNX Runtime runs it too, at about FP32 speed on a CPU); "
+            help="tensorrt: TensorRT's Q/DQ form (ONNX Runtime runs it too, slower than FP32 on a CPU); "
             "cpu: ONNX Runtime's fast x86 form, which TensorRT cannot build."
         ),
     ] = "tensorrt",
