@@ -65,7 +65,7 @@ class ModelCard:
 
     @property
     def domain(self) -> str:
-        """ "sketch" or "painting": the images this model is made for."""
+        """The kind of image this model is made for: sketch or painting."""
         return DOMAIN_OF_FAMILY[self.family]
 
     @property

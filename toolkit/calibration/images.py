@@ -21,7 +21,7 @@ import numpy as np
 from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
-from toolkit.runtime.infer import check_scale, rescaled
+from toolkit.runtime.infer import check_scale, rescaled, scaled_size
 from toolkit.runtime.pipeline import to_model_input
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tile_crops, tile_grid
 
@@ -61,8 +61,7 @@ class CalibrationSet:
         """How many batches `batches` yields, without decoding an image."""
         total = 0
         for height, width in self.shapes:
-            size = (max(1, round(height * self.scale)), max(1, round(width * self.scale)))
-            grid = tile_grid(*size, card.stride, self.tiling)
+            grid = tile_grid(*scaled_size(height, width, self.scale), card.stride, self.tiling)
             total += len(grid.ys) * len(grid.xs)
         return total
 

@@ -2,8 +2,7 @@
 
 `toolkit verify` feeds these when the user gives no folder, so that verification covers the model's
 domain in both channel counts (`other_channels`) and sizes that are not multiples of the network
-stride on any machine. They are made
-by our own code from a seed (nothing is downloaded). Torch-free.
+stride on any machine. They are made by our own code from a seed (nothing is downloaded). Torch-free.
 """
 
 from __future__ import annotations

@@ -103,12 +103,17 @@ def check_scale(scale: float) -> None:
         raise InputError(f"--scale must lie between 0.05 and 8, not {scale}")
 
 
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(height, width) of an image at `scale`, at least one pixel each."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def rescaled(image: np.ndarray, scale: float) -> np.ndarray:
     """The image at `scale`: INTER_AREA to shrink (no aliasing), INTER_CUBIC to enlarge."""
     if scale == 1.0:
         return image
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    height, width = scaled_size(*image.shape[:2], scale)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
 @dataclass(frozen=True)
