@@ -1,7 +1,10 @@
 """Any image size: overlapping tiles, run in batches, blended back with a smooth window.
 
 Each tile is a `tile` x `tile` crop (smaller where the image is); neighbours share `overlap`
-pixels, across which their outputs are cross-faded with a raised-cosine ramp, so no seam shows.
+pixels. In that band a tile's outermost pixels are its least right (their receptive field ran into
+the tile's mirrored edge instead of the neighbour's pixels), so the outer quarter of the band is taken
+from the neighbour alone and the outputs are cross-faded with a raised cosine across the middle half:
+no seam shows, and once the overlap exceeds the model's context the result is the whole pass.
 Sides of a tile on the image border get no ramp (nothing to fade into). Tiles are processed one row
 of tiles at a time, and only the rows still waiting for the next tile row are kept in float:
 working memory is a few tile rows, whatever the height of the scan. Where the whole image fits in
@@ -63,10 +66,23 @@ def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[in
 
 
 def ramp_weights(tile: int, overlap: int, fade_start: bool, fade_end: bool) -> np.ndarray:
-    """(tile,) weights: 1 inside, a raised-cosine fade over `overlap` pixels at each inner side."""
+    """(tile,) weights: 1 inside; at each inner side, over `overlap` pixels: 0 on the outer quarter, a
+    raised cosine up to 1 across the middle half, 1 on the inner quarter.
+
+    A neighbour's ramp is this one mirrored, so across a shared band the two sum to 1.
+    """
     weights = np.ones(tile, np.float32)
     if overlap:
-        fade = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap, dtype=np.float32) + 0.5) / overlap)
+        # Against fading over the whole band (measured on the shipped contour model, PSNR against one
+        # pass): 256 px tiles, overlap 64-127: worst 68 -> 100 dB; 64 px tiles, overlap 16-31: median
+        # 47 -> 51 dB.
+        margin = overlap // 4
+        width = overlap - 2 * margin
+        fade = np.zeros(overlap, np.float32)
+        fade[margin : margin + width] = 0.5 - 0.5 * np.cos(
+            np.pi * (np.arange(width, dtype=np.float32) + 0.5) / width
+        )
+        fade[margin + width :] = 1
         if fade_start:
             weights[:overlap] = fade
         if fade_end:
