@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from rich.table import Table
 
 from toolkit import __version__
 from toolkit.errors import ExitCode, InputError, MissingDependencyError, ToolkitError
+
+if TYPE_CHECKING:
+    from toolkit.runtime.base import Runner
 
 app = typer.Typer(
     name="toolkit",
@@ -37,6 +40,7 @@ app = typer.Typer(
         "toolkit evaluate data/heldout-sketch --model unet-light  \n"
         "toolkit export unet-light  \n"
         "toolkit verify export/unet-light.onnx --json verify.json  \n"
+        "toolkit features scans/thangka.jpg  \n"
         "toolkit export contour --features conv1:3,21,48,56 --features layer1  \n"
         "toolkit build-engine export/unet-fp16.onnx --fp16"
     ),
@@ -588,6 +592,95 @@ def evaluate_command(
             tmp.write_text(json.dumps(report.to_dict(), indent=2))
     if report.skipped:
         raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+@command("features")
+def features_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the sheets and channel images.")
+    ] = Path("features"),
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A contour model name, or an ONNX file from `toolkit export --features`."
+        ),
+    ] = "contour",
+    weights: WeightsOption = None,
+    lines: Annotated[
+        str, typer.Option(help="Rank against this line model's drawing of each image: " + MODEL_HELP)
+    ] = "contour",
+    target: Annotated[
+        Optional[Path], typer.Option(help="Rank against this line drawing of the (one) image instead.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Channels to frame on the sheets and write at full size.")] = 8,
+    max_side: Annotated[int, typer.Option(help="Shrink images to this longest side first.")] = 1024,
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Browse the contour trunk's conv1 and layer1 feature maps and rank them as contour drawings.
+
+    For each image: OUTPUT/NAME-conv1.png and NAME-layer1.png, sheets of every channel (ink =
+    activation, each channel stretched to its own range, labelled with its correlation r against the
+    line drawing), and OUTPUT/NAME-LAYER-cN.png, the best --top channels at the image's size. Channels
+    are ranked by mean r over the images; the command that exports them comes last.
+
+    Examples:
+
+    * `toolkit features scans/thangka.jpg`
+    * `toolkit features scans/ --weights resnet18-f37072fd.pth --top 4` (torchvision's ImageNet trunk)
+    * `toolkit features page.png --target page-outline.png` (rank against your own tracing)
+    """
+    from toolkit.features import browse_features
+    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.runtime.infer import collect_inputs
+    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+
+    if json_path is not None:
+        refuse_overwrite(json_path, overwrite)
+    sources = collect_inputs(inputs)
+    features = feature_runner(model, weights)
+    reference = None if target else OnnxRuntimeRunner(model_file(lines))
+    with features, reference or contextlib.nullcontext():
+        report = browse_features(
+            features, sources, output, reference, target, top, max_side, overwrite, progress("browsing")
+        )
+    table = Table("rank", "channel", f"r, mean of {len(report.per_image)} image(s)")
+    for rank, score in enumerate(report.top(top), 1):
+        table.add_row(str(rank), score.label, f"{score.correlation:+.3f}")
+    console.print(table)
+    console.print(f"ranked against the {report.reference}; wrote {len(report.written)} files to {output}/")
+    if json_path is not None:
+        with atomic_path(json_path, overwrite) as tmp:
+            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+        console.print(f"wrote {json_path}")
+    selection = " ".join(f"--features {item}" for item in report.export_selection(top))
+    console.print(
+        f"next: toolkit export {report.model} {selection}" + (f" --weights {weights}" if weights else "")
+    )
+    for message in report.skipped:
+        typer.echo(f"error: {message}", err=True)
+    if report.skipped:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def feature_runner(model: str, weights: Path | None) -> Runner:
+    """A runner of every conv1 and layer1 channel: PyTorch for a model name, ONNX Runtime for a file."""
+    if model.endswith(".onnx"):
+        if weights is not None:
+            raise InputError(f"--weights: {model} already holds its weights")
+        from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(Path(model))
+    from toolkit.models.build import load_model
+    from toolkit.models.registry import get_spec, shipped_file
+    from toolkit.runtime.torch_runner import TorchRunner
+
+    spec = get_spec(model)
+    loaded = load_model(
+        spec, weights or shipped_file(spec, ".safetensors"), features={"conv1": None, "layer1": None}
+    )
+    return TorchRunner(loaded.module, loaded.card())
 
 
 @command("synth")

@@ -8,7 +8,6 @@ opset; 17 is our default because it is the newest that TensorRT 8.5/8.6 on JetPa
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import re
 import time
@@ -59,23 +58,7 @@ def export_onnx(
     refuse_overwrite(path, overwrite)  # before the slow part
     start = time.perf_counter()
     spec = loaded.spec
-    card = ModelCard(
-        model=spec.name,
-        family=spec.family,
-        config=dataclasses.asdict(spec.config),
-        input_channels=spec.in_channels,
-        mean=list(spec.mean),
-        std=list(spec.std),
-        stride=spec.stride,
-        outputs=loaded.outputs,
-        threshold=spec.threshold,
-        weights_sha256=loaded.weights_sha256,
-        init_seed=loaded.init_seed,
-        weights_file=loaded.weights_file,
-        opset=opset,
-        toolkit_version=__version__,
-        torch_version=torch.__version__,
-    )
+    card = loaded.card(opset)
     model = trace_to_onnx(loaded.module, spec.in_channels, spec.stride, card.output_names, opset)
     nodes_exported = len(model.graph.node)
     simplified = False

@@ -6,14 +6,17 @@ metadata is, tensor for tensor, the one export traced (the weights hash proves i
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
+from toolkit import __version__
 from toolkit.errors import InputError
-from toolkit.metadata import LINES_OUTPUT, OutputInfo
+from toolkit.metadata import LINES_OUTPUT, ModelCard, OutputInfo
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
 from toolkit.models.registry import SHIPPED_DIR, SHIPPED_PREFIX, ModelSpec
 from toolkit.models.weights import (
@@ -37,6 +40,27 @@ class LoadedModel:
     weights_sha256: str
     weights_file: str  # "" when untrained
     init_seed: int
+
+    def card(self, opset: int = 0) -> ModelCard:
+        """What this model is, as every artifact made from it describes it (opset 0: not exported)."""
+        spec = self.spec
+        return ModelCard(
+            model=spec.name,
+            family=spec.family,
+            config=dataclasses.asdict(spec.config),
+            input_channels=spec.in_channels,
+            mean=list(spec.mean),
+            std=list(spec.std),
+            stride=spec.stride,
+            outputs=self.outputs,
+            threshold=spec.threshold,
+            weights_sha256=self.weights_sha256,
+            init_seed=self.init_seed,
+            weights_file=self.weights_file,
+            opset=opset,
+            toolkit_version=__version__,
+            torch_version=torch.__version__,
+        )
 
 
 def load_model(

@@ -179,7 +179,8 @@ def infer_files(
     """
     if LINES_OUTPUT not in runner.card.output_names:
         raise InputError(
-            f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features"
+            f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features "
+            "(`toolkit features` browses feature maps)"
         )
     jobs = plan(inputs, out_dir, options)
     run = InferRun([])
