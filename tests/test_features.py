@@ -95,5 +95,7 @@ def test_features_of_an_exported_selection_against_a_target_drawing(
 
     two = runner.invoke(app, ["features", str(tmp_path), "-o", str(out), "--target", "page-outline.png"])
     assert two.exit_code == ExitCode.BAD_INPUT and "a target drawing ranks one image, not 2" in two.output
+    tiny = runner.invoke(app, [*args[:4], "--max-side", "8"])
+    assert tiny.exit_code == ExitCode.BAD_INPUT and "--max-side at least 32" in tiny.output
     lines = runner.invoke(app, [*args[:4], "--model", str(exported["contour"])])
     assert lines.exit_code == ExitCode.BAD_INPUT and "has no feature-map outputs" in lines.output

@@ -15,6 +15,7 @@ PyTorch model itself).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -141,16 +142,6 @@ def feature_sheet(
     return sheet
 
 
-@dataclass
-class ImageFeatures:
-    """One image as browsed (shrunk to the longest side asked), its feature maps and their correlations."""
-
-    name: str
-    image: np.ndarray
-    maps: dict[str, np.ndarray]
-    correlations: dict[str, np.ndarray]
-
-
 def browse_features(
     features: Runner,
     inputs: list[InputFile],
@@ -166,7 +157,8 @@ def browse_features(
 
     The reference is `target` (a line drawing of the one input) or `reference`'s line output. Each
     image is first shrunk to `max_side` on its long side: 64 full-size conv1 maps of a 10000 px scan
-    would not fit in memory, and browsing does not need them.
+    would not fit in memory, and browsing does not need them. Each image is run twice, to rank and
+    then to draw the overall best channels, so that no more than one image's maps are held.
     """
     card = features.card
     if card.output_kind != "features":
@@ -177,53 +169,78 @@ def browse_features(
         raise InputError(f"model '{reference.card.model}': ranks need a line drawing, not feature maps")
     if target is not None and len(inputs) != 1:
         raise InputError(f"{target}: a target drawing ranks one image, not {len(inputs)}")
-    if top < 1:
-        raise InputError(f"--top must be at least 1, not {top}")
+    if top < 1 or max_side < 32:
+        raise InputError(f"--top must be at least 1 and --max-side at least 32, not {top} and {max_side}")
     described = f"target drawing {target}" if target else f"line output of '{reference.card.model}'"
     report = FeatureReport(card.model, described, max_side, ranking=[])
     target_ink = None if target is None else ink_of(read_image(target))
-    results: list[ImageFeatures] = []
-    for source in track(inputs):
+    steps = iter(track([*inputs, *inputs]))  # one progress bar over both runs
+    for source in itertools.islice(steps, len(inputs)):
         try:
-            image = read_image(source.path)
-            image = rescaled(image, min(1.0, max_side / max(image.shape[:2])))
-            maps = {name: fmap[0] for name, fmap in predict(features, [image]).items()}  # (C, h, w) each
+            image = browsed(source.path, max_side)
+            maps = feature_maps(features, image)
             if target_ink is None:
                 ink = predict_tiled(reference, image)
             else:
                 ink = cv2.resize(target_ink, image.shape[1::-1], interpolation=cv2.INTER_AREA)
-            correlations = {name: channel_correlations(fmap, ink) for name, fmap in maps.items()}
         except ToolkitError as error:
-            report.skipped.append(str(error) if str(source.path) in str(error) else f"{source.path}: {error}")
+            report.skipped.append(named(error, source.path))
             continue
-        name = str(source.relative.with_suffix(""))
-        results.append(ImageFeatures(name, image, maps, correlations))
-        report.per_image[name] = {layer: r.tolist() for layer, r in correlations.items()}
-    if not results:
+        report.per_image[output_name(source)] = {
+            layer: channel_correlations(fmap, ink).tolist() for layer, fmap in maps.items()
+        }
+    if not report.per_image:
         raise InputError(f"none of the {len(inputs)} images could be used: {'; '.join(report.skipped)}")
     # the channel numbers of each output: the exported selection, or all of the layer's
-    channels = {o.name: o.channels or list(range(len(results[0].maps[o.name]))) for o in card.outputs}
+    first = next(iter(report.per_image.values()))
+    channels = {o.name: o.channels or list(range(len(first[o.name]))) for o in card.outputs}
     report.ranking = sorted(
         (
-            ChannelScore(layer, channel, float(np.mean([res.correlations[layer][i] for res in results])))
+            ChannelScore(layer, channel, float(np.mean([r[layer][i] for r in report.per_image.values()])))
             for layer in card.output_names
             for i, channel in enumerate(channels[layer])
         ),
         key=lambda score: -score.correlation,
     )
-    best = report.top(top)
-    for result in results:
-        outputs = image_outputs(result, channels, best, out_dir, report.reference)
+    for source in steps:
+        name = output_name(source)
+        if name not in report.per_image:
+            continue
         try:
+            image = browsed(source.path, max_side)
+            sheets = Sheets(name, report.reference, channels, report.per_image[name], report.top(top))
+            outputs = sheets.outputs(image, feature_maps(features, image), out_dir)
             for path in outputs:
                 refuse_overwrite(path, overwrite)  # all of an image's outputs, or none
-        except InputError as error:
-            report.skipped.append(str(error))
+        except ToolkitError as error:
+            report.skipped.append(named(error, source.path))
             continue
         for path, pixels in outputs.items():
             write_png(path, pixels, overwrite)
+        log.debug("%s: wrote %d files", source.path, len(outputs))
         report.written += list(outputs)
     return report
+
+
+def browsed(path: Path, max_side: int) -> np.ndarray:
+    """The image at `path`, shrunk to `max_side` on its longest side if larger."""
+    image = read_image(path)
+    return rescaled(image, min(1.0, max_side / max(image.shape[:2])))
+
+
+def feature_maps(features: Runner, image: np.ndarray) -> dict[str, np.ndarray]:
+    """layer -> (C, h, w) maps of one image."""
+    return {layer: fmap[0] for layer, fmap in predict(features, [image]).items()}
+
+
+def output_name(source: InputFile) -> str:
+    """Where an image's outputs go under the output folder, without their suffixes."""
+    return str(source.relative.with_suffix(""))
+
+
+def named(error: ToolkitError, path: Path) -> str:
+    """The error as one line that starts with the file it is about."""
+    return str(error) if str(error).startswith(str(path)) else f"{path}: {error}"
 
 
 def ink_of(drawing: np.ndarray) -> np.ndarray:
@@ -233,24 +250,32 @@ def ink_of(drawing: np.ndarray) -> np.ndarray:
     return 1 - gray.astype(np.float32) / full
 
 
-def image_outputs(
-    result: ImageFeatures,
-    channels: dict[str, list[int]],
-    best: list[ChannelScore],
-    out_dir: Path,
-    reference: str,
-) -> dict[Path, np.ndarray]:
-    """One image's files: a sheet per layer, and each of the `best` channels at the image's size."""
-    height, width = result.image.shape[:2]
-    outputs = {}
-    for layer, maps in result.maps.items():
-        framed = {s.channel for s in best if s.layer == layer}
-        title = (
-            f"{result.name} {layer}: r against the {reference}; red: best {len(best)} by mean r, all layers"
-        )
-        sheet = feature_sheet(title, maps, result.correlations[layer], channels[layer], framed)
-        outputs[out_dir / f"{result.name}-{layer}.png"] = sheet
-    for score in best:
-        fmap = result.maps[score.layer][channels[score.layer].index(score.channel)]
-        outputs[out_dir / f"{result.name}-{score.layer}-c{score.channel}.png"] = as_ink(fmap, (width, height))
-    return outputs
+@dataclass(frozen=True)
+class Sheets:
+    """What one image's files show: its correlations, labelled, and the overall best channels framed."""
+
+    name: str  # the image's output name
+    reference: str
+    channels: dict[str, list[int]]  # layer -> the channel number of each map
+    correlations: dict[str, list[float]]  # layer -> r of each map
+    best: list[ChannelScore]
+
+    def outputs(
+        self, image: np.ndarray, maps: dict[str, np.ndarray], out_dir: Path
+    ) -> dict[Path, np.ndarray]:
+        """A sheet per layer, and each of the `best` channels at the image's size."""
+        height, width = image.shape[:2]
+        outputs = {}
+        for layer, layer_maps in maps.items():
+            framed = {s.channel for s in self.best if s.layer == layer}
+            title = (
+                f"{self.name} {layer}: r against the {self.reference}; red: best {len(self.best)} by mean r"
+            )
+            sheet = feature_sheet(title, layer_maps, self.correlations[layer], self.channels[layer], framed)
+            outputs[out_dir / f"{self.name}-{layer}.png"] = sheet
+        for score in self.best:
+            fmap = maps[score.layer][self.channels[score.layer].index(score.channel)]
+            outputs[out_dir / f"{self.name}-{score.layer}-c{score.channel}.png"] = as_ink(
+                fmap, (width, height)
+            )
+        return outputs
