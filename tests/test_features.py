@@ -7,6 +7,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
+from test_weights import torchvision_resnet18_state_dict
 from typer.testing import CliRunner
 
 from toolkit.cli import app
@@ -99,3 +101,26 @@ def test_features_of_an_exported_selection_against_a_target_drawing(
     assert tiny.exit_code == ExitCode.BAD_INPUT and "--max-side at least 32" in tiny.output
     lines = runner.invoke(app, [*args[:4], "--model", str(exported["contour"])])
     assert lines.exit_code == ExitCode.BAD_INPUT and "has no feature-map outputs" in lines.output
+
+
+def test_features_of_a_torchvision_checkpoint(tmp_path: Path) -> None:
+    """The paper's setup: torchvision's resnet18 file, whose trunk loads without layer2-4 and fc."""
+    checkpoint = tmp_path / "resnet18.pth"
+    torch.save(torchvision_resnet18_state_dict(seed=1), checkpoint)
+    painting, _ = make_pair("painting", 96, 96, seed=4)
+    write_png(tmp_path / "page.png", painting)
+    out = tmp_path / "features"
+    args = [
+        "features",
+        str(tmp_path / "page.png"),
+        "-o",
+        str(out),
+        "--weights",
+        str(checkpoint),
+        "--top",
+        "2",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"--weights {checkpoint}" in result.output.splitlines()[-1]
+    assert len(list(out.glob("page-*-c*.png"))) == 2
