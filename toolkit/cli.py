@@ -633,18 +633,20 @@ def features_command(
     """
     from toolkit.features import browse_features
     from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.models.registry import SHIPPED_PREFIX
+    from toolkit.runtime.backends import make_runner
     from toolkit.runtime.infer import collect_inputs
-    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
     sources = collect_inputs(inputs)
     features = feature_runner(model, weights)
-    reference = None if target else OnnxRuntimeRunner(model_file(lines))
+    reference = None if target else make_runner(model_file(lines), "auto")[0]
     with features, reference or contextlib.nullcontext():
         report = browse_features(
             features, sources, output, reference, target, top, max_side, overwrite, progress("browsing")
         )
+        weights_file = features.card.weights_file  # what `toolkit export` needs to make the same maps
     table = Table("rank", "channel", f"r, mean of {len(report.per_image)} image(s)")
     for rank, score in enumerate(report.top(top), 1):
         table.add_row(str(rank), score.label, f"{score.correlation:+.3f}")
@@ -655,9 +657,10 @@ def features_command(
             tmp.write_text(json.dumps(report.to_dict(), indent=2))
         console.print(f"wrote {json_path}")
     selection = " ".join(f"--features {item}" for item in report.export_selection(top))
-    console.print(
-        f"next: toolkit export {report.model} {selection}" + (f" --weights {weights}" if weights else "")
+    given = (
+        "" if not weights_file or weights_file.startswith(SHIPPED_PREFIX) else f" --weights {weights_file}"
     )
+    console.print(f"next: toolkit export {report.model} {selection}{given}")
     for message in report.skipped:
         typer.echo(f"error: {message}", err=True)
     if report.skipped:
