@@ -41,6 +41,8 @@ def test_tiles_cover_every_pixel_with_positive_weight(
 def test_ramps_cross_fade_to_one() -> None:
     left, right = ramp_weights(64, 16, False, True), ramp_weights(64, 16, True, False)
     np.testing.assert_allclose(left[-16:] + right[:16], 1.0, atol=1e-6)  # raised cosine halves sum to 1
+    # a tile's outer quarter of the overlap, which saw its own mirrored edge, is not used at all
+    assert not left[-4:].any() and not right[:4].any() and left[:-12].all() and right[12:].all()
 
 
 @pytest.fixture(scope="module")
