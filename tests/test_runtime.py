@@ -13,7 +13,11 @@ from toolkit.data.imageio import read_image
 from toolkit.errors import InputError
 from toolkit.export.onnx_export import read_card
 from toolkit.runtime import Runner, pad_to_stride, predict, to_model_input
-from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.onnxruntime_runner import (
+    OnnxRuntimeRunner,
+    installed_onnxruntimes,
+    warn_if_onnxruntimes_clash,
+)
 from toolkit.runtime.torch_runner import TorchRunner
 from toolkit.verify import reference_model
 
@@ -139,3 +143,28 @@ def test_read_image_honours_exif_orientation(tmp_path: Path) -> None:
     assert upright.shape[:2] == (100, 40)  # turned 90 degrees
     gray = upright if upright.ndim == 2 else upright.mean(axis=2)
     assert gray[:10].mean() < 60 and gray[-10:].mean() > 200  # the band is now on top
+
+
+def test_two_onnxruntime_distributions_are_reported_once(
+    exported: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`pip install .[gpu]` over `.[cpu]` leaves onnxruntime-gpu beside onnxruntime: say so, once."""
+    record = tmp_path / "site" / "onnxruntime_gpu-1.99.0.dist-info"
+    record.mkdir(parents=True)
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: onnxruntime-gpu\nVersion: 1.99.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))  # a real installed-distribution record
+    warn_if_onnxruntimes_clash.cache_clear()
+    try:
+        for _ in range(2):
+            with OnnxRuntimeRunner(exported["contour"]):
+                pass
+    finally:
+        warn_if_onnxruntimes_clash.cache_clear()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert "onnxruntime-gpu 1.99.0 are installed side by side" in warnings[0]
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu" in warnings[0]
+    assert installed_onnxruntimes()[0].startswith("onnxruntime ")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,44 @@ import numpy as np
 from toolkit.errors import InputError, MissingDependencyError
 from toolkit.metadata import ModelCard
 from toolkit.runtime.base import Runner
+
+log = logging.getLogger(__name__)
+
+# Each of these installs the same `onnxruntime` module; two of them overwrite each other's files, and
+# uninstalling either deletes files the other needs (ONNX Runtime's install docs: one at a time).
+ONNXRUNTIME_DISTRIBUTIONS = (
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnxruntime-directml",
+    "onnxruntime-openvino",
+    "onnxruntime-qnn",
+    "onnxruntime-training",
+)
+
+
+def installed_onnxruntimes() -> list[str]:
+    """'name version' of every ONNX Runtime distribution installed in this environment."""
+    found = []
+    for name in ONNXRUNTIME_DISTRIBUTIONS:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@functools.cache
+def warn_if_onnxruntimes_clash() -> None:
+    """One warning per process when more than one ONNX Runtime distribution is installed."""
+    found = installed_onnxruntimes()
+    if len(found) > 1:
+        names = " ".join(entry.split()[0] for entry in found)
+        log.warning(
+            "%s are installed side by side: they share the `onnxruntime` module and overwrite each "
+            "other's files; keep one (`pip uninstall -y %s`, then install the one you want)",
+            " and ".join(found),
+            names,
+        )
 
 
 class OnnxRuntimeRunner(Runner):
@@ -26,6 +67,7 @@ class OnnxRuntimeRunner(Runner):
             import onnxruntime as ort
         except ImportError:
             raise MissingDependencyError("onnxruntime", "cpu", "the ONNX Runtime backend") from None
+        warn_if_onnxruntimes_clash()
         if not self.path.is_file():
             raise InputError(f"{self.path}: ONNX file not found")
         options = ort.SessionOptions()
