@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import logging
 import os
 import signal
@@ -260,7 +259,7 @@ def verify_command(
     * `toolkit verify export/unet.onnx`
     * `toolkit verify export/contour.onnx --images scans/ --json verify.json`
     """
-    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.verify import verify_onnx
 
     if json_path is not None:
@@ -287,8 +286,7 @@ def verify_command(
         f"(>= {tol.min_line_f1:g}), non-finite {worst['nonfinite']}"
     )
     if json_path is not None:
-        with atomic_path(json_path, overwrite) as tmp:
-            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+        write_json(json_path, report.to_dict(), overwrite)
         console.print(f"wrote {json_path}")
     for message in report.skipped:
         typer.echo(f"error: {message}", err=True)
@@ -558,7 +556,7 @@ def evaluate_command(
     """
     from toolkit.data.datasets import pair_folder
     from toolkit.evaluate import evaluate
-    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
     if json_path is not None:
@@ -588,8 +586,7 @@ def evaluate_command(
     for message in report.skipped:
         typer.echo(f"error: {message}", err=True)
     if json_path is not None:
-        with atomic_path(json_path, overwrite) as tmp:
-            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+        write_json(json_path, report.to_dict(), overwrite)
     if report.skipped:
         raise typer.Exit(ExitCode.BAD_INPUT)
 
@@ -632,7 +629,7 @@ def features_command(
     * `toolkit features page.png --target page-outline.png` (rank against your own tracing)
     """
     from toolkit.features import browse_features
-    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.models.registry import SHIPPED_PREFIX
     from toolkit.runtime.backends import make_runner
     from toolkit.runtime.infer import collect_inputs
@@ -653,8 +650,7 @@ def features_command(
     console.print(table)
     console.print(f"ranked against the {report.reference}; wrote {len(report.written)} files to {output}/")
     if json_path is not None:
-        with atomic_path(json_path, overwrite) as tmp:
-            tmp.write_text(json.dumps(report.to_dict(), indent=2))
+        write_json(json_path, report.to_dict(), overwrite)
         console.print(f"wrote {json_path}")
     selection = " ".join(f"--features {item}" for item in report.export_selection(top))
     given = (
@@ -822,7 +818,7 @@ def calibrate_command(
     from toolkit.calibration.images import load_calibration_set
     from toolkit.calibration.int8 import check_choices, quantize_int8
     from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
-    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.runtime.tiling import Tiling
 
     check_choices(method, target)
@@ -860,8 +856,7 @@ def calibrate_command(
             onnx_file, calibration, method, track=progress("ranking nodes"), target=target
         )
         rows = [dataclasses.asdict(cost) for cost in ranking]
-        with atomic_path(report, overwrite) as tmp:
-            tmp.write_text(json.dumps(rows, indent=2))
+        write_json(report, rows, overwrite)
         table = Table("node", "module", "line F1 alone in INT8", "PSNR dB")
         for cost in ranking[:10]:
             table.add_row(cost.node, cost.module, f"{cost.line_f1:.4f}", f"{cost.psnr_db:.1f}")
@@ -986,7 +981,7 @@ def bench_command(
 
     from toolkit.data.imageio import list_images
     from toolkit.data.synthetic import write_pairs
-    from toolkit.fileio import atomic_path, refuse_overwrite
+    from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
     from toolkit.runtime.bench import bench
 
@@ -1017,6 +1012,5 @@ def bench_command(
     table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
     console.print(table)
     if json_path is not None:
-        with atomic_path(json_path, overwrite) as tmp:
-            tmp.write_text(json.dumps(dataclasses.asdict(report), indent=2))
+        write_json(json_path, dataclasses.asdict(report), overwrite)
         console.print(f"wrote {json_path}")

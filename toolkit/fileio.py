@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -58,3 +59,9 @@ def write_png(path: Path, pixels: np.ndarray, overwrite: bool = False) -> None:
         raise InputError(f"{path}: OpenCV could not encode the image")
     with atomic_path(path, overwrite) as tmp:
         tmp.write_bytes(encoded.tobytes())
+
+
+def write_json(path: Path, data: object, overwrite: bool = False) -> None:
+    """`data` as indented JSON, atomically."""
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
