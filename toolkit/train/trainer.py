@@ -37,7 +37,7 @@ from tqdm import tqdm
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
 from toolkit.errors import InputError
 from toolkit.evaluate import Scoreboard
-from toolkit.fileio import atomic_path
+from toolkit.fileio import atomic_path, write_json
 from toolkit.metadata import DOMAIN_OF_FAMILY
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
@@ -225,7 +225,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         state = resume(last, model, optimizer, scheduler, scaler, device)
     elif ranks.main:
         run.mkdir(parents=True, exist_ok=True)
-        (run / "config.json").write_text(json.dumps(config.to_json(), indent=2))
+        write_json(run / "config.json", config.to_json(), overwrite=True)
 
     train_set, val_set = build_datasets(config, spec)
     sampler = (
@@ -277,7 +277,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         best_entry = next(e for e in state["history"] if e["epoch"] == state["best_epoch"])
         write_final_weights(run, model.cpu(), config, best_entry, state["git_commit"])
         evaluation = evaluate_against_baselines(model, val_set, config)
-        (run / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
+        write_json(run / "evaluation.json", evaluation, overwrite=True)
     else:
         evaluation = {}
     best_entry = next((e for e in state["history"] if e["epoch"] == state["best_epoch"]), {})
@@ -433,8 +433,7 @@ def save_epoch(
     for path in targets:
         with atomic_path(path, overwrite=True) as tmp:
             torch.save(checkpoint, tmp)
-    with atomic_path(run / "metrics.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(state["history"], indent=1))
+    write_json(run / "metrics.json", state["history"], overwrite=True)
     training_curves(state["history"], run / "curves.png")
 
 
@@ -454,4 +453,4 @@ def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: 
     metadata = {"training": json.dumps(record)}
     with atomic_path(run / "weights.safetensors", overwrite=True) as tmp:
         write_weights(model, tmp, metadata)
-    (run / "weights.json").write_text(json.dumps(record, indent=2))
+    write_json(run / "weights.json", record, overwrite=True)
