@@ -57,6 +57,7 @@ def test_features_command_ranks_writes_sheets_and_reports_bad_files(tmp_path: Pa
         selection.setdefault(r["layer"], []).append(str(r["channel"]))
     expected = " ".join(f"--features {layer}:{','.join(ch)}" for layer, ch in selection.items())
     assert f"next: toolkit export contour {expected}" in result.output
+    assert "then: toolkit infer" in result.output and "--model export/contour-features.onnx" in result.output
 
     # per image: a sheet per layer, 8 x 8 labelled cells; the best channels at the image's size
     sheet = read_image(out / "p0-conv1.png")
@@ -122,5 +123,6 @@ def test_features_of_a_torchvision_checkpoint(tmp_path: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert f"--weights {checkpoint}" in result.output.splitlines()[-1]
+    suggested = next(line for line in result.output.splitlines() if line.startswith("next: "))
+    assert f"--weights {checkpoint}" in suggested
     assert len(list(out.glob("page-*-c*.png"))) == 2

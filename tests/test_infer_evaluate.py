@@ -22,6 +22,9 @@ from toolkit.data.synthetic import make_pair, write_pairs
 from toolkit.errors import ExitCode
 from toolkit.fileio import write_png
 from toolkit.models.registry import SHIPPED_DIR
+from toolkit.runtime.feature_maps import ink_levels
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pipeline import predict
 
 runner = CliRunner()
 
@@ -48,11 +51,66 @@ def test_infer_writes_line_images_and_reports_bad_files(
     assert set(np.unique(read_image(out / "a-sketch.png"))) <= {0, 255}
 
 
-def test_infer_refuses_feature_models_and_unknown_names(
-    exported: dict[str, Path], image_folder: Path
+def test_infer_writes_each_feature_channel_at_the_image_size(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
 ) -> None:
-    features = runner.invoke(app, ["infer", str(image_folder), "--model", str(exported["contour-features"])])
-    assert features.exit_code == ExitCode.BAD_INPUT and "outputs feature maps, not lines" in features.output
+    """A graph exported with --features (conv1:3,21,48,56 + all 64 of layer1): one picture per channel."""
+    (image_folder / "c-broken.png").write_bytes(b"not an image")
+    out, report = tmp_path / "maps", tmp_path / "run.json"
+    args = ["infer", str(image_folder), "-o", str(out), "--model", str(exported["contour-features"])]
+    result = runner.invoke(app, [*args, "--summary", str(report)])
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    assert "2 of 3 images written" in result.output and "(contour conv1+layer1 maps on" in result.output
+    names = [f"a-sketch-conv1-c{c}.png" for c in (3, 21, 48, 56)] + [
+        f"a-sketch-layer1-c{c}.png" for c in range(64)
+    ]
+    assert sorted(p.name for p in out.glob("a-sketch-*")) == sorted(names)
+    assert len(list(out.glob("b-painting-*.png"))) == 68 and not list(out.glob(".*.tmp"))
+    summary = json.loads(report.read_text())
+    assert [row["status"] for row in summary] == ["ok", "ok", "error"]
+    assert summary[0]["output"].split(";") == [str(out / name) for name in names]
+    # c21 is the graph's second conv1 channel: its map, stretched over the image, at the image's size
+    with OnnxRuntimeRunner(exported["contour-features"]) as features:
+        image = read_image(image_folder / "a-sketch.png")
+        conv1 = predict(features, [image])["conv1"][0]
+    picture = read_image(out / "a-sketch-conv1-c21.png")
+    assert picture.shape == (71, 93) and picture.dtype == np.uint8
+    np.testing.assert_array_equal(picture, 255 - ink_levels(conv1[1], (93, 71))[0])
+    # binary: black where the channel is above its own mean (verify's rule for feature maps)
+    runner.invoke(app, [*args, "--format", "binary", "--overwrite"])
+    binary = read_image(out / "a-sketch-conv1-c21.png")
+    above = cv2.resize((conv1[1] >= conv1[1].mean()).astype(np.float32), (93, 71))
+    assert set(np.unique(binary)) <= {0, 255} and abs((binary == 0).mean() - above.mean()) < 0.05
+    # a run stopped between an image's channels: --resume writes the missing ones, keeps the rest
+    (out / "a-sketch-layer1-c7.png").unlink()
+    kept = (out / "a-sketch-layer1-c8.png").stat().st_mtime_ns
+    resumed = runner.invoke(app, [*args, "--resume"])
+    assert "1 of 3 images written" in resumed.output and "1 already there" in resumed.output
+    assert (out / "a-sketch-layer1-c7.png").exists()
+    assert (out / "a-sketch-layer1-c8.png").stat().st_mtime_ns == kept
+    again = runner.invoke(app, args)
+    assert f"{out / 'a-sketch-conv1-c3.png'}: already exists (and 67 more of its outputs)" in again.output
+
+
+def test_infer_on_feature_maps_tiles_a_large_image(exported: dict[str, Path], tmp_path: Path) -> None:
+    """Tiled feature maps draw the same pictures as one whole pass (conv1 sees 7 px, layer1 ~35 px)."""
+    image, _ = make_pair("painting", 300, 260, seed=3)
+    write_png(tmp_path / "scan.png", image)
+    pictures = {}
+    for tile in (512, 128):
+        out = tmp_path / f"tile-{tile}"
+        args = ["infer", str(tmp_path / "scan.png"), "-o", str(out), "--tile", str(tile), "--overlap", "48"]
+        result = runner.invoke(app, [*args, "--model", str(exported["contour-features"])])
+        assert result.exit_code == 0, result.output
+        pictures[tile] = {p.name: read_image(p).astype(int) for p in out.glob("*.png")}
+    assert len(pictures[128]) == 68 and pictures[128].keys() == pictures[512].keys()
+    for name, whole in pictures[512].items():
+        difference = np.abs(pictures[128][name] - whole)
+        # 1 level: a channel's stretch range moves with it (measured: conv1 max 1, layer1 max 6, mean <= 0.26)
+        assert difference.max() <= (1 if "conv1" in name else 10) and difference.mean() < 0.5, name
+
+
+def test_infer_refuses_unknown_models(exported: dict[str, Path], image_folder: Path) -> None:
     unknown = runner.invoke(app, ["infer", str(image_folder), "--model", "unet"])
     assert unknown.exit_code == ExitCode.BAD_INPUT and "no shipped ONNX model 'unet'" in unknown.output
     # only registry names: a path into the package's folder is no model name

@@ -17,7 +17,7 @@ from toolkit.metadata import OutputInfo
 from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tiling import Tiling, predict_tiled, ramp_weights, tile_starts
+from toolkit.runtime.tiling import Tiling, predict_tiled, predict_tiled_outputs, ramp_weights, tile_starts
 
 LINES = OutputInfo("lines", "")
 
@@ -86,6 +86,22 @@ def test_overlap_past_the_models_context_gives_the_whole_pass(contour: OnnxRunti
     tiled = predict_tiled(contour, image, Tiling(tile=256, overlap=96))
     metrics = compare(predict(contour, [image])["lines"][0, 0][None], tiled[None], LINES, 0.5)
     assert metrics["psnr_db"] >= 90, metrics
+
+
+def test_feature_maps_tile_at_their_own_stride(exported: dict[str, Path]) -> None:
+    """conv1 (stride 2) and layer1 (stride 4) maps assembled from tiles are the whole pass's, once the
+    overlap exceeds the trunk's context, at each output's own resolution."""
+    image, _ = make_pair("painting", 333, 301, seed=2)
+    with OnnxRuntimeRunner(exported["contour-features"]) as features:
+        whole = {name: output[0] for name, output in predict(features, [image]).items()}
+        tiled = predict_tiled_outputs(features, image, Tiling(tile=200, overlap=96, batch=3))
+    assert {name: maps.shape for name, maps in tiled.items()} == {
+        "conv1": (4, 167, 151),
+        "layer1": (64, 84, 76),
+    }
+    for name, maps in whole.items():
+        relative = np.abs(tiled[name] - maps).max() / maps.max()
+        assert relative < 1e-4, (name, relative)
 
 
 def test_bad_tiling_and_feature_models(exported: dict[str, Path]) -> None:

@@ -446,8 +446,9 @@ def infer_command(
 ) -> None:
     """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
 
-    Writes OUTPUT/NAME.png, black lines on white. A file that cannot be read is reported in one line and
-    the rest go on; the exit code is then 3.
+    Writes OUTPUT/NAME.png, black lines on white. A graph exported with `--features` writes
+    OUTPUT/NAME-LAYER-cN.png for each of its channels instead, at the image's size, ink = activation.
+    A file that cannot be read is reported in one line and the rest go on; the exit code is then 3.
 
     Examples:
 
@@ -456,6 +457,7 @@ def infer_command(
     * `toolkit infer page.jpg --model export/unet.onnx`
     * `toolkit infer scans/ --model engines/contour-fp16.engine -o outlines/` (TensorRT)
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
+    * `toolkit infer scans/ --model export/contour-features.onnx -o maps/` (the paper's feature maps)
     """
     from toolkit.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
@@ -469,6 +471,8 @@ def infer_command(
     with runner, sigterm_as_interrupt():
         warn_if_unsuited(runner, chosen)
         model_name = runner.card.model
+        if runner.card.output_kind == "features":
+            model_name += f" {'+'.join(runner.card.output_names)} maps"
         tiling = Tiling(tile, overlap, tile_batch)
         options = OutputOptions(output_format, scale, overwrite, resume, max_pixels)
         run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
@@ -657,6 +661,10 @@ def features_command(
         "" if not weights_file or weights_file.startswith(SHIPPED_PREFIX) else f" --weights {weights_file}"
     )
     console.print(f"next: toolkit export {report.model} {selection}{given}")
+    scans = " ".join(map(str, inputs))
+    console.print(
+        f"then: toolkit infer {scans} --model export/{report.model}-features.onnx -o {report.model}-maps/"
+    )
     for message in report.skipped:
         typer.echo(f"error: {message}", err=True)
     if report.skipped:

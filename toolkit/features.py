@@ -28,6 +28,7 @@ from toolkit.data.imageio import read_image
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import refuse_overwrite, write_png
 from toolkit.runtime.base import Runner
+from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
 from toolkit.runtime.infer import InputFile, rescaled
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tiling import predict_tiled
@@ -107,15 +108,8 @@ def channel_correlations(maps: np.ndarray, ink: np.ndarray) -> np.ndarray:
 
 
 def as_ink(feature: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
-    """(h, w) activation -> uint8 gray, dark = strong, stretched to the channel's 1st-99.5th percentile;
-    resized to `size` (width, height) if given."""
-    low, high = np.percentile(feature, [1, 99.5])
-    scaled = np.clip((feature - low) / (high - low), 0, 1) if high > low else np.zeros_like(feature)
-    pixels = np.round((1 - scaled) * 255).astype(np.uint8)
-    if size is None:
-        return pixels
-    shrink = size[0] < feature.shape[1]
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    """(h, w) activation -> uint8 gray, dark = strong (`ink_levels`); resized to `size` (width, height)."""
+    return 255 - ink_levels(feature, size)[0]
 
 
 def feature_sheet(
@@ -191,9 +185,7 @@ def browse_features(
         }
     if not report.per_image:
         raise InputError(f"none of the {len(inputs)} images could be used: {'; '.join(report.skipped)}")
-    # the channel numbers of each output: the exported selection, or all of the layer's
-    first = next(iter(report.per_image.values()))
-    channels = {o.name: o.channels or list(range(len(first[o.name]))) for o in card.outputs}
+    channels = channel_numbers(features)
     report.ranking = sorted(
         (
             ChannelScore(layer, channel, float(np.mean([r[layer][i] for r in report.per_image.values()])))
@@ -275,7 +267,7 @@ class Sheets:
             outputs[out_dir / f"{self.name}-{layer}.png"] = sheet
         for score in self.best:
             fmap = maps[score.layer][self.channels[score.layer].index(score.channel)]
-            outputs[out_dir / f"{self.name}-{score.layer}-c{score.channel}.png"] = as_ink(
+            outputs[out_dir / f"{channel_file(self.name, score.layer, score.channel)}.png"] = as_ink(
                 fmap, (width, height)
             )
         return outputs

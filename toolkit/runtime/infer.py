@@ -1,7 +1,9 @@
 """Line images for a list of files: read, run, write; one bad file never stops the rest. Torch-free.
 
-Each output is written atomically (temporary file + rename) and an existing one is kept unless
-`overwrite`. Images larger than a tile go through in overlapping tiles (toolkit.runtime.tiling).
+A line model gives one picture per image; a graph exported with `--features` one per selected channel
+(`NAME-conv1-c21.png`, at the image's size). Each output is written atomically (temporary file +
+rename) and an existing one is kept unless `overwrite`. Images larger than a tile go through in
+overlapping tiles (toolkit.runtime.tiling).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,9 @@ import numpy as np
 from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
 from toolkit.fileio import atomic_path, write_png
-from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tiled_rows
+from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, predict_tiled_outputs, tiled_rows
 
 
 @dataclass
@@ -34,7 +36,7 @@ class InputFile:
 @dataclass
 class FileResult:
     source: Path
-    output: Path | None
+    outputs: list[Path]  # written or, for "skipped", already there; [] for an error
     status: str  # "ok", "skipped" (output already there, --resume) or "error"
     seconds: float
     width: int = 0
@@ -134,31 +136,59 @@ DEFAULT_OPTIONS = OutputOptions()
 
 
 PREFETCH = 2  # images decoded ahead of the model, each by its own reader thread
+WRITE_BEHIND = 2  # images waiting to be written before the model waits for the writer
 
 
 @dataclass
 class Job:
     item: InputFile
-    output: Path
+    outputs: list[Path]  # in the order they are drawn
     result: FileResult | None = None  # decided before any pixel is read: skipped, or an error
 
 
-def plan(inputs: list[InputFile], out_dir: Path, options: OutputOptions) -> list[Job]:
-    """Each input's output path, and the files that need no work (--resume) or cannot be done."""
+Channels = dict[str, list[int]]  # feature output -> its channel numbers in the layer
+
+
+def output_paths(item: InputFile, out_dir: Path, suffix: str, channels: Channels | None) -> list[Path]:
+    """OUT_DIR/RELATIVE.png for a line model; for feature maps, OUT_DIR/RELATIVE-LAYER-cN.png each."""
+    if channels is None:
+        return [out_dir / item.relative.with_suffix(suffix)]
+    stem = item.relative.with_suffix("")
+    return [
+        out_dir / stem.parent / f"{channel_file(stem.name, layer, channel)}{suffix}"
+        for layer, numbers in channels.items()
+        for channel in numbers
+    ]
+
+
+def plan(
+    inputs: list[InputFile], out_dir: Path, options: OutputOptions, channels: Channels | None
+) -> list[Job]:
+    """Each input's output paths, and the files that need no work (--resume) or cannot be done.
+
+    With --resume an image is skipped when all its outputs exist; where only some do (a run stopped
+    between an image's feature maps), the missing ones are written and the others kept.
+    """
+    suffix = ".svg" if options.output_format == "svg" else ".png"
     claimed: dict[Path, Path] = {}
     jobs = []
     for item in inputs:
-        suffix = ".svg" if options.output_format == "svg" else ".png"
-        job = Job(item, out_dir / item.relative.with_suffix(suffix))
-        if job.output in claimed:
-            message = f"{item.path}: its output {job.output} is also {claimed[job.output]}'s"
-            job.result = FileResult(item.path, None, "error", 0.0, error=message)
-        elif job.output.exists() and options.resume:
-            job.result = FileResult(item.path, job.output, "skipped", 0.0)
-        elif job.output.exists() and not options.overwrite:
-            message = f"{job.output}: already exists (pass --overwrite to replace it, --resume to skip it)"
-            job.result = FileResult(item.path, None, "error", 0.0, error=message)
-        claimed.setdefault(job.output, item.path)
+        job = Job(item, output_paths(item, out_dir, suffix, channels))
+        clash = next((path for path in job.outputs if path in claimed), None)
+        existing = [path for path in job.outputs if path.exists()]
+        if clash is not None:
+            message = f"{item.path}: its output {clash} is also {claimed[clash]}'s"
+            job.result = FileResult(item.path, [], "error", 0.0, error=message)
+        elif options.resume and len(existing) == len(job.outputs):
+            job.result = FileResult(item.path, job.outputs, "skipped", 0.0)
+        elif existing and not (options.overwrite or options.resume):
+            more = f" (and {len(existing) - 1} more of its outputs)" if len(existing) > 1 else ""
+            message = (
+                f"{existing[0]}: already exists{more} (pass --overwrite to replace it, --resume to skip it)"
+            )
+            job.result = FileResult(item.path, [], "error", 0.0, error=message)
+        for path in job.outputs:
+            claimed.setdefault(path, item.path)
         jobs.append(job)
     return jobs
 
@@ -171,18 +201,14 @@ def infer_files(
     track: Callable[[list[Job]], Iterable[Job]] = iter,
     tiling: Tiling = DEFAULT_TILING,
 ) -> InferRun:
-    """OUT_DIR/RELATIVE.png for every input, in input order.
+    """OUT_DIR/RELATIVE.png for every input (or one file per feature channel), in input order.
 
     Decoding runs `PREFETCH` images ahead and PNG encoding behind, in threads, while the model runs
     (ONNX Runtime releases the GIL), so the model is rarely kept waiting. `options.resume` skips
     outputs already written: writes are atomic, so an existing output is a whole one.
     """
-    if LINES_OUTPUT not in runner.card.output_names:
-        raise InputError(
-            f"model '{runner.card.model}' outputs feature maps, not lines: export it without --features "
-            "(`toolkit features` browses feature maps)"
-        )
-    jobs = plan(inputs, out_dir, options)
+    channels = None if runner.card.output_kind == "lines" else channel_numbers(runner)
+    jobs = plan(inputs, out_dir, options, channels)
     run = InferRun([])
     readers = ThreadPoolExecutor(PREFETCH, thread_name_prefix="read")
     writer = ThreadPoolExecutor(1, thread_name_prefix="write")
@@ -206,12 +232,16 @@ def infer_files(
                 image = reads.pop(index).result()
             except (InputError, OSError) as error:
                 message = str(error) if isinstance(error, InputError) else f"{job.item.path}: {error}"
-                finished[index] = FileResult(job.item.path, None, "error", 0.0, error=message)
+                finished[index] = FileResult(job.item.path, [], "error", 0.0, error=message)
                 continue
             height, width = image.shape[:2]
-            lines = draw_lines(runner, rescaled(image, options.scale), options, tiling, (width, height))
+            draw = draw_lines if channels is None else draw_feature_maps
+            pictures = draw(runner, rescaled(image, options.scale), options, tiling, (width, height))
             del image
-            writes.append((index, writer.submit(write_output, job, lines, options, started, width, height)))
+            written = writer.submit(write_output, job, pictures, options, started, width, height)
+            writes.append((index, written))
+            if len(writes) > WRITE_BEHIND:  # bound what waits in memory when writing is the slow part
+                writes[-WRITE_BEHIND - 1][1].result()
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: outputs being written are finished (whole), nothing is half-written;
         # the caller reports what was done, and --resume carries on from there.
@@ -225,18 +255,24 @@ def infer_files(
 
 
 def write_output(
-    job: Job, lines: np.ndarray, options: OutputOptions, started: float, width: int, height: int
+    job: Job, pictures: Iterable[np.ndarray], options: OutputOptions, started: float, width: int, height: int
 ) -> FileResult:
+    """Write each of the job's outputs from `pictures` (one per output, in order, made as they are
+    written so that only one full-size picture is held)."""
+    path = job.outputs[0]
     try:
-        if options.output_format == "svg":
-            with atomic_path(job.output, options.overwrite) as tmp:
-                tmp.write_text(trace_svg(lines))
-        else:
-            write_png(job.output, lines, options.overwrite)
+        for path, pixels in zip(job.outputs, pictures, strict=True):
+            if options.resume and path.exists():
+                continue  # whole (writes are atomic), from the run this one resumes
+            if options.output_format == "svg":
+                with atomic_path(path, options.overwrite) as tmp:
+                    tmp.write_text(trace_svg(pixels))
+            else:
+                write_png(path, pixels, options.overwrite)
     except (InputError, OSError) as error:
-        message = str(error) if isinstance(error, InputError) else f"{job.output}: {error}"
-        return FileResult(job.item.path, None, "error", time.perf_counter() - started, error=message)
-    return FileResult(job.item.path, job.output, "ok", time.perf_counter() - started, width, height)
+        message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
+        return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
+    return FileResult(job.item.path, job.outputs, "ok", time.perf_counter() - started, width, height)
 
 
 def trace_svg(binary: np.ndarray) -> str:
@@ -254,20 +290,52 @@ def trace_svg(binary: np.ndarray) -> str:
 
 def draw_lines(
     runner: Runner, image: np.ndarray, options: OutputOptions, tiling: Tiling, size: tuple[int, int]
-) -> np.ndarray:
-    """The output pixels at `size` (width, height), converted tile row by tile row."""
+) -> list[np.ndarray]:
+    """The line picture at `size` (width, height), converted tile row by tile row."""
     threshold = runner.card.threshold
     if options.scale == 1.0:
         channels = (4,) if options.output_format == "alpha" else ()
         lines = np.empty((*image.shape[:2], *channels), np.uint8)
         for top, rows in tiled_rows(runner, image, tiling):
             lines[top : top + len(rows)] = line_image(rows, options.output_format, threshold)
-        return lines
+        return [lines]
     probability = np.empty(image.shape[:2], np.float32)
     for top, rows in tiled_rows(runner, image, tiling):
         probability[top : top + len(rows)] = rows
     probability = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
-    return line_image(probability, options.output_format, threshold)
+    return [line_image(probability, options.output_format, threshold)]
+
+
+def draw_feature_maps(
+    runner: Runner, image: np.ndarray, options: OutputOptions, tiling: Tiling, size: tuple[int, int]
+) -> Iterator[np.ndarray]:
+    """One picture per channel of every feature output, at `size` (width, height): the model runs here,
+    on the caller's thread; each picture is made when the writer takes it.
+
+    The maps are held whole at their own stride (each channel is stretched over the whole image, so
+    a tile cannot be finished alone): the selected channels of a scan / stride^2 in float32, e.g.
+    80 MB per conv1 channel of a 10000x8000 scan. Binary, alpha and SVG read the stretched map as
+    ink, thresholded at the map's own mean, as `toolkit verify` binarises feature maps. Full-size
+    pictures are made in uint8: one 10000x8000 picture at a time is 80 MB.
+    """
+    maps = predict_tiled_outputs(runner, image, tiling)
+    return (
+        ink_picture(*ink_levels(feature, size), options.output_format)
+        for fmap in maps.values()
+        for feature in fmap
+    )
+
+
+def ink_picture(ink: np.ndarray, threshold: int, output_format: str) -> np.ndarray:
+    """(H, W) uint8 ink (255 = strongest) -> pixels of the output format, drawn as `line_image` draws
+    a probability; binary (and svg) black where ink >= `threshold`."""
+    if output_format in ("binary", "svg"):
+        return np.where(ink >= threshold, 0, 255).astype(np.uint8)
+    if output_format == "alpha":
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[..., 3] = ink
+        return rgba
+    return 255 - ink
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
@@ -275,7 +343,7 @@ def write_summary(results: list[FileResult], path: Path, overwrite: bool = False
     rows = [
         {
             "source": str(r.source),
-            "output": str(r.output or ""),
+            "output": ";".join(map(str, r.outputs)),
             "status": r.status,
             "width": r.width,
             "height": r.height,

@@ -144,37 +144,106 @@ def tiled_rows(
 
     A caller can turn each block into its output format at once, so no whole-scan float map is held.
     """
-    card, tiling = runner.card, fitted(tiling, runner)
+    card = runner.card
     if card.output_names != [LINES_OUTPUT]:
         raise InputError(f"model '{card.model}': tiling needs a line output, not {card.output_names}")
+    for blocks in tiled_outputs(runner, image, tiling):
+        top, block = blocks[LINES_OUTPUT]
+        yield top, block[0]
+
+
+def predict_tiled_outputs(
+    runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING
+) -> dict[str, np.ndarray]:
+    """Every output of one image of any size, (C, h, w) at the output's own stride: what `predict`
+    gives for the whole image, assembled from tiles."""
+    maps: dict[str, np.ndarray] = {}
+    for blocks in tiled_outputs(runner, image, tiling):
+        for name, (top, block) in blocks.items():
+            if name not in maps:  # the first block tells the channels; the card, the size
+                stride = next(info.stride for info in runner.card.outputs if info.name == name)
+                height = -(-image.shape[0] // stride)
+                maps[name] = np.empty((len(block), height, block.shape[2]), np.float32)
+            maps[name][:, top : top + block.shape[1]] = block
+    return maps
+
+
+def tiled_outputs(
+    runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING
+) -> Iterator[dict[str, tuple[int, np.ndarray]]]:
+    """Finished rows of every output, top to bottom, each at its own stride: per step, output name ->
+    (first row, (C, n, w) float32 block). An output's blocks follow on from each other."""
+    card, tiling = runner.card, fitted(tiling, runner)
     height, width = image.shape[:2]
     grid = tile_grid(height, width, card.stride, tiling)
     if grid.whole:
-        yield 0, predict(runner, [image])[LINES_OUTPUT][0, 0]
+        yield {name: (0, output[0]) for name, output in predict(runner, [image]).items()}
         return
-    ys, xs, tile_h, tile_w, padded_w = grid.ys, grid.xs, grid.tile_h, grid.tile_w, grid.padded_w
-    column_weights = [ramp_weights(tile_w, tiling.overlap, i > 0, i < len(xs) - 1) for i in range(len(xs))]
-    # rows [top, top + tile_h) of the running sums; rows above `top` are final
-    total = np.zeros((tile_h, padded_w), np.float32)
-    weight = np.zeros((tile_h, padded_w), np.float32)
-    top = 0
-    for row, y in enumerate(ys):
-        shift = y - top  # rows that no later tile touches: finish them, slide the window down
+    blends = {info.name: Blend(info.stride, grid, tiling.overlap, height, width) for info in card.outputs}
+    for row, y in enumerate(grid.ys):
+        finished = {name: blend.finish_above(y) for name, blend in blends.items()}
+        if any(block.shape[1] for _, block in finished.values()):
+            yield finished
+        for first in range(0, len(grid.xs), tiling.batch):
+            chunk = grid.xs[first : first + tiling.batch]
+            outputs = predict(runner, [mirrored_crop(image, y, x, grid.tile_h, grid.tile_w) for x in chunk])
+            for name, blend in blends.items():
+                for index, output in enumerate(outputs[name]):  # (C, tile_h / stride, tile_w / stride)
+                    blend.add(output, row, first + index)
+    yield {name: blend.rest() for name, blend in blends.items()}
+
+
+class Blend:
+    """The running weighted sums of one output over the tile rows still open, at the output's stride.
+
+    Rows above `top` are final and have been handed out; the window holds one tile's height.
+    """
+
+    def __init__(self, stride: int, grid: TileGrid, overlap: int, height: int, width: int) -> None:
+        if grid.tile_h % stride or grid.tile_w % stride:
+            raise InputError(f"an output at stride {stride} does not fit tiles on the model's stride grid")
+        self.stride, self.grid = stride, grid
+        self.tile_h, self.tile_w = grid.tile_h // stride, grid.tile_w // stride
+        self.height, self.width = -(-height // stride), -(-width // stride)  # as `predict` crops
+        overlap //= stride
+        self.row_weights = [
+            ramp_weights(self.tile_h, overlap, i > 0, i < len(grid.ys) - 1) for i in range(len(grid.ys))
+        ]
+        self.column_weights = [
+            ramp_weights(self.tile_w, overlap, i > 0, i < len(grid.xs) - 1) for i in range(len(grid.xs))
+        ]
+        self.total: np.ndarray | None = None  # (C, tile_h, padded_w), once C is known
+        self.weight = np.zeros((self.tile_h, grid.padded_w // stride), np.float32)
+        self.top = 0
+
+    def add(self, output: np.ndarray, row: int, column: int) -> None:
+        """Blend in the tile at (`row`, `column`) of the grid; its row must be the open one."""
+        if self.total is None:
+            self.total = np.zeros((len(output), *self.weight.shape), np.float32)
+        x = self.grid.xs[column] // self.stride
+        window = np.outer(self.row_weights[row], self.column_weights[column])
+        self.total[:, :, x : x + self.tile_w] += output * window
+        self.weight[:, x : x + self.tile_w] += window
+
+    def finish_above(self, y: int) -> tuple[int, np.ndarray]:
+        """Hand out the rows above input row `y` (where the next tile row starts), and slide down."""
+        shift = y // self.stride - self.top
+        block = self.rows(shift)
         if shift:
-            yield top, total[:shift, :width] / weight[:shift, :width]
-            total = np.concatenate([total[shift:], np.zeros((shift, padded_w), np.float32)])
-            weight = np.concatenate([weight[shift:], np.zeros((shift, padded_w), np.float32)])
-            top = y
-        row_weight = ramp_weights(tile_h, tiling.overlap, row > 0, row < len(ys) - 1)
-        for first in range(0, len(xs), tiling.batch):
-            chunk = xs[first : first + tiling.batch]
-            crops = [mirrored_crop(image, y, x, tile_h, tile_w) for x in chunk]
-            probabilities = predict(runner, crops)[LINES_OUTPUT][:, 0]  # (n, tile_h, tile_w)
-            for index, (x, probability) in enumerate(zip(chunk, probabilities)):
-                window = np.outer(row_weight, column_weights[first + index])
-                total[:, x : x + tile_w] += probability * window
-                weight[:, x : x + tile_w] += window
-    yield top, total[: height - top, :width] / weight[: height - top, :width]
+            self.total = np.concatenate([self.total[:, shift:], np.zeros_like(self.total[:, :shift])], axis=1)
+            self.weight = np.concatenate([self.weight[shift:], np.zeros_like(self.weight[:shift])])
+            self.top += shift
+        return block
+
+    def rest(self) -> tuple[int, np.ndarray]:
+        """The rows left after the last tile row."""
+        return self.rows(self.height - self.top)
+
+    def rows(self, count: int) -> tuple[int, np.ndarray]:
+        if self.total is None:
+            return self.top, np.zeros((0, 0, self.width), np.float32)
+        block = self.total[:, :count, : self.width] / self.weight[:count, : self.width]
+        return self.top, block
 
 
 def mirrored_crop(image: np.ndarray, y: int, x: int, tile_h: int, tile_w: int) -> np.ndarray:
