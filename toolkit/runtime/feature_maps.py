@@ -47,7 +47,8 @@ def channel_numbers(runner: Runner) -> dict[str, list[int]]:
     outputs = runner.card.outputs
     counts: dict[str, int] = {}
     if any(info.channels is None for info in outputs):
-        side = 8 * runner.card.stride
-        probe = predict(runner, [np.full((side, side), 255, np.uint8)])  # gray; RGB graphs take it too
+        # any size the backend takes: an engine surely takes its profile's largest input
+        height, width = runner.max_input[1:] if runner.max_input else (8 * runner.card.stride,) * 2
+        probe = predict(runner, [np.full((height, width), 255, np.uint8)])  # gray; RGB graphs take it too
         counts = {name: output.shape[1] for name, output in probe.items()}
     return {info.name: info.channels or list(range(counts[info.name])) for info in outputs}
