@@ -30,7 +30,7 @@ from toolkit.models.weights import write_weights
 from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.runtime.tiling import Tiling, predict_tiled
+from toolkit.runtime.tiling import Tiling, predict_tiled, tile_grid
 from toolkit.verify import verify_onnx
 
 SCALE = 1e5
@@ -285,7 +285,19 @@ def test_calibration_feeds_images_as_infer_does(tmp_path: Path) -> None:
         halved = load_calibration_set(folder, scale=0.5, tiling=tiling)  # `toolkit infer --scale 0.5`
         shapes = [b.shape for b in halved.batches(runner.card)]
         assert shapes == [(1, 1, 352, 512)] * 2 + [(1, 1, 32, 56)]
-    assert halved.feed == "scale 0.5, tile 512, overlap 64" != images.feed
+    assert halved.feed == "scale 0.5, tile 512, overlap 64, tiles per image 16" != images.feed
+    # of a large scan, `tiles_per_image` tiles spread over it, each exactly the tile infer runs
+    few = load_calibration_set(folder, tiling=Tiling(128, 32), tiles_per_image=3)
+    every = load_calibration_set(folder, tiling=Tiling(128, 32), tiles_per_image=0)
+    with RecordingRunner(SHIPPED_DIR / "unet-light.onnx") as runner:
+        grid = tile_grid(700, 1100, runner.card.stride, Tiling(128, 32))
+        count = len(grid.ys) * len(grid.xs)
+        assert [i for _, i in few.pieces(runner.card)] == [0, round((count - 1) / 2), count - 1, 0]
+        assert few.count_batches(runner.card) == 4 and every.count_batches(runner.card) == count + 1
+        all_tiles = list(every.batches(runner.card))
+        for sampled, index in zip(few.batches(runner.card), [0, round((count - 1) / 2), count - 1]):
+            np.testing.assert_array_equal(sampled, all_tiles[index])
+    assert few.feed.endswith("tiles per image 3") and every.feed.endswith("tiles per image all")
 
 
 @pytest.mark.parametrize("method", ["entropy", "percentile"])
@@ -308,7 +320,9 @@ def test_histogram_calibration_takes_images_of_any_size(
     tiled = load_calibration_set(folder, tiling=Tiling(32, 8))
     again = quantize_int8(fp32, tiled, tmp_path / "tiled.onnx", method, cache_dir=cache)
     assert not again.cache_hit
-    assert read_card(again.path).extra["calibration_feed"] == "scale 1, tile 32, overlap 8"
+    assert (
+        read_card(again.path).extra["calibration_feed"] == "scale 1, tile 32, overlap 8, tiles per image 16"
+    )
 
 
 def test_calibration_needs_an_onnxruntime_with_its_cache() -> None:

@@ -95,6 +95,9 @@ ScaleOption = Annotated[
 ]
 TileOption = Annotated[int, typer.Option(help="Images larger than this run in tiles of this side.")]
 OverlapOption = Annotated[int, typer.Option(help="Pixels shared (and cross-faded) by neighbouring tiles.")]
+TilesPerImageOption = Annotated[
+    int, typer.Option(help="Of an image larger than a tile, use this many tiles, spread over it (0: all).")
+]
 
 
 def command(*args: Any, **kwargs: Any) -> Callable:
@@ -750,6 +753,7 @@ def convert_command(
     scale: ScaleOption = 1.0,
     tile: TileOption = 512,
     overlap: OverlapOption = 64,
+    tiles_per_image: TilesPerImageOption = 16,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -773,7 +777,7 @@ def convert_command(
     if to != "fp16":
         raise InputError(f"--to {to}: only fp16 is a conversion; INT8 comes from `toolkit calibrate`")
     output = output or derived_path(onnx_file, "fp16")
-    calibration = load_calibration_set(images, scale, Tiling(tile, overlap))
+    calibration = load_calibration_set(images, scale, Tiling(tile, overlap), tiles_per_image)
     batches = calibration.batches(read_card(onnx_file), track=progress("measuring activations"))
     result = convert_to_fp16(onnx_file, batches, output, overwrite)
     kept = ", ".join(f"{node} ({why})" for node, why in result.fp32_nodes.items()) or "none"
@@ -788,6 +792,7 @@ def calibrate_command(
     scale: ScaleOption = 1.0,
     tile: TileOption = 512,
     overlap: OverlapOption = 64,
+    tiles_per_image: TilesPerImageOption = 16,
     method: Annotated[str, typer.Option(help="Calibration: max, entropy or percentile.")] = "max",
     target_f1: Annotated[
         Optional[float],
@@ -814,8 +819,9 @@ def calibrate_command(
     """Calibrate and write the INT8 Q/DQ graph (per-channel weights) of an FP32 graph.
 
     The images are fed as `toolkit infer` feeds them (scaled, then tiled where larger than a tile):
-    give the --scale, --tile and --overlap your infer runs use. Ranges are cached and reused while
-    the model, the images and that feed are unchanged.
+    give the --scale, --tile and --overlap your infer runs use. Of a large scan, --tiles-per-image
+    tiles spread over it are used. Ranges are cached and reused while the model, the images and
+    that feed are unchanged.
 
     Examples:
 
@@ -834,7 +840,7 @@ def calibrate_command(
     refuse_overwrite(output, overwrite)
     if report is not None:
         refuse_overwrite(report, overwrite)
-    calibration = load_calibration_set(images, scale, Tiling(tile, overlap))
+    calibration = load_calibration_set(images, scale, Tiling(tile, overlap), tiles_per_image)
     ranking = []
     if target_f1 is not None:
         result, ranking, f1 = quantize_to_target(
