@@ -45,6 +45,7 @@ from toolkit.runtime.backends import make_runner, pick_auto
 from toolkit.runtime.cuda import CudaError, device_properties
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, fitted, predict_tiled
+from toolkit.verify import verify_runner
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
@@ -130,14 +131,16 @@ def test_a_mismatch_names_both_sides_and_the_rebuild_command(tmp_path: Path) -> 
     assert "\n" not in message
 
 
-def test_infer_refuses_an_engine_from_another_tensorrt_before_touching_the_gpu(
-    tmp_path: Path, image_folder: Path
+@pytest.mark.parametrize("command", ["infer", "verify"])
+def test_an_engine_from_another_tensorrt_is_refused_before_touching_the_gpu(
+    command: str, tmp_path: Path, image_folder: Path
 ) -> None:
     """The version check runs against the real TensorRT runtime installed here (the lean bindings)."""
     plan, path = b"plan from a Jetson", tmp_path / "unet-light.engine"
     write_engine(path, plan, header_for(plan))
     out = tmp_path / "lines"
-    result = cli.invoke(app, ["infer", str(image_folder), "--model", str(path), "-o", str(out)])
+    args = ["--model", str(path), "-o", str(out)] if command == "infer" else [str(path)]
+    result = cli.invoke(app, [command, *([str(image_folder)] if command == "infer" else []), *args])
     assert result.exit_code == ExitCode.BAD_INPUT
     assert (
         f"built for TensorRT 10.3.0.30 on Orin (compute 8.7), this machine has TensorRT {trt.__version__} "
@@ -145,6 +148,20 @@ def test_infer_refuses_an_engine_from_another_tensorrt_before_touching_the_gpu(
     )
     assert "the lean runtime only runs plans built with --version-compatible" in result.output
     assert not out.exists()
+
+
+def test_verify_crops_its_images_to_the_largest_input_an_engine_takes() -> None:
+    """An engine's profile bounds the images `toolkit verify` can feed it (default 512x512); the
+    cases are cropped to it, and the crop is named in the report."""
+    with OnnxRuntimeRunner(SHIPPED) as limited:
+        limited.max_input = (4, 256, 320)
+        report = verify_runner(limited, SHIPPED, "onnxruntime")
+    assert report.passed and report.backend == "onnxruntime" and report.precision == "fp32"
+    shapes = {row.image: row.shape for row in report.rows}
+    assert shapes["sketch-424x424 cropped to 320x256"] == [1, 256, 320]
+    assert shapes["sketch-517x389 cropped to 320x256"] == [1, 256, 320]
+    assert shapes["sketch-45x31"] == [1, 31, 45]  # small enough as it is
+    assert shapes["batch-2x424x424 cropped to 320x256[1]"] == [1, 256, 320]
 
 
 def test_a_compatible_engine_reaches_the_gpu_query(tmp_path: Path, image_folder: Path) -> None:

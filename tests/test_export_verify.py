@@ -15,7 +15,7 @@ from toolkit.cli import app
 from toolkit.errors import ExitCode, InputError
 from toolkit.export.onnx_export import read_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.verify import verify_onnx
+from toolkit.verify import verify_model
 
 runner = CliRunner()
 
@@ -62,7 +62,7 @@ def test_feature_export_has_one_output_per_layer(exported: dict[str, Path]) -> N
 
 @pytest.mark.parametrize("key", ["unet-light", "contour", "contour-gray", "contour-features"])
 def test_verify_passes_fp32_at_reference_and_odd_sizes(exported: dict[str, Path], key: str) -> None:
-    report = verify_onnx(exported[key])
+    report = verify_model(exported[key])
     assert report.passed, report.worst()
     cases = {row.case for row in report.rows}
     # the model's own domain, both channel counts, 424x424, sizes that are no multiple of the stride,
@@ -154,7 +154,7 @@ def test_onnx_without_toolkit_metadata_is_refused(exported: dict[str, Path], tmp
     foreign = tmp_path / "foreign.onnx"
     onnx.save(model, foreign)
     with pytest.raises(InputError, match=r"foreign\.onnx: has no toolkit metadata"):
-        verify_onnx(foreign)
+        verify_model(foreign)
 
 
 def test_verify_refuses_other_weights(exported: dict[str, Path], tmp_path: Path) -> None:

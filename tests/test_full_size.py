@@ -7,12 +7,12 @@ from pathlib import Path
 from toolkit.export.onnx_export import export_onnx
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
-from toolkit.verify import verify_onnx
+from toolkit.verify import verify_model
 
 
 def test_reference_unet_exports_and_verifies_within_1e_4(tmp_path: Path) -> None:
     result = export_onnx(load_model(get_spec("unet")), tmp_path / "unet.onnx")
-    report = verify_onnx(result.path)
+    report = verify_model(result.path)
     assert report.passed, report.worst()
     sizes = {tuple(row.shape[1:]) for row in report.rows}
     assert {(424, 424), (389, 517)} <= sizes

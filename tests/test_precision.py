@@ -31,7 +31,7 @@ from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, predict_tiled, tile_grid
-from toolkit.verify import verify_onnx
+from toolkit.verify import verify_model
 
 SCALE = 1e5
 
@@ -90,7 +90,7 @@ def test_fp16_keeps_the_overflowing_nodes_in_fp32(tmp_path: Path, calibration: P
     assert any("activations reach" in why for why in result.fp32_nodes.values())
     card = read_card(result.path)
     assert card.precision == "fp16" and "onnxconverter-common" in card.extra["fp16_converter"]
-    worst = verify_onnx(result.path).worst()
+    worst = verify_model(result.path).worst()
     # untrained outputs hover near the threshold, so lines are no measure here; values are
     assert worst["nonfinite"] == 0 and worst["max_abs"] <= 5e-2 and worst["psnr_db"] >= 40, worst
     # ONNX Runtime on a CPU computes FP16 convolutions in FP32 and the converter clamps large weights, so
@@ -104,7 +104,7 @@ def test_fp16_of_the_shipped_model_converts_everything(calibration: Path, tmp_pa
     assert result.fp32_nodes == {}
     types = {i.data_type for i in onnx.load(result.path).graph.initializer}
     assert onnx.TensorProto.FLOAT16 in types
-    assert verify_onnx(result.path).passed
+    assert verify_model(result.path).passed
 
 
 def test_int8_graph_follows_tensorrt_rules(
@@ -181,7 +181,7 @@ def test_cpu_form_runs_conv_relu_chains_in_uint8(
     assert qlinear == ops["Conv"] - 1 + ops["ConvTranspose"] and chains == 0
     # against PyTorch FP32; a 64-px image holds few line pixels, so one flipped edge moves F1 by 0.01
     # (README: 0.996 worst on 40 held-out 424-px images)
-    assert verify_onnx(result.path, images=calibration).worst()["line_f1"] >= 0.97
+    assert verify_model(result.path, images=calibration).worst()["line_f1"] >= 0.97
 
 
 def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

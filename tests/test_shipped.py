@@ -12,7 +12,7 @@ from toolkit.data.synthetic import write_pairs
 from toolkit.evaluate import evaluate
 from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.verify import verify_onnx
+from toolkit.verify import verify_model
 
 SHIPPED = {"unet-light": "sketch", "contour": "painting"}
 
@@ -29,7 +29,7 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
 
 @pytest.mark.parametrize("name", list(SHIPPED))
 def test_shipped_onnx_computes_what_the_shipped_weights_compute(name: str) -> None:
-    report = verify_onnx(SHIPPED_DIR / f"{name}.onnx")
+    report = verify_model(SHIPPED_DIR / f"{name}.onnx")
     assert report.passed, report.worst()
 
 

@@ -240,7 +240,9 @@ def export_command(
 
 @command("verify")
 def verify_command(
-    onnx_file: Annotated[Path, typer.Argument(help="ONNX file made by `toolkit export`.")],
+    model_file: Annotated[
+        Path, typer.Argument(help="ONNX file made by `toolkit export` (or convert, calibrate), or an engine.")
+    ],
     images: Annotated[
         Optional[Path],
         typer.Option("--images", help="Folder of images. Default: generated images of the model's domain."),
@@ -249,10 +251,17 @@ def verify_command(
     precision: Annotated[
         Optional[str], typer.Option(help="Tolerances to apply. Default: the graph's own precision.")
     ] = None,
+    backend: Annotated[
+        Optional[str],
+        typer.Option(
+            help="What runs the graph: onnxruntime (CPU, the default for a graph), onnxruntime-cuda, "
+            "onnxruntime-tensorrt, or tensorrt (an engine's default)."
+        ),
+    ] = None,
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Check that an ONNX graph (run in ONNX Runtime) computes what its PyTorch model computes.
+    """Check that an ONNX graph or a TensorRT engine computes what its PyTorch model computes.
 
     Reports max/mean abs error, PSNR and binarised-line F1 per image and output; exits 1 when any
     is out of tolerance.
@@ -261,13 +270,14 @@ def verify_command(
 
     * `toolkit verify export/unet.onnx`
     * `toolkit verify export/contour.onnx --images scans/ --json verify.json`
+    * `toolkit verify engines/unet-fp16.engine` (TensorRT against PyTorch, FP16 tolerances)
     """
     from toolkit.fileio import refuse_overwrite, write_json
-    from toolkit.verify import verify_onnx
+    from toolkit.verify import verify_model
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
-    report = verify_onnx(onnx_file, images, weights, precision, track=progress("verifying"))
+    report = verify_model(model_file, images, weights, precision, progress("verifying"), backend)
     table = Table("image", "output", "CxHxW", "max abs", "mean abs", "PSNR dB", "line F1", "ok")
     for row in report.rows:
         table.add_row(
@@ -283,7 +293,7 @@ def verify_command(
     console.print(table)
     worst, tol = report.worst(), report.tolerance
     console.print(
-        f"{report.model} {report.precision}: worst max abs {worst['max_abs']:.2e} "
+        f"{report.model} {report.precision} on {report.backend}: worst max abs {worst['max_abs']:.2e} "
         f"(tolerance {tol.max_abs:g}), "
         f"PSNR {worst['psnr_db']:.1f} dB (>= {tol.min_psnr_db:g}), line F1 {worst['line_f1']:.5f} "
         f"(>= {tol.min_line_f1:g}), non-finite {worst['nonfinite']}"
@@ -946,7 +956,7 @@ def build_engine_command(
         f"wrote {output} and {output.name}.json: {header.precision} engine for "
         f"{header.built_on.describe()}, input {header.profile['min']} to {header.profile['max']}"
     )
-    console.print(f"next: toolkit infer scans/ --model {output}")
+    console.print(f"next: toolkit verify {output}, then toolkit infer scans/ --model {output}")
 
 
 @contextlib.contextmanager

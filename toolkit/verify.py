@@ -1,8 +1,11 @@
-"""Does an exported graph compute what PyTorch computes? Per image, per output, against tolerances.
+"""Does an exported graph, or an engine built from one, compute what PyTorch computes? Per image,
+per output, against the tolerances of its precision.
 
-The ONNX model's card names the model, its config, the weights file and their hash; we rebuild that
-PyTorch model, prove by the hash that it holds the same tensors, feed both the same padded batches
-(toolkit.runtime.pipeline) and compare (toolkit.agreement).
+The card (in the ONNX metadata, or the engine's header) names the model, its config, the weights
+file and their hash; we rebuild that PyTorch model, prove by the hash that it holds the same
+tensors, feed both the same padded batches (toolkit.runtime.pipeline) and compare
+(toolkit.agreement). Any backend runs the graph side: ONNX Runtime on the CPU by default, a TensorRT
+engine on TensorRT (not executed here: no GPU), or ONNX Runtime's CUDA/TensorRT providers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
 from toolkit.models.build import load_model
 from toolkit.models.registry import resolve_weights_name, spec_from_card
-from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.backends import ENGINE_SUFFIX, make_runner
+from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.torch_runner import TorchRunner
 
@@ -53,7 +57,8 @@ class Row:
 
 @dataclass
 class VerifyReport:
-    onnx: str
+    file: str  # the graph or engine verified
+    backend: str
     model: str
     precision: str
     tolerance: Tolerance
@@ -75,7 +80,8 @@ class VerifyReport:
 
     def to_dict(self) -> dict:
         return {
-            "onnx": self.onnx,
+            "file": self.file,
+            "backend": self.backend,
             "model": self.model,
             "precision": self.precision,
             "tolerance": dataclasses.asdict(self.tolerance),
@@ -124,61 +130,98 @@ def folder_cases(folder: Path) -> tuple[list[Case], list[str]]:
     return cases, errors
 
 
-def verify_onnx(
-    onnx_path: Path,
+def fitted_cases(cases: list[Case], max_input: tuple[int, int, int] | None) -> list[Case]:
+    """`cases`, with images larger than a runner takes (an engine's profile) cropped to its largest
+    input, and named so; batches larger than its largest batch the runner splits itself."""
+    if max_input is None:
+        return cases
+    _, max_h, max_w = max_input
+    fitted = []
+    for case in cases:
+        height, width = case.images[0].shape[:2]
+        if height <= max_h and width <= max_w:
+            fitted.append(case)
+            continue
+        height, width = min(height, max_h), min(width, max_w)
+        cropped = [image[:height, :width] for image in case.images]
+        fitted.append(Case(f"{case.name} cropped to {width}x{height}", cropped))
+    return fitted
+
+
+def verify_model(
+    model_path: Path,
+    images: Path | None = None,
+    weights: Path | None = None,
+    precision: str | None = None,
+    track: Callable[[list[Case]], Iterable[Case]] = iter,
+    backend: str | None = None,
+) -> VerifyReport:
+    """Run `model_path` (ONNX graph or engine) on `backend` and its PyTorch model on the same images;
+    compare. The backend defaults to ONNX Runtime on the CPU for a graph, TensorRT for an engine.
+
+    `track` wraps the list of cases, e.g. with a progress bar.
+    """
+    backend = backend or ("tensorrt" if model_path.suffix == ENGINE_SUFFIX else "onnxruntime")
+    if backend == "torch":
+        raise InputError(f"{model_path}: --backend torch is the reference itself; verify another backend")
+    runner, chosen = make_runner(model_path, backend)
+    with runner:
+        return verify_runner(runner, model_path, chosen, images, weights, precision, track)
+
+
+def verify_runner(
+    graph: Runner,
+    model_path: Path,
+    backend: str,
     images: Path | None = None,
     weights: Path | None = None,
     precision: str | None = None,
     track: Callable[[list[Case]], Iterable[Case]] = iter,
 ) -> VerifyReport:
-    """Run `onnx_path` in ONNX Runtime (CPU) and its PyTorch model on the same images; compare.
-
-    `track` wraps the list of cases, e.g. with a progress bar.
-    """
-    with OnnxRuntimeRunner(onnx_path) as graph:
-        card = graph.card
-        cases, skipped = folder_cases(images) if images is not None else (generated_cases(card.domain), [])
-        if not cases:
-            raise InputError(f"{images}: none of its images could be read")
-        precision = precision or card.precision
-        if precision not in TOLERANCES:
-            raise InputError(
-                f"{onnx_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})"
-            )
-        tolerance = TOLERANCES[precision]
-        reference = reference_model(card, onnx_path, weights)
-        rows = []
-        with TorchRunner(reference, card) as torch_runner:
-            for case in track(cases):
-                log.debug("verifying %s", case.name)
-                expected = predict(torch_runner, case.images)
-                actual = predict(graph, case.images)
-                for info in card.outputs:
-                    for index in range(len(case.images)):
-                        ref, got = expected[info.name][index], actual[info.name][index]
-                        metrics = compare(ref, got, info, card.threshold)
-                        label = case.name if len(case.images) == 1 else f"{case.name}[{index}]"
-                        rows.append(
-                            Row(
-                                case.name,
-                                index,
-                                label,
-                                info.name,
-                                list(got.shape),
-                                **metrics,
-                                passed=within(metrics, tolerance),
-                            )
+    """`verify_model` for an active runner of `model_path`."""
+    card = graph.card
+    cases, skipped = folder_cases(images) if images is not None else (generated_cases(card.domain), [])
+    if not cases:
+        raise InputError(f"{images}: none of its images could be read")
+    cases = fitted_cases(cases, graph.max_input)
+    precision = precision or card.precision
+    if precision not in TOLERANCES:
+        raise InputError(f"{model_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})")
+    tolerance = TOLERANCES[precision]
+    reference = reference_model(card, model_path, weights)
+    rows = []
+    with TorchRunner(reference, card) as torch_runner:
+        for case in track(cases):
+            log.debug("verifying %s", case.name)
+            expected = predict(torch_runner, case.images)
+            actual = predict(graph, case.images)
+            for info in card.outputs:
+                for index in range(len(case.images)):
+                    ref, got = expected[info.name][index], actual[info.name][index]
+                    metrics = compare(ref, got, info, card.threshold)
+                    label = case.name if len(case.images) == 1 else f"{case.name}[{index}]"
+                    rows.append(
+                        Row(
+                            case.name,
+                            index,
+                            label,
+                            info.name,
+                            list(got.shape),
+                            **metrics,
+                            passed=within(metrics, tolerance),
                         )
-    return VerifyReport(str(onnx_path), card.model, precision, tolerance, rows, skipped)
+                    )
+    return VerifyReport(str(model_path), backend, card.model, precision, tolerance, rows, skipped)
 
 
-def reference_model(card: ModelCard, onnx_path: Path, weights: Path | None) -> torch.nn.Module:
-    """The PyTorch module `onnx_path` was exported from, proven by the weights hash."""
+def reference_model(card: ModelCard, model_path: Path, weights: Path | None) -> torch.nn.Module:
+    """The PyTorch module `model_path` (a graph, or an engine built from one) was exported from, proven
+    by the weights hash."""
     if weights is None and card.weights_file:
         weights = resolve_weights_name(card.weights_file)
         if not weights.is_file():
             raise InputError(
-                f"{onnx_path}: was exported from weights {weights}, which is not found (pass --weights)"
+                f"{model_path}: was exported from weights {weights}, which is not found (pass --weights)"
             )
     features = None
     if card.output_kind == "features":
@@ -187,6 +230,6 @@ def reference_model(card: ModelCard, onnx_path: Path, weights: Path | None) -> t
     if loaded.weights_sha256 != card.weights_sha256:
         raise InputError(
             f"{weights or 'untrained initialisation'}: weights sha256 {loaded.weights_sha256[:12]} are "
-            f"not those {onnx_path} was exported from ({card.weights_sha256[:12]})"
+            f"not those {model_path} was exported from ({card.weights_sha256[:12]})"
         )
     return loaded.module
