@@ -168,6 +168,24 @@ def test_verify_refuses_other_weights(exported: dict[str, Path], tmp_path: Path)
     assert "other.safetensors: weights sha256" in result.output and "are not those" in result.output
 
 
+def test_verify_refuses_a_reference_of_another_model(exported: dict[str, Path]) -> None:
+    args = ["verify", str(exported["unet-light"]), "--reference", str(exported["contour"])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert (
+        f"{exported['contour']}: not a reference for {exported['unet-light']}: it is 'contour'"
+        in result.output
+    )
+    both = runner.invoke(app, [*args, "--weights", "w.safetensors"])
+    assert (
+        both.exit_code == ExitCode.BAD_INPUT and "with --reference the graph is the reference" in both.output
+    )
+    itself = runner.invoke(app, ["verify", str(exported["unet-light"]), "--backend", "torch"])
+    assert (
+        itself.exit_code == ExitCode.BAD_INPUT and "--backend torch is the reference itself" in itself.output
+    )
+
+
 def test_export_cli_with_weights_refuses_overwrite(tmp_path: Path) -> None:
     from toolkit.models.registry import get_spec
     from toolkit.models.weights import write_weights

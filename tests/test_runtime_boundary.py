@@ -10,7 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from toolkit.cli import app
+from toolkit.data.synthetic import write_pairs
 from toolkit.errors import ExitCode
+from toolkit.models.registry import SHIPPED_DIR
 
 # Makes `import torch` fail in the child process, as on a Jetson with only the runtime installed.
 BLOCK_TORCH = textwrap.dedent(
@@ -111,3 +113,27 @@ def test_the_tensorrt_backend_and_builder_import_without_torch() -> None:
         """
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_verify_against_a_reference_graph_without_torch(tmp_path: Path) -> None:
+    """On a Jetson (no torch) a graph or engine is checked against the FP32 graph on ONNX Runtime."""
+    write_pairs("sketch", 4, 64, seed=1, root=tmp_path / "calib")
+    fp16 = tmp_path / "unet-light-fp16.onnx"
+    shipped = SHIPPED_DIR / "unet-light.onnx"
+    converted = CliRunner().invoke(
+        app, ["convert", str(shipped), "--images", str(tmp_path / "calib" / "input"), "-o", str(fp16)]
+    )
+    assert converted.exit_code == 0, converted.output
+    result = run_without_torch(
+        f"""
+        from toolkit.cli import app
+        try:
+            app(["verify", {str(fp16)!r}, "--reference", {str(shipped)!r}])
+        except SystemExit as exit:
+            print("exit", exit.code, "torch" in sys.modules)
+        """
+    )
+    assert "exit 0 False" in result.stdout, result.stdout + result.stderr
+    assert f"unet-light fp16 on onnxruntime against {shipped} on onnxruntime" in " ".join(
+        result.stdout.split()
+    )

@@ -258,6 +258,13 @@ def verify_command(
             "onnxruntime-tensorrt, or tensorrt (an engine's default)."
         ),
     ] = None,
+    reference: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Compare with this ONNX graph of the same model and weights on ONNX Runtime's CPU "
+            "provider instead of PyTorch: no torch needed (a Jetson)."
+        ),
+    ] = None,
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
@@ -271,13 +278,14 @@ def verify_command(
     * `toolkit verify export/unet.onnx`
     * `toolkit verify export/contour.onnx --images scans/ --json verify.json`
     * `toolkit verify engines/unet-fp16.engine` (TensorRT against PyTorch, FP16 tolerances)
+    * `toolkit verify engines/unet-fp16.engine --reference export/unet.onnx` (against ONNX Runtime)
     """
     from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.verify import verify_model
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
-    report = verify_model(model_file, images, weights, precision, progress("verifying"), backend)
+    report = verify_model(model_file, images, weights, precision, progress("verifying"), backend, reference)
     table = Table("image", "output", "CxHxW", "max abs", "mean abs", "PSNR dB", "line F1", "ok")
     for row in report.rows:
         table.add_row(
@@ -293,7 +301,8 @@ def verify_command(
     console.print(table)
     worst, tol = report.worst(), report.tolerance
     console.print(
-        f"{report.model} {report.precision} on {report.backend}: worst max abs {worst['max_abs']:.2e} "
+        f"{report.model} {report.precision} on {report.backend} against {report.reference}: "
+        f"worst max abs {worst['max_abs']:.2e} "
         f"(tolerance {tol.max_abs:g}), "
         f"PSNR {worst['psnr_db']:.1f} dB (>= {tol.min_psnr_db:g}), line F1 {worst['line_f1']:.5f} "
         f"(>= {tol.min_line_f1:g}), non-finite {worst['nonfinite']}"

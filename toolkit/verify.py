@@ -6,6 +6,10 @@ file and their hash; we rebuild that PyTorch model, prove by the hash that it ho
 tensors, feed both the same padded batches (toolkit.runtime.pipeline) and compare
 (toolkit.agreement). Any backend runs the graph side: ONNX Runtime on the CPU by default, a TensorRT
 engine on TensorRT (not executed here: no GPU), or ONNX Runtime's CUDA/TensorRT providers.
+
+Where torch is not installed (a Jetson with the runtime only), the reference can be an ONNX graph of
+the same model and weights on ONNX Runtime's CPU provider instead, as Polygraphy compares TensorRT
+with ONNX Runtime; torch is imported only for the PyTorch reference.
 """
 
 from __future__ import annotations
@@ -15,21 +19,22 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from toolkit.agreement import TOLERANCES, Tolerance, compare, within
 from toolkit.data.imageio import list_images, read_image
 from toolkit.data.samples import other_channels, painting, sketch
 from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
-from toolkit.models.build import load_model
-from toolkit.models.registry import resolve_weights_name, spec_from_card
 from toolkit.runtime.backends import ENGINE_SUFFIX, make_runner
 from toolkit.runtime.base import Runner
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.torch_runner import TorchRunner
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,7 @@ class Row:
 class VerifyReport:
     file: str  # the graph or engine verified
     backend: str
+    reference: str  # "pytorch", or the reference graph
     model: str
     precision: str
     tolerance: Tolerance
@@ -82,6 +88,7 @@ class VerifyReport:
         return {
             "file": self.file,
             "backend": self.backend,
+            "reference": self.reference,
             "model": self.model,
             "precision": self.precision,
             "tolerance": dataclasses.asdict(self.tolerance),
@@ -155,18 +162,24 @@ def verify_model(
     precision: str | None = None,
     track: Callable[[list[Case]], Iterable[Case]] = iter,
     backend: str | None = None,
+    reference: Path | None = None,
 ) -> VerifyReport:
-    """Run `model_path` (ONNX graph or engine) on `backend` and its PyTorch model on the same images;
-    compare. The backend defaults to ONNX Runtime on the CPU for a graph, TensorRT for an engine.
+    """Run `model_path` (ONNX graph or engine) on `backend` and its PyTorch model (or the `reference`
+    graph, on ONNX Runtime's CPU provider) on the same images; compare. The backend defaults to ONNX
+    Runtime on the CPU for a graph, TensorRT for an engine.
 
     `track` wraps the list of cases, e.g. with a progress bar.
     """
     backend = backend or ("tensorrt" if model_path.suffix == ENGINE_SUFFIX else "onnxruntime")
     if backend == "torch":
         raise InputError(f"{model_path}: --backend torch is the reference itself; verify another backend")
+    if reference is not None and weights is not None:
+        raise InputError(
+            "--weights rebuilds the PyTorch reference; with --reference the graph is the reference"
+        )
     runner, chosen = make_runner(model_path, backend)
     with runner:
-        return verify_runner(runner, model_path, chosen, images, weights, precision, track)
+        return verify_runner(runner, model_path, chosen, images, weights, precision, track, reference)
 
 
 def verify_runner(
@@ -177,6 +190,7 @@ def verify_runner(
     weights: Path | None = None,
     precision: str | None = None,
     track: Callable[[list[Case]], Iterable[Case]] = iter,
+    reference: Path | None = None,
 ) -> VerifyReport:
     """`verify_model` for an active runner of `model_path`."""
     card = graph.card
@@ -188,12 +202,12 @@ def verify_runner(
     if precision not in TOLERANCES:
         raise InputError(f"{model_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})")
     tolerance = TOLERANCES[precision]
-    reference = reference_model(card, model_path, weights)
     rows = []
-    with TorchRunner(reference, card) as torch_runner:
+    with reference_runner(card, model_path, weights, reference) as expected_runner:
+        check_same_model(expected_runner.card, card, reference, model_path)
         for case in track(cases):
             log.debug("verifying %s", case.name)
-            expected = predict(torch_runner, case.images)
+            expected = predict(expected_runner, case.images)
             actual = predict(graph, case.images)
             for info in card.outputs:
                 for index in range(len(case.images)):
@@ -211,12 +225,39 @@ def verify_runner(
                             passed=within(metrics, tolerance),
                         )
                     )
-    return VerifyReport(str(model_path), backend, card.model, precision, tolerance, rows, skipped)
+    described = "pytorch" if reference is None else f"{reference} on onnxruntime"
+    return VerifyReport(str(model_path), backend, described, card.model, precision, tolerance, rows, skipped)
+
+
+def reference_runner(
+    card: ModelCard, model_path: Path, weights: Path | None, reference: Path | None
+) -> Runner:
+    """What `model_path` is compared with: its PyTorch model, or the `reference` graph on the CPU."""
+    if reference is not None:
+        return OnnxRuntimeRunner(reference)
+    from toolkit.runtime.torch_runner import TorchRunner
+
+    return TorchRunner(reference_model(card, model_path, weights), card)
+
+
+def check_same_model(expected: ModelCard, card: ModelCard, reference: Path | None, model_path: Path) -> None:
+    """A reference graph must be the same model with the same weights and outputs (any precision)."""
+    ours = (card.model, card.config, card.weights_sha256, card.output_names)
+    theirs = (expected.model, expected.config, expected.weights_sha256, expected.output_names)
+    if reference is not None and ours != theirs:
+        raise InputError(
+            f"{reference}: not a reference for {model_path}: it is '{expected.model}' "
+            f"{expected.weights_sha256[:12]} {expected.output_names}, that is '{card.model}' "
+            f"{card.weights_sha256[:12]} {card.output_names} (model, config, weights and outputs must match)"
+        )
 
 
 def reference_model(card: ModelCard, model_path: Path, weights: Path | None) -> torch.nn.Module:
     """The PyTorch module `model_path` (a graph, or an engine built from one) was exported from, proven
     by the weights hash."""
+    from toolkit.models.build import load_model
+    from toolkit.models.registry import resolve_weights_name, spec_from_card
+
     if weights is None and card.weights_file:
         weights = resolve_weights_name(card.weights_file)
         if not weights.is_file():
