@@ -5,7 +5,8 @@ Two kinds of pair, both `(input image, clean target)` with the target as black l
 
 - "sketch": clean line art (curves, shapes, hatching, lettering; varied widths and scales) and a rough
   pencil version of it: every stroke redrawn two or three times with jitter, pressure and overshoot,
-  light construction lines, paper texture, uneven scan lighting, noise, blur and JPEG artefacts.
+  light construction lines, the marks of drafting (half-erased earlier attempts, smudged graphite,
+  guide lines and circles), paper texture, uneven scan lighting, noise, blur and JPEG artefacts.
 - "painting": line art coloured the way Thangka are made (regions in mineral-pigment colours with
   gradients, ink outlines of varying strength), then aged (yellowing, fading, craquelure, stains, cloth
   texture), paired with the clean outlines.
@@ -82,7 +83,10 @@ def make_pair(kind: str, height: int, width: int, seed: int) -> tuple[np.ndarray
     if kind == "sketch":
         strokes, texts = line_art(rng, height, width, scale)
         target = render_clean(strokes, texts, height, width)
-        return rough_pencil(rng, strokes, texts, height, width, scale), target
+        # drafting marks draw from their own stream, so that adding them left every other random
+        # choice of a seed, and every target, as it was
+        marks = drafting_marks(np.random.default_rng([seed, 1]), strokes, height, width, scale)
+        return rough_pencil(rng, strokes, texts, height, width, scale, marks), target
     regions, details = painting_layout(rng, height, width, scale)
     return aged_painting(rng, regions, details, height, width, scale)
 
@@ -226,10 +230,58 @@ def pencil_pass(rng: np.random.Generator, canvas: np.ndarray, stroke: Stroke, sc
         draw_polyline(canvas, points[i : i + 2], width, layer_value, False)
 
 
-def rough_pencil(
-    rng: np.random.Generator, strokes: list[Stroke], texts: list[Text], height: int, width: int, scale: float
+def drafting_marks(
+    rng: np.random.Generator, strokes: list[Stroke], height: int, width: int, scale: float
 ) -> np.ndarray:
-    """(H, W) uint8: the rough scan a person would draw before inking `strokes` and `texts`."""
+    """(H, W) float32 ink that a clean-up must drop: what drafting leaves on the page besides the
+    drawing. Each family appears on about half of the pages, so clean pages stay in the mix.
+
+    - half-erased earlier attempts: a stroke drawn a few pixels off, rubbed out to a grey ghost;
+    - smudges: graphite spread by the hand, soft-edged tone patches;
+    - guides: long straight lines and circles laid in before the drawing.
+    """
+    marks = np.zeros((height, width), np.float32)
+    area_units = height * width / 256**2
+    if rng.random() < 0.5:
+        for stroke in strokes:
+            if rng.random() < 0.3:
+                ghost = np.zeros_like(marks)
+                moved = Stroke(stroke.points + rng.normal(0, 3 * scale, size=2), stroke.width, stroke.closed)
+                pencil_pass(rng, ghost, moved, scale)
+                ghost = cv2.GaussianBlur(ghost, (0, 0), rng.uniform(0.7, 1.6) * max(scale, 0.5))
+                marks = 1 - (1 - marks) * (1 - ghost * rng.uniform(0.08, 0.25))
+    if rng.random() < 0.5:
+        for _ in range(rng.poisson(1.5 * area_units) + 1):
+            smudge = np.zeros_like(marks)
+            center, axes = rng.uniform(0, (width, height)), rng.uniform(8, 50, size=2) * scale
+            box = (tuple(map(float, center)), tuple(map(float, 2 * axes)), float(rng.uniform(0, 180)))
+            cv2.ellipse(smudge, box, 1.0, -1, cv2.LINE_AA)
+            smudge = cv2.GaussianBlur(smudge, (0, 0), float(axes.mean() / 3))
+            marks = 1 - (1 - marks) * (1 - smudge * rng.uniform(0.06, 0.3))
+    if rng.random() < 0.5:
+        for _ in range(rng.poisson(2 * area_units) + 1):
+            value = float(rng.uniform(0.06, 0.3))
+            if rng.random() < 0.6:
+                a, b = rng.uniform(0, (width, height), size=(2, 2))
+                draw_polyline(marks, np.stack([a, b]), 1, value, False)
+            else:
+                center, radius = rng.uniform(0, (width, height)), rng.uniform(15, 90) * scale
+                circle = ellipse_points(center, np.array([radius, radius]), 0.0, np.zeros(3))
+                draw_polyline(marks, circle, 1, value, True)
+    return marks
+
+
+def rough_pencil(
+    rng: np.random.Generator,
+    strokes: list[Stroke],
+    texts: list[Text],
+    height: int,
+    width: int,
+    scale: float,
+    marks: np.ndarray,
+) -> np.ndarray:
+    """(H, W) uint8: the rough scan a person would draw before inking `strokes` and `texts`, with the
+    drafting `marks` on the same page."""
     ink = np.zeros((height, width), np.float32)
     for stroke in strokes:
         for _ in range(int(rng.integers(1, 4))):
@@ -246,6 +298,7 @@ def rough_pencil(
     for _ in range(rng.poisson(2)):  # light construction lines, not part of the drawing
         a, b = rng.uniform(0, (width, height), size=(2, 2))
         draw_polyline(ink, np.stack([a, b]), 1, float(rng.uniform(0.08, 0.25)), False)
+    ink = 1 - (1 - ink) * (1 - marks)
     grain = np.clip(rng.normal(1.0, 0.25, size=ink.shape), 0.3, 1.3).astype(np.float32)
     ink = np.clip(ink * grain, 0, 1)  # graphite skips over the paper's tooth
     paper = paper_texture(rng, height, width, base=rng.uniform(0.86, 0.98))
