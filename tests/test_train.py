@@ -43,6 +43,9 @@ def test_run_folder_holds_curves_checkpoints_sheets_and_provenance(tmp_path: Pat
     assert 0.0 <= evaluation["unet-light"]["line_f1"] <= 1.0
     with safe_open(run / "weights.safetensors", "pt") as weights:  # provenance travels with the tensors
         assert json.loads(weights.metadata()["training"])["best_epoch"] == record["best_epoch"]
+    # readable like the other files written beside it (safetensors replaced the 0600 temporary file)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in run.iterdir() if path.is_file()}
+    assert len(set(modes.values())) == 1, modes
 
 
 def test_early_stopping_restores_the_best_epoch(tmp_path: Path) -> None:

@@ -40,9 +40,11 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    tmp.chmod(0o666 & ~UMASK)  # mkstemp makes 0600; the result should read like any file the user writes
     try:
         yield tmp
+        # mkstemp makes 0600, and some writers (safetensors) replace the file: the result should
+        # read like any other file the user writes
+        tmp.chmod(0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
