@@ -101,6 +101,24 @@ def test_model_input_follows_the_card(exported: dict[str, Path]) -> None:
     assert to_model_input(rgb, unet).shape == (1, 2, 3)  # RGB converted to the model's gray
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_model_input_is_the_normalisation_formula_exactly(exported: dict[str, Path], dtype: type) -> None:
+    """Integer images go through a lookup table per channel (one pass); it must agree bit for bit
+    with (pixel / max - mean) / std in float32, written into a batch slot or a new array alike."""
+    card = read_card(exported["contour"])
+    rng = np.random.default_rng(1)
+    full = np.iinfo(dtype).max if dtype != np.float32 else 1
+    image = (rng.random((7, 9, 3)) * full).astype(dtype)
+    pixels = image.astype(np.float32) / np.float32(full)
+    mean, std = (np.asarray(v, np.float32)[:, None, None] for v in (card.mean, card.std))
+    expected = (pixels.transpose(2, 0, 1) - mean) / std
+    np.testing.assert_array_equal(to_model_input(image, card), expected)
+    batch = np.zeros((2, 3, 7, 9), np.float32)
+    to_model_input(image, card, out=batch[1])
+    np.testing.assert_array_equal(batch[1], expected)
+    assert not batch[0].any()
+
+
 def test_read_image_composites_alpha_on_white_and_keeps_16_bit(tmp_path: Path) -> None:
     rgba = np.zeros((4, 4, 4), np.uint8)
     rgba[:2, :, 3] = 255  # top half opaque black ink, bottom half fully transparent

@@ -1,0 +1,94 @@
+"""What the image pipeline itself costs per megapixel, once the model is fast (a GPU engine).
+
+    python benchmarks/pipeline.py --size 4000x3000 --tile 512
+
+`toolkit infer` normalises, pads, cuts tiles, blends them back and converts the result to pixels on
+the CPU, whatever backend runs the model (`draw_lines`). On a CPU backend the model dominates; behind
+a TensorRT engine this pipeline is what is left. To measure it alone it runs a real ONNX graph that
+computes next to nothing: the shipped contour model's card (RGB, ImageNet normalisation, stride 4)
+on a graph whose line output is the Sigmoid of the channel mean. Prints the best of `--runs` in
+seconds and megapixels per second, and how much of it the graph itself took (the same number of
+tile batches run straight through ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from toolkit.data.synthetic import make_pair
+from toolkit.metadata import INPUT_NAME, LINES_OUTPUT
+from toolkit.models.registry import SHIPPED_DIR
+from toolkit.runtime.infer import DEFAULT_OPTIONS, draw_lines
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.tiling import Tiling, tile_grid
+
+
+def negligible_graph(path: Path) -> None:
+    """lines = Sigmoid(mean over channels of the image), carrying the shipped contour model's card."""
+    with OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as shipped:
+        props = shipped.card.to_props()
+    image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"])
+    lines = helper.make_tensor_value_info(LINES_OUTPUT, TensorProto.FLOAT, ["batch", 1, "height", "width"])
+    nodes = [
+        helper.make_node("ReduceMean", [INPUT_NAME, "axes"], ["mean"], keepdims=1),
+        helper.make_node("Sigmoid", ["mean"], [LINES_OUTPUT]),
+    ]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    model = helper.make_model(
+        helper.make_graph(nodes, "negligible", [image], [lines], [axes]),
+        opset_imports=[helper.make_opsetid("", 18)],
+        ir_version=9,  # what ONNX Runtime 1.17 (JetPack) and later load
+    )
+    helper.set_model_props(model, props)
+    onnx.save(model, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="4000x3000", help="WIDTHxHEIGHT of the test image")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--overlap", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    width, height = map(int, args.size.split("x"))
+    painting, _ = make_pair("painting", 500, 500, seed=3)
+    image = np.tile(painting, (-(-height // 500), -(-width // 500), 1))[:height, :width]
+    tiling = Tiling(args.tile, args.overlap, args.batch)
+    with tempfile.TemporaryDirectory() as scratch:
+        graph = Path(scratch) / "negligible.onnx"
+        negligible_graph(graph)
+        with OnnxRuntimeRunner(graph) as runner:
+            draw_lines(runner, image, DEFAULT_OPTIONS, tiling, (width, height))  # warm-up
+            total = min(
+                timed(lambda: draw_lines(runner, image, DEFAULT_OPTIONS, tiling, (width, height)))
+                for _ in range(args.runs)
+            )
+            grid = tile_grid(height, width, runner.card.stride, tiling)
+            batches = -(-len(grid.xs) // tiling.batch) * len(grid.ys)
+            feed = {INPUT_NAME: np.zeros((tiling.batch, 3, grid.tile_h, grid.tile_w), np.float32)}
+            graph_alone = min(timed(lambda: runner.infer(feed)) for _ in range(args.runs)) * batches
+    megapixels = width * height / 1e6
+    print(
+        f"{width}x{height}, tiles {grid.tile_h}x{grid.tile_w} (overlap {tiling.overlap}, {tiling.batch} "
+        f"per call): pipeline {total:.3f} s = {megapixels / total:.1f} Mpx/s; of which the graph "
+        f"{graph_alone:.3f} s ({graph_alone / total:.0%})"
+    )
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
