@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import logging
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -419,8 +420,6 @@ def progress(description: str) -> Callable[[Any], Any]:
 
 def invocation(context: typer.Context) -> str:
     """The current command as a user would retype it: arguments, and the options given explicitly."""
-    import shlex
-
     words = ["toolkit", context.info_name or ""]
     for param in context.command.params:
         value = context.params.get(param.name)
@@ -683,7 +682,7 @@ def features_command(
         "" if not weights_file or weights_file.startswith(SHIPPED_PREFIX) else f" --weights {weights_file}"
     )
     console.print(f"next: toolkit export {report.model} {selection}{given}")
-    scans = " ".join(map(str, inputs))
+    scans = shlex.join(map(str, inputs))  # retypable: quoted where a path has spaces
     console.print(
         f"then: toolkit infer {scans} --model export/{report.model}-features.onnx -o {report.model}-maps/"
     )
