@@ -25,7 +25,7 @@ from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
 from toolkit.runtime.infer import check_scale, rescaled, scaled_size
 from toolkit.runtime.pipeline import to_model_input
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, tile_crops, tile_grid
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, mirrored_crop, tile_grid
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,14 @@ class CalibrationSet:
         pieces of different images differ in size. `track` sees the pieces, so progress moves within
         a large scan too.
         """
-        current, tiles = None, []
+        current, image, grid = None, None, None
         for path, index in track(self.pieces(card)):
             if path != current:
-                image = rescaled(read_image(path), self.scale)
-                current, tiles = path, list(tile_crops(image, card.stride, self.tiling))
-            yield to_model_input(tiles[index], card)[None]
+                current, image = path, rescaled(read_image(path), self.scale)
+                grid = tile_grid(*image.shape[:2], card.stride, self.tiling)
+            row, column = divmod(index, len(grid.xs))  # pieces count tiles row by row, as infer runs them
+            piece = mirrored_crop(image, grid.ys[row], grid.xs[column], grid.tile_h, grid.tile_w)
+            yield to_model_input(piece, card)[None]
 
     def pieces(self, card: ModelCard) -> list[tuple[Path, int]]:
         """(image, tile index) of every piece fed, in order, without decoding an image."""

@@ -120,15 +120,6 @@ def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
     return TileGrid(ys, xs, tile_h, tile_w)
 
 
-def tile_crops(image: np.ndarray, stride: int, tiling: Tiling = DEFAULT_TILING) -> Iterator[np.ndarray]:
-    """The pieces of `image` that `tiled_rows` runs, in its order, each a whole number of strides: the
-    tiles, or the whole image mirrored out to the stride where it fits one tile."""
-    grid = tile_grid(*image.shape[:2], stride, tiling)
-    for y in grid.ys:
-        for x in grid.xs:
-            yield mirrored_crop(image, y, x, grid.tile_h, grid.tile_w)
-
-
 def predict_tiled(runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
     """(H, W) line probability of a (H, W) or (H, W, 3) image of any size."""
     result = np.empty(image.shape[:2], np.float32)
