@@ -32,7 +32,7 @@ import onnxruntime as ort
 from toolkit.agreement import compare
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import qdq_problems
-from toolkit.export.onnx_export import read_card
+from toolkit.metadata import read_card
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:

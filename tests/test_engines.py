@@ -39,7 +39,7 @@ from toolkit.engines.header import (
     write_engine,
 )
 from toolkit.errors import ExitCode, InputError
-from toolkit.export.onnx_export import read_card
+from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.backends import make_runner, pick_auto
 from toolkit.runtime.cuda import CudaError, device_properties

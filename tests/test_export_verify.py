@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from toolkit.agreement import TOLERANCES
 from toolkit.cli import app
 from toolkit.errors import ExitCode, InputError
-from toolkit.export.onnx_export import read_card
+from toolkit.metadata import read_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.verify import verify_model
 

@@ -23,7 +23,8 @@ from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
 from toolkit.errors import ExitCode, InputError, MissingDependencyError
 from toolkit.export.fp16 import convert_to_fp16
-from toolkit.export.onnx_export import export_onnx, read_card
+from toolkit.export.onnx_export import export_onnx
+from toolkit.metadata import read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights

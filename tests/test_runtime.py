@@ -11,7 +11,7 @@ import pytest
 
 from toolkit.data.imageio import read_image
 from toolkit.errors import InputError
-from toolkit.export.onnx_export import read_card
+from toolkit.metadata import read_card
 from toolkit.runtime import Runner, pad_to_stride, predict, to_model_input
 from toolkit.runtime.onnxruntime_runner import (
     OnnxRuntimeRunner,

@@ -115,6 +115,21 @@ def test_the_tensorrt_backend_and_builder_import_without_torch() -> None:
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 
+def test_build_engine_reads_its_graph_without_torch() -> None:
+    """Without torch, build-engine gets as far as TensorRT's builder (absent here), not a torch error."""
+    result = run_without_torch(
+        f"""
+        from toolkit.cli import app
+        try:
+            app(["build-engine", {str(SHIPPED_DIR / "unet-light.onnx")!r}, "-o", "/nonexistent/x.engine"])
+        except SystemExit as exit:
+            print("exit", exit.code, "torch" in sys.modules)
+        """
+    )
+    assert "exit 4 False" in result.stdout, result.stdout + result.stderr
+    assert "toolkit build-engine needs the 'tensorrt' package" in result.stderr
+
+
 def test_verify_against_a_reference_graph_without_torch(tmp_path: Path) -> None:
     """On a Jetson (no torch) a graph or engine is checked against the FP32 graph on ONNX Runtime."""
     write_pairs("sketch", 4, 64, seed=1, root=tmp_path / "calib")

@@ -10,6 +10,7 @@ import pytest
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.evaluate import evaluate
+from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.verify import verify_model
@@ -25,6 +26,10 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
         assert record["command"].startswith(f"toolkit train {name}")
         assert isinstance(record["data_seed"], int) and len(record["git_commit"]) == 40
         assert record["validation"]["val_line_f1"] > 0.85
+        card = read_card(SHIPPED_DIR / f"{name}.onnx")  # the graph says which run made its weights
+        assert card.training_command == record["command"]
+        assert card.training["git_commit"] == record["git_commit"]
+        assert card.training["validation"] == record["validation"]
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))

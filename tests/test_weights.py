@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from toolkit.errors import InputError, WeightsMismatchError
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import read_state_dict, state_dict_sha256, write_weights
+from toolkit.provenance import safetensors_header
 
 
 def torchvision_resnet18_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -150,3 +152,52 @@ def test_bad_weights_files(tmp_path: Path, name: str, content: bytes | None, mes
     with pytest.raises(InputError, match=message) as error:
         read_state_dict(path)
     assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+def test_the_training_record_of_a_weights_file_reaches_the_model_card(tmp_path: Path) -> None:
+    """What `toolkit train` writes into the safetensors header is what every exported graph carries."""
+    model = get_spec("unet-light").build(seed=7)
+    record = {
+        "command": "toolkit train unet-light --epochs 3",
+        "data": "synthetic",
+        "data_seed": 4,
+        "git_commit": "a" * 40,
+        "best_epoch": 2,
+        "validation": {"val_line_f1": 0.9},
+        "config": {"epochs": 3},  # repeats the command: not copied
+    }
+    write_weights(model, tmp_path / "trained.safetensors", {"training": json.dumps(record)})
+    card = load_model(get_spec("unet-light"), tmp_path / "trained.safetensors").card()
+    assert card.training_command == "toolkit train unet-light --epochs 3"
+    assert card.training == {
+        k: record[k] for k in ("data", "data_seed", "git_commit", "best_epoch", "validation")
+    }
+
+    write_weights(model, tmp_path / "bare.safetensors", {})  # not from `toolkit train`
+    bare = load_model(get_spec("unet-light"), tmp_path / "bare.safetensors").card()
+    assert (bare.training_command, bare.training) == ("", {})
+
+    write_weights(model, tmp_path / "damaged.safetensors", {"training": "{not json"})
+    with pytest.raises(InputError, match=r"damaged\.safetensors: its training record is damaged"):
+        load_model(get_spec("unet-light"), tmp_path / "damaged.safetensors")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x01\x00", "shorter than a safetensors header"),
+        (b"\xff" * 8 + b"{}", r"header length \d+ does not fit the file"),
+    ],
+)
+def test_a_safetensors_header_is_read_without_torch_or_refused_in_one_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    good = tmp_path / "good.safetensors"
+    write_weights(get_spec("unet-light").build(), good, {"training": "{}"})
+    metadata, tensors = safetensors_header(good)
+    assert metadata == {"training": "{}"}
+    assert tensors["encoder.0.0.weight"]["shape"] == [16, 1, 3, 3]
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(content)
+    with pytest.raises(InputError, match=f"bad.safetensors: not a safetensors file \\({message}"):
+        safetensors_header(bad)

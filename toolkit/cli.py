@@ -789,7 +789,7 @@ def convert_command(
     """
     from toolkit.calibration.images import load_calibration_set
     from toolkit.export.fp16 import convert_to_fp16
-    from toolkit.export.onnx_export import read_card
+    from toolkit.metadata import read_card
     from toolkit.runtime.tiling import Tiling
 
     if to != "fp16":

@@ -3,6 +3,8 @@
 The runtime reads it to feed a graph (layout, channels, normalisation, stride) and to read its outputs
 (meaning, threshold) without torch or the model registry; `toolkit verify` reads it to rebuild the
 same PyTorch model from the same weights. Values are strings in ONNX, so structured fields are JSON.
+Reading and writing cards needs the `onnx` package (imported when used), never torch: engines are
+built, and graphs inspected, on machines without it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from toolkit import __version__
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:
+    import onnx
 
 # The input every toolkit graph takes, and the output of the line-probability models.
 INPUT_NAME = "image"
@@ -50,6 +56,7 @@ class ModelCard:
     init_seed: int = 0  # initialisation seed of anything the weights file does not cover
     weights_file: str = ""  # as given at export; "" = untrained initialisation
     training_command: str = ""  # the `toolkit train` command that made the weights, if known
+    training: dict[str, Any] = field(default_factory=dict)  # its data, seed, commit, metrics (provenance)
     precision: str = "fp32"
     opset: int = 0
     toolkit_version: str = ""
@@ -97,3 +104,33 @@ class ModelCard:
             return cls(**values)
         except (ValueError, TypeError, KeyError) as error:
             raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error
+
+
+def load_graph(path: Path) -> onnx.ModelProto:
+    """An ONNX file without its external weights, or one line saying why it cannot be read."""
+    import onnx
+
+    if not path.is_file():
+        raise InputError(f"{path}: ONNX file not found")
+    try:
+        return onnx.load(path, load_external_data=False)
+    except Exception as error:  # protobuf raises its own DecodeError; the message names no file
+        raise InputError(f"{path}: not a readable ONNX model ({type(error).__name__})") from error
+
+
+def card_of(model: onnx.ModelProto, source: Path | str) -> ModelCard:
+    return ModelCard.from_props({p.key: p.value for p in model.metadata_props}, source)
+
+
+def read_card(path: Path) -> ModelCard:
+    """The model card of an ONNX file, read without loading its weights."""
+    return card_of(load_graph(path), path)
+
+
+def write_card(model: onnx.ModelProto, card: ModelCard) -> None:
+    del model.metadata_props[:]
+    for key, value in card.to_props().items():
+        model.metadata_props.add(key=key, value=value)
+    model.producer_name = "line-art-toolkit"
+    model.producer_version = __version__
+    model.doc_string = f"{card.model}: " + "; ".join(o.meaning for o in card.outputs)

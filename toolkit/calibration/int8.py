@@ -40,8 +40,9 @@ from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.engines.header import version_tuple
 from toolkit.errors import InputError, MissingDependencyError
-from toolkit.export.onnx_export import check_model, read_card, write_card
+from toolkit.export.onnx_export import check_model
 from toolkit.fileio import atomic_path, refuse_overwrite
+from toolkit.metadata import read_card, write_card
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from toolkit.agreement import compare
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.int8 import Int8Result, check_choices, quantizable_nodes, quantize_int8
 from toolkit.errors import CheckFailed
-from toolkit.export.onnx_export import read_card
-from toolkit.metadata import ModelCard
+from toolkit.metadata import ModelCard, read_card
 
 log = logging.getLogger(__name__)
 

@@ -155,7 +155,7 @@ def build_engine(
     progress: BuildProgress | None = None,
 ) -> EngineHeader:
     """Build `onnx_path` into `engine_path` + its header; `command` is recorded as the way to rebuild."""
-    from toolkit.export.onnx_export import read_card
+    from toolkit.metadata import read_card
 
     card = read_card(onnx_path)
     check_request(card, onnx_path, precision, options)

@@ -23,8 +23,9 @@ import onnx
 from onnx import numpy_helper
 
 from toolkit.errors import InputError
-from toolkit.export.onnx_export import check_model, read_card, write_card
+from toolkit.export.onnx_export import check_model
 from toolkit.fileio import atomic_path, refuse_overwrite
+from toolkit.metadata import read_card, write_card
 
 log = logging.getLogger(__name__)
 

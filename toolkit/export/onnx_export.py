@@ -19,10 +19,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from toolkit import __version__
 from toolkit.errors import InputError
 from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import INPUT_NAME, ModelCard
+from toolkit.metadata import INPUT_NAME, ModelCard, write_card
 from toolkit.models.build import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -144,23 +143,3 @@ def check_model(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
         return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         raise InputError(f"{path}: exported graph fails the ONNX checker ({error})") from error
-
-
-def write_card(model: onnx.ModelProto, card: ModelCard) -> None:
-    del model.metadata_props[:]
-    for key, value in card.to_props().items():
-        model.metadata_props.add(key=key, value=value)
-    model.producer_name = "line-art-toolkit"
-    model.producer_version = __version__
-    model.doc_string = f"{card.model}: " + "; ".join(o.meaning for o in card.outputs)
-
-
-def read_card(path: Path) -> ModelCard:
-    """The model card of an ONNX file, read without loading its weights."""
-    if not path.is_file():
-        raise InputError(f"{path}: ONNX file not found")
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except Exception as error:  # protobuf raises its own DecodeError; the message names no file
-        raise InputError(f"{path}: not a readable ONNX model ({type(error).__name__})") from error
-    return ModelCard.from_props({p.key: p.value for p in model.metadata_props}, path)

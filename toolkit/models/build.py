@@ -10,6 +10,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,6 +27,7 @@ from toolkit.models.weights import (
     state_dict_sha256,
     torchvision_resnet_to_contour,
 )
+from toolkit.provenance import card_training, training_record
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,12 @@ class LoadedModel:
     weights_sha256: str
     weights_file: str  # "" when untrained
     init_seed: int
+    training: dict[str, Any] | None = None  # the record `toolkit train` wrote into the weights file
 
     def card(self, opset: int = 0) -> ModelCard:
         """What this model is, as every artifact made from it describes it (opset 0: not exported)."""
         spec = self.spec
+        training_command, training = card_training(self.training)
         return ModelCard(
             model=spec.name,
             family=spec.family,
@@ -57,6 +61,8 @@ class LoadedModel:
             weights_sha256=self.weights_sha256,
             init_seed=self.init_seed,
             weights_file=self.weights_file,
+            training_command=training_command,
+            training=training,
             opset=opset,
             toolkit_version=__version__,
             torch_version=torch.__version__,
@@ -77,8 +83,10 @@ def load_model(
     if features is not None and spec.family != "contour":
         raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
     net = spec.build(seed)
+    training = None
     if weights is not None:
         state_dict = read_state_dict(weights)
+        training = training_record(weights)
         allow_missing: tuple[str, ...] = ("head.",) if features is not None or partial else ()
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)
@@ -103,7 +111,7 @@ def load_model(
             )
             for layer in module.layers
         ]
-    return LoadedModel(spec, module, outputs, sha, weights_name(weights), seed)
+    return LoadedModel(spec, module, outputs, sha, weights_name(weights), seed, training)
 
 
 def weights_name(weights: Path | None) -> str:

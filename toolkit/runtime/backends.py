@@ -62,7 +62,7 @@ def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
 
         return TensorRTRunner(model_path), chosen
     if chosen == "torch":
-        from toolkit.export.onnx_export import read_card
+        from toolkit.metadata import read_card
         from toolkit.runtime.torch_runner import TorchRunner
         from toolkit.verify import reference_model
 
