@@ -16,8 +16,9 @@ from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from toolkit.calibration.images import load_calibration_set
-from toolkit.calibration.int8 import TARGETS, check_quantiser, qdq_problems, quantize_int8
+from toolkit.calibration.int8 import TARGETS, check_quantiser, quantize_int8
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
+from toolkit.calibration.qdq import qdq_problems
 from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs

@@ -130,6 +130,22 @@ def test_build_engine_reads_its_graph_without_torch() -> None:
     assert "toolkit build-engine needs the 'tensorrt' package" in result.stderr
 
 
+def test_inspect_reads_graphs_and_weights_without_torch() -> None:
+    files = [str(SHIPPED_DIR / "unet-light.onnx"), str(SHIPPED_DIR / "contour.safetensors")]
+    result = run_without_torch(
+        f"""
+        from toolkit.cli import app
+        try:
+            app(["inspect", *{files!r}])
+        except SystemExit as exit:
+            print("exit", exit.code, "torch" in sys.modules)
+        """
+    )
+    assert "exit 0 False" in result.stdout, result.stdout + result.stderr
+    assert "trained by    toolkit train unet-light" in result.stdout
+    assert "trained by  toolkit train contour" in result.stdout
+
+
 def test_verify_against_a_reference_graph_without_torch(tmp_path: Path) -> None:
     """On a Jetson (no torch) a graph or engine is checked against the FP32 graph on ONNX Runtime."""
     write_pairs("sketch", 4, 64, seed=1, root=tmp_path / "calib")

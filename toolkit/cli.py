@@ -40,6 +40,7 @@ app = typer.Typer(
         "toolkit evaluate data/heldout-sketch --model unet-light  \n"
         "toolkit export unet-light  \n"
         "toolkit verify export/unet-light.onnx --json verify.json  \n"
+        "toolkit inspect export/unet-light-int8.onnx engines/unet-light-fp16.engine  \n"
         "toolkit features scans/thangka.jpg  \n"
         "toolkit export contour --features conv1:3,21,48,56 --features layer1  \n"
         "toolkit build-engine export/unet-fp16.onnx --fp16"
@@ -56,7 +57,7 @@ DEBUG_VARIABLE = "TOOLKIT_DEBUG"
 # Optional packages a command may import, and the extra that installs each.
 EXTRA_OF_MODULE = {
     "torch": "train",
-    "onnx": "train",
+    "onnx": "cpu",  # also in gpu and train
     "onnxscript": "train",
     "safetensors": "train",
     "onnxruntime": "cpu",
@@ -321,6 +322,59 @@ def verify_command(
         typer.echo(f"passed on what was read, but {len(report.skipped)} file(s) could not be read", err=True)
         raise typer.Exit(ExitCode.BAD_INPUT)
     console.print("[green]PASSED[/]")
+
+
+@command("inspect")
+def inspect_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="ONNX graphs, engines (or their .engine.json headers), .safetensors.")
+    ],
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Say what a graph, engine or weights file holds: model, precision, provenance, and whether it runs here.
+
+    Reads each file's own description (model card, engine header, training record) without torch and
+    without loading a model. Exits 1 when a file has a problem (a plan that is not the one its header
+    describes, an engine this machine's TensorRT or GPU cannot run, an INT8 graph that breaks
+    TensorRT's Q/DQ rules), 3 when one cannot be read; the other files are still inspected.
+
+    Examples:
+
+    * `toolkit inspect export/unet-int8.onnx`
+    * `toolkit inspect engines/*.engine --json engines.json`
+    * `toolkit inspect runs/unet-light/weights.safetensors`
+    """
+    from toolkit.fileio import refuse_overwrite, write_json
+    from toolkit.inspection import inspect_artifact
+
+    if json_path is not None:
+        refuse_overwrite(json_path, overwrite)
+    inspections, unreadable = [], 0
+    for path in files:
+        try:
+            inspection = inspect_artifact(path)
+        except InputError as error:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            typer.echo(f"error: {error}", err=True)
+            unreadable += 1
+            continue
+        inspections.append(inspection)
+        rows = [*inspection.rows, *(("PROBLEM", problem) for problem in inspection.problems)]
+        width = max(len(label) for label, _ in rows)
+        typer.echo(str(path))
+        for label, text in rows:
+            typer.echo(f"  {label:<{width}}  {text}")
+    if json_path is not None:
+        write_json(json_path, [inspection.facts for inspection in inspections], overwrite)
+        typer.echo(f"wrote {json_path}")
+    with_problems = sum(bool(inspection.problems) for inspection in inspections)
+    if with_problems:
+        typer.echo(f"FAILED: {with_problems} of {len(files)} file(s) have problems", err=True)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+    if unreadable:
+        raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 @command("train")

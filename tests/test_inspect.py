@@ -1,0 +1,241 @@
+"""`toolkit inspect`: what graphs, engines and weights files say about themselves, read back.
+
+Everything here runs on real files: the shipped graph and weights, FP16 and INT8 graphs made by
+`toolkit convert`/`calibrate`, weights written by the trainer's own writer, and engine files with
+real headers (the plans are stand-in bytes: no TensorRT builder here; "runs here" is checked with
+the real TensorRT lean runtime, up to the GPU query).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import tensorrt_lean_bindings as trt
+from onnx import numpy_helper
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+from toolkit.data.synthetic import write_pairs
+from toolkit.engines.build import Profile
+from toolkit.engines.header import EngineHeader, Platform, sha256_of, write_engine
+from toolkit.errors import ExitCode
+from toolkit.metadata import read_card
+from toolkit.models.registry import SHIPPED_DIR, get_spec
+from toolkit.models.weights import write_weights
+from toolkit.runtime.cuda import CudaError, device_properties
+
+cli = CliRunner()
+SHIPPED = SHIPPED_DIR / "unet-light.onnx"
+
+
+def rows_of(output: str) -> dict[str, list[str]]:
+    """The printed rows, label -> texts (labels repeat: output, PROBLEM)."""
+    rows: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        if line.startswith("  "):
+            label, _, text = line.strip().partition("  ")
+            rows.setdefault(label, []).append(text.strip())
+    return rows
+
+
+@pytest.fixture(scope="module")
+def derived(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """FP16, INT8 (TensorRT form) and INT8 (CPU form) graphs of the shipped unet-light, by the CLI."""
+    folder = tmp_path_factory.mktemp("derived")
+    write_pairs("sketch", 4, 64, seed=1, root=folder / "calib")
+    images = str(folder / "calib" / "input")
+    paths = {name: folder / f"unet-light-{name}.onnx" for name in ("fp16", "int8", "int8-cpu")}
+    commands = {
+        "fp16": ["convert", str(SHIPPED), "--images", images],
+        "int8": ["calibrate", str(SHIPPED), "--images", images],
+        "int8-cpu": ["calibrate", str(SHIPPED), "--images", images, "--target", "cpu"],
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder / "cache"))  # calibration ranges stay in the test
+        for name, command in commands.items():
+            result = cli.invoke(app, [*command, "-o", str(paths[name])])
+            assert result.exit_code == 0, result.output
+    return paths
+
+
+def test_a_graph_says_what_it_is_and_which_training_run_made_its_weights(tmp_path: Path) -> None:
+    record = json.loads((SHIPPED_DIR / "unet-light.json").read_text())
+    result = cli.invoke(app, ["inspect", str(SHIPPED), "--json", str(tmp_path / "inspect.json")])
+    assert result.exit_code == ExitCode.OK, result.output
+    rows = rows_of(result.output)
+    assert rows["model"] == ["unet-light (unet family): sketch in, line probability out"]
+    assert rows["precision"] == ["fp32"]
+    assert rows["trained by"] == [record["command"]]
+    assert rows["training"] == [
+        f"synthetic data, seed 0, commit {record['git_commit'][:7]}, best epoch {record['best_epoch']}, "
+        f"validation line F1 {record['validation']['val_line_f1']:.3f}"
+    ]
+    assert rows["graph input"] == ["image float32 [batch, 1, height, width]"]
+    assert rows["input"] == [
+        "image: gray NCHW, height and width multiples of 8; pixels x 1/255, then (x - [0.0]) / [1.0]"
+    ]
+    model = onnx.load(SHIPPED)
+    assert rows["operators"][0].startswith(f"{len(model.graph.node)} nodes: Conv 19, Relu 18")
+    [facts] = json.loads((tmp_path / "inspect.json").read_text())
+    assert facts["kind"] == "onnx" and facts["sha256"] == sha256_of(SHIPPED.read_bytes())
+    assert facts["card"]["training_command"] == record["command"]
+    assert sum(facts["operators"].values()) == len(model.graph.node)
+    assert facts["problems"] == []
+
+
+def test_derived_graphs_say_how_they_got_their_precision(derived: dict[str, Path]) -> None:
+    result = cli.invoke(app, ["inspect", *map(str, derived.values())])
+    assert result.exit_code == ExitCode.OK, result.output
+    precisions = rows_of(result.output)["precision"]
+    fp16 = read_card(derived["fp16"])
+    kept = json.loads(fp16.extra["fp32_nodes"])
+    assert precisions[0].startswith(f"fp16 ({fp16.extra['fp16_converter']}), FP32 inputs and outputs")
+    assert all(node in precisions[0] for node in kept)
+    for text, name in zip(precisions[1:], ("int8", "int8-cpu")):
+        card = read_card(derived[name])
+        excluded = ", ".join(json.loads(card.extra["int8_excluded_nodes"]))
+        assert f"max calibration on 4 images ({card.extra['calibration_feed']}" in text
+        assert text.endswith(f"kept out of INT8: {excluded}") or f"kept out of INT8: {excluded};" in text
+    assert "TensorRT form: symmetric int8" in precisions[1]
+    assert "ONNX Runtime CPU form" in precisions[2] and "3 transposed convolutions as 1x1" in precisions[2]
+    # only the TensorRT form is held to TensorRT's Q/DQ rules
+    assert rows_of(result.output)["Q/DQ rules"] == [
+        "TensorRT's, kept: symmetric int8, opset >= 13, no quantised Sigmoid or output"
+    ]
+
+
+def test_an_int8_graph_that_breaks_tensorrt_rules_is_a_problem(
+    derived: dict[str, Path], tmp_path: Path
+) -> None:
+    broken = onnx.load(derived["int8"])
+    zero_point = next(i for i in broken.graph.initializer if i.name.endswith("zero_point"))
+    zero_point.CopyFrom(
+        numpy_helper.from_array(np.ones_like(numpy_helper.to_array(zero_point)), zero_point.name)
+    )
+    onnx.save(broken, tmp_path / "broken-int8.onnx")
+    result = cli.invoke(app, ["inspect", str(tmp_path / "broken-int8.onnx"), str(SHIPPED)])
+    assert result.exit_code == ExitCode.CHECK_FAILED
+    problems = rows_of(result.output)["PROBLEM"]
+    assert problems and all(p.startswith("breaks TensorRT's Q/DQ rules: ") for p in problems)
+    assert any("zero point int8 not all 0" in p for p in problems)
+    assert "FAILED: 1 of 2 file(s) have problems" in result.output
+    assert rows_of(result.output)["precision"][1] == "fp32"  # the good file is still inspected
+
+
+def engine_header(plan: bytes, built_on: Platform, graph: Path = SHIPPED, **changes: object) -> EngineHeader:
+    card = read_card(graph)
+    header = EngineHeader(
+        card=card.to_props(),
+        built_on=built_on,
+        precision=card.precision,
+        profile=Profile().nchw(card.input_channels),
+        onnx_file=str(graph),
+        onnx_sha256=sha256_of(graph.read_bytes()),
+        engine_sha256=sha256_of(plan),
+        build_command=f"toolkit build-engine {graph} -o engines/unet-light.engine",
+        built_at="2026-11-21T10:00:00+00:00",
+    )
+    return dataclasses.replace(header, **changes)
+
+
+def has_gpu() -> bool:
+    try:
+        device_properties()
+    except CudaError:
+        return False
+    return True
+
+
+def test_an_engine_says_where_it_was_built_and_whether_it_runs_here(tmp_path: Path) -> None:
+    """Version-compatible on this machine's TensorRT (the lean runtime): accepted up to the GPU query."""
+    plan, path = b"stand-in plan", tmp_path / "unet-light.engine"
+    built_on = Platform(trt.__version__, "NVIDIA H100 80GB HBM3", "9.0")
+    write_engine(path, plan, engine_header(plan, built_on, version_compatible=True))
+    result = cli.invoke(app, ["inspect", str(path), "--json", str(tmp_path / "engine.json")])
+    rows = rows_of(result.output)
+    assert rows["built for"] == [
+        f"TensorRT {trt.__version__} on NVIDIA H100 80GB HBM3 (compute 9.0); version-compatible"
+    ]
+    assert rows["profile"] == ["min 1x1x32x32, opt 4x1x512x512, max 4x1x512x512 (NCHW)"]
+    assert rows["from graph"] == [
+        f"{SHIPPED} (sha256 {sha256_of(SHIPPED.read_bytes())[:12]}; the file there now is that graph)"
+    ]
+    assert rows["trained by"] == [read_card(SHIPPED).training_command]  # the graph's card, kept
+    if has_gpu():
+        pytest.skip("a GPU is present: 'runs here' compares its compute capability")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert rows["runs here"][0].startswith(
+        f"TensorRT {trt.__version__} (lean runtime) accepts its version; "
+        "the GPU is unknown (CUDA cudaGetDeviceCount failed"
+    )
+    [facts] = json.loads((tmp_path / "engine.json").read_text())
+    assert facts["header"]["built_on"]["compute_capability"] == "9.0" and facts["problems"] == []
+
+
+def test_an_engine_this_machine_cannot_run_or_a_swapped_plan_is_a_problem(tmp_path: Path) -> None:
+    plan, path = b"stand-in plan", tmp_path / "orin.engine"
+    write_engine(path, plan, engine_header(plan, Platform("10.3.0.30", "Orin", "8.7")))
+    path.write_bytes(b"another plan")
+    result = cli.invoke(app, ["inspect", str(tmp_path / "orin.engine.json")])  # the header names it too
+    assert result.exit_code == ExitCode.CHECK_FAILED
+    rows = rows_of(result.output)
+    assert rows["runs here"] == [f"no, not on TensorRT {trt.__version__} (lean runtime)"]
+    assert rows["PROBLEM"] == [
+        f"the file is not the plan orin.engine.json describes (sha256 {sha256_of(b'another plan')[:12]}, "
+        f"header says {sha256_of(plan)[:12]}); rebuild it: toolkit build-engine {SHIPPED} "
+        "-o engines/unet-light.engine --overwrite",
+        "the lean runtime only runs plans built with --version-compatible; "
+        f"this machine has TensorRT {trt.__version__} (lean runtime)",
+    ]
+
+
+def test_weights_say_which_training_run_made_them(tmp_path: Path) -> None:
+    model = get_spec("unet-light").build(seed=3)
+    record = {
+        "model": "unet-light",
+        "command": "toolkit train unet-light --epochs 2",
+        "data": "data/",
+        "data_seed": 5,
+        "git_commit": "b" * 40,
+        "best_epoch": 1,
+        "validation": {"val_line_f1": 0.8123},
+        "torch_version": "2.13.0+cpu",
+    }
+    write_weights(model, tmp_path / "trained.safetensors", {"training": json.dumps(record)})
+    write_weights(model, tmp_path / "bare.safetensors", {})
+    result = cli.invoke(
+        app, ["inspect", str(tmp_path / "trained.safetensors"), str(tmp_path / "bare.safetensors")]
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    rows = rows_of(result.output)
+    parameters = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for b in model.buffers())
+    assert rows["tensors"][0].endswith(f"{(parameters + buffers) / 1e6:.2f} M values")
+    assert rows["trained by"] == [
+        "toolkit train unet-light --epochs 2",
+        "unknown: its header holds no training record (not from `toolkit train`)",
+    ]
+    assert rows["training"] == ["data/ data, seed 5, commit bbbbbbb, best epoch 1, validation line F1 0.812"]
+
+
+def test_unreadable_files_get_one_line_each_and_the_rest_are_inspected(tmp_path: Path) -> None:
+    (tmp_path / "corrupt.onnx").write_bytes(b"\x08\x01garbage")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "lonely.engine").write_bytes(b"plan without header")
+    files = ["missing.onnx", "corrupt.onnx", "notes.txt", "lonely.engine"]
+    result = cli.invoke(app, ["inspect", *(str(tmp_path / f) for f in files), str(SHIPPED)])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: {tmp_path / 'missing.onnx'}: ONNX file not found",
+        f"error: {tmp_path / 'corrupt.onnx'}: not a readable ONNX model (DecodeError)",
+        f"error: {tmp_path / 'notes.txt'}: not a file inspect reads (.onnx, .engine or .plan, .safetensors)",
+        f"error: {tmp_path / 'lonely.engine'}: has no header lonely.engine.json beside it, so its TensorRT "
+        "version, GPU and model are unknown; build engines with `toolkit build-engine` (it writes both)",
+    ]
+    assert rows_of(result.output)["precision"] == ["fp32"]
