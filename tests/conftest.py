@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from hypothesis import settings
 
 from toolkit.data.samples import painting, sketch
+from toolkit.engines.build import Profile
+from toolkit.engines.header import EngineHeader, Platform, sha256_of
 from toolkit.export.onnx_export import export_onnx
+from toolkit.metadata import read_card
 from toolkit.models.build import load_model
-from toolkit.models.registry import get_spec
+from toolkit.models.registry import SHIPPED_DIR, get_spec
+from toolkit.runtime.cuda import CudaError, device_properties
 
 # Property tests draw the same examples on every run, so CI passes or fails for a reason, not a seed.
 # A random draw once found height 214, width 40, tile 64, overlap 16 tiling at 34.4 dB (stated: >= 35).
@@ -48,7 +52,30 @@ def image_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def random_image(height: int, width: int, channels: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    shape = (height, width) if channels == 1 else (height, width, channels)
-    return rng.integers(0, 256, size=shape, dtype=np.uint8)
+# Engines without a TensorRT builder: real headers around stand-in plan bytes (tests of engines, inspect).
+ORIN = Platform("10.3.0.30", "Orin", "8.7")
+
+
+def header_for(plan: bytes, built_on: Platform = ORIN, **changes: object) -> EngineHeader:
+    """The header `toolkit build-engine` would write for the shipped unet-light graph and `plan`."""
+    shipped = SHIPPED_DIR / "unet-light.onnx"
+    card = read_card(shipped)
+    header = EngineHeader(
+        card=card.to_props(),
+        built_on=built_on,
+        precision=card.precision,
+        profile=Profile().nchw(card.input_channels),
+        onnx_file=str(shipped),
+        onnx_sha256=sha256_of(shipped.read_bytes()),
+        engine_sha256=sha256_of(plan),
+        build_command="toolkit build-engine unet-light -o engines/unet-light.engine",
+    )
+    return dataclasses.replace(header, **changes)
+
+
+def has_gpu() -> bool:
+    try:
+        device_properties()
+    except CudaError:
+        return False
+    return True

@@ -19,6 +19,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 import tensorrt_lean_bindings as trt  # the dev extra's TensorRT 11 lean runtime: imports without a GPU
+from conftest import ORIN, has_gpu, header_for
 from typer.testing import CliRunner
 
 import toolkit.engines.build
@@ -26,20 +27,17 @@ import toolkit.runtime.cuda
 import toolkit.runtime.tensorrt_runner
 from toolkit.cli import app
 from toolkit.data.samples import sketch
-from toolkit.engines.build import Profile, progress_monitor
+from toolkit.engines.build import progress_monitor
 from toolkit.engines.header import (
-    EngineHeader,
     EngineMismatchError,
     Platform,
     check_compatible,
     compatibility_problems,
     read_engine,
-    sha256_of,
     sidecar_path,
     write_engine,
 )
 from toolkit.errors import ExitCode, InputError
-from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.backends import make_runner, pick_auto
 from toolkit.runtime.cuda import CudaError, device_properties
@@ -49,23 +47,7 @@ from toolkit.verify import verify_runner
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
-ORIN = Platform("10.3.0.30", "Orin", "8.7")
 H100 = Platform("10.3.0.30", "NVIDIA H100 80GB HBM3", "9.0")
-
-
-def header_for(plan: bytes, built_on: Platform = ORIN, **changes: object) -> EngineHeader:
-    card = read_card(SHIPPED)
-    header = EngineHeader(
-        card=card.to_props(),
-        built_on=built_on,
-        precision=card.precision,
-        profile=Profile().nchw(card.input_channels),
-        onnx_file=str(SHIPPED),
-        onnx_sha256=sha256_of(SHIPPED.read_bytes()),
-        engine_sha256=sha256_of(plan),
-        build_command="toolkit build-engine unet-light -o engines/unet-light.engine",
-    )
-    return dataclasses.replace(header, **changes)
 
 
 def test_engine_and_header_are_written_together_and_read_back(tmp_path: Path) -> None:
@@ -176,14 +158,6 @@ def test_a_compatible_engine_reaches_the_gpu_query(tmp_path: Path, image_folder:
         pytest.skip("a GPU is present: the fake plan would reach TensorRT's deserialiser")
     assert result.exit_code == ExitCode.MISSING_DEPENDENCY
     assert "error: CUDA cudaGetDeviceCount failed: cudaError" in result.output
-
-
-def has_gpu() -> bool:
-    try:
-        device_properties()
-    except CudaError:
-        return False
-    return True
 
 
 def test_cuda_reports_the_failed_call_or_the_gpu() -> None:

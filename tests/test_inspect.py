@@ -8,7 +8,6 @@ the real TensorRT lean runtime, up to the GPU query).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -16,18 +15,17 @@ import numpy as np
 import onnx
 import pytest
 import tensorrt_lean_bindings as trt
+from conftest import ORIN, has_gpu, header_for
 from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
-from toolkit.engines.build import Profile
-from toolkit.engines.header import EngineHeader, Platform, sha256_of, write_engine
+from toolkit.engines.header import Platform, sha256_of, write_engine
 from toolkit.errors import ExitCode
 from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
-from toolkit.runtime.cuda import CudaError, device_properties
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
@@ -127,39 +125,19 @@ def test_an_int8_graph_that_breaks_tensorrt_rules_is_a_problem(
     assert rows_of(result.output)["precision"][1] == "fp32"  # the good file is still inspected
 
 
-def engine_header(plan: bytes, built_on: Platform, graph: Path = SHIPPED, **changes: object) -> EngineHeader:
-    card = read_card(graph)
-    header = EngineHeader(
-        card=card.to_props(),
-        built_on=built_on,
-        precision=card.precision,
-        profile=Profile().nchw(card.input_channels),
-        onnx_file=str(graph),
-        onnx_sha256=sha256_of(graph.read_bytes()),
-        engine_sha256=sha256_of(plan),
-        build_command=f"toolkit build-engine {graph} -o engines/unet-light.engine",
-        built_at="2026-11-21T10:00:00+00:00",
-    )
-    return dataclasses.replace(header, **changes)
-
-
-def has_gpu() -> bool:
-    try:
-        device_properties()
-    except CudaError:
-        return False
-    return True
-
-
 def test_an_engine_says_where_it_was_built_and_whether_it_runs_here(tmp_path: Path) -> None:
     """Version-compatible on this machine's TensorRT (the lean runtime): accepted up to the GPU query."""
     plan, path = b"stand-in plan", tmp_path / "unet-light.engine"
     built_on = Platform(trt.__version__, "NVIDIA H100 80GB HBM3", "9.0")
-    write_engine(path, plan, engine_header(plan, built_on, version_compatible=True))
+    header = header_for(plan, built_on, version_compatible=True, built_at="2026-11-21T10:00:00+00:00")
+    write_engine(path, plan, header)
     result = cli.invoke(app, ["inspect", str(path), "--json", str(tmp_path / "engine.json")])
     rows = rows_of(result.output)
     assert rows["built for"] == [
         f"TensorRT {trt.__version__} on NVIDIA H100 80GB HBM3 (compute 9.0); version-compatible"
+    ]
+    assert rows["built"] == [
+        "2026-11-21T10:00:00+00:00 by: toolkit build-engine unet-light -o engines/unet-light.engine"
     ]
     assert rows["profile"] == ["min 1x1x32x32, opt 4x1x512x512, max 4x1x512x512 (NCHW)"]
     assert rows["from graph"] == [
@@ -179,7 +157,7 @@ def test_an_engine_says_where_it_was_built_and_whether_it_runs_here(tmp_path: Pa
 
 def test_an_engine_this_machine_cannot_run_or_a_swapped_plan_is_a_problem(tmp_path: Path) -> None:
     plan, path = b"stand-in plan", tmp_path / "orin.engine"
-    write_engine(path, plan, engine_header(plan, Platform("10.3.0.30", "Orin", "8.7")))
+    write_engine(path, plan, header_for(plan, ORIN))
     path.write_bytes(b"another plan")
     result = cli.invoke(app, ["inspect", str(tmp_path / "orin.engine.json")])  # the header names it too
     assert result.exit_code == ExitCode.CHECK_FAILED
@@ -187,8 +165,8 @@ def test_an_engine_this_machine_cannot_run_or_a_swapped_plan_is_a_problem(tmp_pa
     assert rows["runs here"] == [f"no, not on TensorRT {trt.__version__} (lean runtime)"]
     assert rows["PROBLEM"] == [
         f"the file is not the plan orin.engine.json describes (sha256 {sha256_of(b'another plan')[:12]}, "
-        f"header says {sha256_of(plan)[:12]}); rebuild it: toolkit build-engine {SHIPPED} "
-        "-o engines/unet-light.engine --overwrite",
+        f"header says {sha256_of(plan)[:12]}); rebuild it: "
+        "toolkit build-engine unet-light -o engines/unet-light.engine --overwrite",
         "the lean runtime only runs plans built with --version-compatible; "
         f"this machine has TensorRT {trt.__version__} (lean runtime)",
     ]
