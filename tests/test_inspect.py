@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
+import cv2
 import numpy as np
 import onnx
 import pytest
 import tensorrt_lean_bindings as trt
 from conftest import ORIN, has_gpu, header_for
 from onnx import numpy_helper
+from PIL import Image
 from typer.testing import CliRunner
 
+from toolkit import __version__
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
 from toolkit.engines.header import Platform, sha256_of, write_engine
 from toolkit.errors import ExitCode
+from toolkit.fileio import write_png
 from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
+from toolkit.provenance import output_record, png_text
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
@@ -212,8 +218,71 @@ def test_unreadable_files_get_one_line_each_and_the_rest_are_inspected(tmp_path:
     assert errors == [
         f"error: {tmp_path / 'missing.onnx'}: ONNX file not found",
         f"error: {tmp_path / 'corrupt.onnx'}: not a readable ONNX model (DecodeError)",
-        f"error: {tmp_path / 'notes.txt'}: not a file inspect reads (.onnx, .engine or .plan, .safetensors)",
+        f"error: {tmp_path / 'notes.txt'}: not a file inspect reads "
+        "(.onnx, .engine or .plan, .safetensors, .png, .svg)",
         f"error: {tmp_path / 'lonely.engine'}: has no header lonely.engine.json beside it, so its TensorRT "
         "version, GPU and model are unknown; build engines with `toolkit build-engine` (it writes both)",
     ]
     assert rows_of(result.output)["precision"] == ["fp32"]
+
+
+def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_folder: Path) -> None:
+    result = cli.invoke(app, ["infer", str(image_folder), "-o", str(tmp_path / "lines")])
+    assert result.exit_code == ExitCode.OK, result.output
+    picture = tmp_path / "lines" / "a-sketch.png"
+    Image.open(picture).verify()  # chunks and CRCs as the PNG standard has them
+    assert Image.open(picture).info["Software"] == f"line-art-toolkit {__version__}"
+    record = output_record(picture)
+    card = read_card(SHIPPED)
+    assert record == {
+        "software": f"line-art-toolkit {__version__}",
+        "model": "unet-light",
+        "precision": "fp32",
+        "weights_file": "shipped:unet-light.safetensors",
+        "weights_sha256": card.weights_sha256,
+        "training_command": card.training_command,
+        "backend": "onnxruntime",
+        "format": "gray",
+        "scale": 1.0,
+        "tile": 512,
+        "overlap": 64,
+        "threshold": 0.5,
+        "source": str(image_folder / "a-sketch.png"),
+        "width": 93,
+        "height": 71,
+        "output": "lines",
+    }
+    inspected = cli.invoke(app, ["inspect", str(picture), str(image_folder / "a-sketch.png")])
+    assert inspected.exit_code == ExitCode.OK, inspected.output
+    rows = rows_of(inspected.output)
+    assert rows["source"] == [f"{image_folder / 'a-sketch.png'} (93x71)"]
+    assert rows["settings"] == ["format gray, scale 1.0, tile 512, overlap 64, threshold 0.5"]
+    assert rows["made by"][1] == "unknown: it carries no record of `toolkit infer`"  # the user's own PNG
+
+
+def test_feature_pictures_and_svgs_say_what_they_show(
+    tmp_path: Path, image_folder: Path, exported: dict[str, Path]
+) -> None:
+    features = str(exported["contour-features"])
+    cli.invoke(app, ["infer", str(image_folder), "--model", features, "-o", str(tmp_path / "maps")])
+    assert output_record(tmp_path / "maps" / "b-painting-conv1-c21.png")["output"] == "conv1 channel 21"
+    assert output_record(tmp_path / "maps" / "b-painting-layer1-c63.png")["output"] == "layer1 channel 63"
+    result = cli.invoke(app, ["infer", str(image_folder), "--format", "svg", "-o", str(tmp_path / "svg")])
+    assert result.exit_code == ExitCode.OK, result.output
+    svg = tmp_path / "svg" / "a-sketch.svg"
+    root = ElementTree.parse(svg).getroot()  # still well-formed XML
+    assert root.find("{http://www.w3.org/2000/svg}metadata") is not None
+    record = output_record(svg)
+    assert record["format"] == "svg" and record["source"] == str(image_folder / "a-sketch.png")
+
+
+def test_png_text_round_trips_any_file_name(tmp_path: Path) -> None:
+    """iTXt is UTF-8: a Tibetan file name survives; a file that is not a PNG is refused in one line."""
+    name = "thang-ka-ཐང་ཀ.png"
+    write_png(tmp_path / "x.png", np.full((5, 7), 255, np.uint8), text={"Source": name})
+    assert png_text(tmp_path / "x.png") == {"Source": name}
+    assert (cv2.imread(str(tmp_path / "x.png"), cv2.IMREAD_UNCHANGED) == 255).all()
+    (tmp_path / "fake.png").write_bytes(b"GIF89a")
+    result = cli.invoke(app, ["inspect", str(tmp_path / "fake.png")])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.output.strip() == f"error: {tmp_path / 'fake.png'}: not a PNG file"

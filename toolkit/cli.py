@@ -327,23 +327,28 @@ def verify_command(
 @command("inspect")
 def inspect_command(
     files: Annotated[
-        list[Path], typer.Argument(help="ONNX graphs, engines (or their .engine.json headers), .safetensors.")
+        list[Path],
+        typer.Argument(
+            help="ONNX graphs, engines (or their .engine.json headers), .safetensors, pictures from infer."
+        ),
     ],
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Say what a graph, engine or weights file holds: model, precision, provenance, and whether it runs here.
+    """Say what a file is and what made it: model, precision, provenance, and whether an engine runs here.
 
-    Reads each file's own description (model card, engine header, training record) without torch and
-    without loading a model. Exits 1 when a file has a problem (a plan that is not the one its header
-    describes, an engine this machine's TensorRT or GPU cannot run, an INT8 graph that breaks
-    TensorRT's Q/DQ rules), 3 when one cannot be read; the other files are still inspected.
+    Reads each file's own description (model card, engine header, training record, the record
+    `toolkit infer` stamps into every picture) without torch and without loading a model. Exits 1
+    when a file has a problem (a plan that is not the one its header describes, an engine this
+    machine's TensorRT or GPU cannot run, an INT8 graph that breaks TensorRT's Q/DQ rules), 3 when
+    one cannot be read; the other files are still inspected.
 
     Examples:
 
     * `toolkit inspect export/unet-int8.onnx`
     * `toolkit inspect engines/*.engine --json engines.json`
     * `toolkit inspect runs/unet-light/weights.safetensors`
+    * `toolkit inspect lines/scan-0042.png` (which model, weights and settings drew it, from which scan)
     """
     from toolkit.fileio import refuse_overwrite, write_json
     from toolkit.inspection import inspect_artifact

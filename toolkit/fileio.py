@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from toolkit.errors import InputError
+from toolkit.provenance import png_with_text
 
 
 def _current_umask() -> int:
@@ -50,8 +51,10 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_png(path: Path, pixels: np.ndarray, overwrite: bool = False) -> None:
-    """Gray, RGB or RGBA uint8/uint16 pixels as a PNG, atomically."""
+def write_png(
+    path: Path, pixels: np.ndarray, overwrite: bool = False, text: dict[str, str] | None = None
+) -> None:
+    """Gray, RGB or RGBA uint8/uint16 pixels as a PNG, atomically, with `text` entries (iTXt) if given."""
     if pixels.ndim == 2:
         bgr = pixels
     else:
@@ -60,7 +63,7 @@ def write_png(path: Path, pixels: np.ndarray, overwrite: bool = False) -> None:
     if not ok:
         raise InputError(f"{path}: OpenCV could not encode the image")
     with atomic_path(path, overwrite) as tmp:
-        tmp.write_bytes(encoded.tobytes())
+        tmp.write_bytes(png_with_text(encoded.tobytes(), text) if text else encoded.tobytes())
 
 
 def write_json(path: Path, data: object, overwrite: bool = False) -> None:

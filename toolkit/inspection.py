@@ -33,7 +33,7 @@ from toolkit.engines.header import sha256_of as sha256
 from toolkit.engines.trt import import_runtime, platform_of
 from toolkit.errors import InputError, MissingDependencyError
 from toolkit.metadata import ModelCard, card_of, load_graph
-from toolkit.provenance import safetensors_header, training_record
+from toolkit.provenance import output_record, safetensors_header, training_record
 from toolkit.runtime.cuda import CudaError
 
 Row = tuple[str, str]  # (label, text)
@@ -55,7 +55,7 @@ PRECISION_NOTES = {
 @dataclass(frozen=True)
 class Inspection:
     path: Path
-    kind: str  # "onnx", "engine" or "weights"
+    kind: str  # "onnx", "engine", "weights" or "picture"
     rows: list[Row]  # what `toolkit inspect` prints, in reading order
     facts: dict[str, Any]  # the same, whole and structured: what --json writes
     problems: list[str] = field(default_factory=list)  # what keeps it from being used (here)
@@ -72,7 +72,9 @@ def inspect_artifact(path: Path) -> Inspection:
         return inspect_engine(path.with_name(path.name[: -len(".json")]))
     if name.endswith(".safetensors"):
         return inspect_weights(path)
-    raise InputError(f"{path}: not a file inspect reads (.onnx, .engine or .plan, .safetensors)")
+    if name.endswith((".png", ".svg")):
+        return inspect_picture(path)
+    raise InputError(f"{path}: not a file inspect reads (.onnx, .engine or .plan, .safetensors, .png, .svg)")
 
 
 def inspect_graph(path: Path) -> Inspection:
@@ -226,6 +228,45 @@ def inspect_weights(path: Path) -> Inspection:
     return Inspection(path, "weights", rows, facts)
 
 
+def inspect_picture(path: Path) -> Inspection:
+    """A picture `toolkit infer` wrote: the record it stamped into it (toolkit.provenance)."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    record = output_record(path)
+    data = path.read_bytes()
+    kind = "SVG" if path.suffix.lower() == ".svg" else "PNG"
+    rows = [("file", f"picture ({kind}), {megabytes(len(data))}, sha256 {sha256(data)[:12]}")]
+    if record is None:
+        rows.append(("made by", "unknown: it carries no record of `toolkit infer`"))
+    else:
+        get = record.get
+        weights_sha = str(get("weights_sha256", "?"))[:12]
+        weights = f"{get('weights_file') or 'untrained'} (tensors sha256 {weights_sha})"
+        rows += [
+            ("made by", f"{get('software', '?')}, backend {get('backend', '?')}"),
+            ("source", f"{get('source', '?')} ({get('width', '?')}x{get('height', '?')})"),
+            ("shows", str(get("output", "?"))),
+            ("model", f"{get('model', '?')}, {get('precision', '?')}, weights {weights}"),
+            ("trained by", get("training_command") or "unknown"),
+            (
+                "settings",
+                f"format {get('format', '?')}, scale {get('scale', '?')}, tile {get('tile', '?')}, "
+                f"overlap {get('overlap', '?')}, threshold {get('threshold', '?')}",
+            ),
+        ]
+        if "calibration_sha256" in record:
+            rows.append(("calibration", f"sha256 {str(record['calibration_sha256'])[:12]} (INT8 graph)"))
+    facts = {
+        "file": str(path),
+        "kind": "picture",
+        "bytes": len(data),
+        "sha256": sha256(data),
+        "record": record,
+        "problems": [],
+    }
+    return Inspection(path, "picture", rows, facts)
+
+
 def card_rows(card: ModelCard) -> list[Row]:
     """A model card in words: what the model is, what it takes and gives, and where it came from."""
     drawn = "line probability" if card.output_kind == "lines" else "feature maps"
@@ -333,4 +374,4 @@ def scale_text(scale: float) -> str:
 
 
 def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"

@@ -1,19 +1,23 @@
-"""Where weights came from: the training record a `toolkit train` weights file carries, read without torch.
+"""Where things came from: the training record in a weights file, the record in every output picture.
 
 `toolkit train` writes its record (command, data, data seed, git commit, best epoch, validation
 metrics) into the `.safetensors` header's metadata. Export copies it into the model card, so an ONNX
-graph, and every FP16/INT8 graph and engine made from it, says which training run made its weights.
+graph, and every FP16/INT8 graph and engine made from it, says which training run made its weights;
+`toolkit infer` stamps each picture with the model card's identity and its own settings.
 
-The safetensors header is read here by hand (documented format: 8 bytes little-endian length, then
-that many bytes of JSON), so `toolkit inspect` works on a runtime-only install.
+Torch-free: the safetensors header (8 bytes little-endian length, then that many bytes of JSON) and
+PNG chunks are read and written here by hand, so `toolkit inspect` works on a runtime-only install.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, unescape
 
 from toolkit.errors import InputError
 
@@ -62,3 +66,74 @@ def card_training(record: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
     if record is None:
         return "", {}
     return str(record.get("command", "")), {k: record[k] for k in CARD_FIELDS if k in record}
+
+
+# Every picture `toolkit infer` writes carries what made it (model, weights, precision, backend,
+# settings, source image): archives keep outputs apart from run logs for decades. PNGs hold it as
+# an iTXt chunk (UTF-8 JSON) beside a standard "Software" one that image viewers show; SVGs as a
+# <metadata> element. `toolkit inspect` reads both.
+OUTPUT_KEYWORD = "line-art-toolkit"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG_METADATA = re.compile(r'<metadata id="line-art-toolkit">(.*?)</metadata>', re.DOTALL)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_text(png: bytes, text: dict[str, str]) -> bytes:
+    """`png` with one uncompressed iTXt chunk per entry, right after its IHDR chunk."""
+    ihdr_end = len(PNG_SIGNATURE) + 8 + struct.unpack(">I", png[8:12])[0] + 4  # length, type, data, CRC
+    chunks = b"".join(
+        png_chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+        for keyword, value in text.items()
+    )
+    return png[:ihdr_end] + chunks + png[ihdr_end:]
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """A PNG's tEXt and iTXt entries (uncompressed), read up to its image data."""
+    data = path.read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise InputError(f"{path}: not a PNG file")
+    text, offset = {}, len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I", data[offset : offset + 4])[0], data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        if kind in (b"IDAT", b"IEND"):
+            break
+        if kind == b"tEXt":
+            keyword, _, value = body.partition(b"\0")
+            text[keyword.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"iTXt":
+            keyword, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]  # compression flag, method
+            _language, _, rest = rest.partition(b"\0")
+            _translated, _, value = rest.partition(b"\0")
+            if not compressed:
+                text[keyword.decode("latin-1")] = value.decode("utf-8", errors="replace")
+        offset += 12 + length
+    return text
+
+
+def svg_with_metadata(svg: str, record: dict[str, Any]) -> str:
+    """`svg` with `record` as JSON in a <metadata> element, first inside its root element."""
+    root_end = svg.index(">", svg.index("<svg")) + 1
+    element = f'\n<metadata id="{OUTPUT_KEYWORD}">{escape(json.dumps(record))}</metadata>'
+    return svg[:root_end] + element + svg[root_end:]
+
+
+def output_record(path: Path) -> dict[str, Any] | None:
+    """The record `toolkit infer` stamped into one of its PNG or SVG outputs; None if it has none."""
+    if path.suffix.lower() == ".svg":
+        found = SVG_METADATA.search(path.read_text(errors="replace"))
+        text = unescape(found.group(1)) if found else None
+    else:
+        text = png_text(path).get(OUTPUT_KEYWORD)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        raise InputError(f"{path}: its {OUTPUT_KEYWORD} record is damaged ({error})") from error
+    return record if isinstance(record, dict) else None

@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from toolkit import __version__
 from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
 from toolkit.fileio import atomic_path, write_png
+from toolkit.provenance import OUTPUT_KEYWORD, svg_with_metadata
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, predict_tiled_outputs, tiled_rows
@@ -143,6 +146,7 @@ WRITE_BEHIND = 2  # images waiting to be written before the model waits for the 
 class Job:
     item: InputFile
     outputs: list[Path]  # in the order they are drawn
+    labels: list[str]  # what each output shows: "lines", or "conv1 channel 21"
     result: FileResult | None = None  # decided before any pixel is read: skipped, or an error
 
 
@@ -161,6 +165,36 @@ def output_paths(item: InputFile, out_dir: Path, suffix: str, channels: Channels
     ]
 
 
+def output_labels(channels: Channels | None) -> list[str]:
+    """What each of an image's outputs shows, in `output_paths` order."""
+    if channels is None:
+        return ["lines"]
+    return [f"{layer} channel {channel}" for layer, numbers in channels.items() for channel in numbers]
+
+
+def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict[str, Any]:
+    """What made every picture of a run, stamped into each (toolkit.provenance): the model card's
+    identity, the backend and the settings. With the source image and output, it says how to remake it."""
+    card = runner.card
+    stamp = {
+        "software": f"line-art-toolkit {__version__}",
+        "model": card.model,
+        "precision": card.precision,
+        "weights_file": card.weights_file,
+        "weights_sha256": card.weights_sha256,
+        "training_command": card.training_command,
+        "backend": runner.name,
+        "format": options.output_format,
+        "scale": options.scale,
+        "tile": tiling.tile,
+        "overlap": tiling.overlap,
+        "threshold": card.threshold,
+    }
+    if "calibration_sha256" in card.extra:
+        stamp["calibration_sha256"] = card.extra["calibration_sha256"]
+    return stamp
+
+
 def plan(
     inputs: list[InputFile], out_dir: Path, options: OutputOptions, channels: Channels | None
 ) -> list[Job]:
@@ -173,7 +207,7 @@ def plan(
     claimed: dict[Path, Path] = {}
     jobs = []
     for item in inputs:
-        job = Job(item, output_paths(item, out_dir, suffix, channels))
+        job = Job(item, output_paths(item, out_dir, suffix, channels), output_labels(channels))
         clash = next((path for path in job.outputs if path in claimed), None)
         existing = [path for path in job.outputs if path.exists()]
         if clash is not None:
@@ -209,6 +243,7 @@ def infer_files(
     """
     channels = None if runner.card.output_kind == "lines" else channel_numbers(runner)
     jobs = plan(inputs, out_dir, options, channels)
+    stamp = output_stamp(runner, options, tiling)
     run = InferRun([])
     readers = ThreadPoolExecutor(PREFETCH, thread_name_prefix="read")
     writer = ThreadPoolExecutor(1, thread_name_prefix="write")
@@ -238,7 +273,8 @@ def infer_files(
             draw = draw_lines if channels is None else draw_feature_maps
             pictures = draw(runner, rescaled(image, options.scale), options, tiling, (width, height))
             del image
-            written = writer.submit(write_output, job, pictures, options, started, width, height)
+            source = {"source": str(job.item.path), "width": width, "height": height}
+            written = writer.submit(write_output, job, pictures, options, started, stamp | source)
             writes.append((index, written))
             if len(writes) > WRITE_BEHIND:  # bound what waits in memory when writing is the slow part
                 writes[-WRITE_BEHIND - 1][1].result()
@@ -255,23 +291,26 @@ def infer_files(
 
 
 def write_output(
-    job: Job, pictures: Iterable[np.ndarray], options: OutputOptions, started: float, width: int, height: int
+    job: Job, pictures: Iterable[np.ndarray], options: OutputOptions, started: float, stamp: dict[str, Any]
 ) -> FileResult:
     """Write each of the job's outputs from `pictures` (one per output, in order, made as they are
-    written so that only one full-size picture is held)."""
+    written so that only one full-size picture is held), each stamped with what made it."""
     path = job.outputs[0]
     try:
-        for path, pixels in zip(job.outputs, pictures, strict=True):
+        for path, label, pixels in zip(job.outputs, job.labels, pictures, strict=True):
             if options.resume and path.exists():
                 continue  # whole (writes are atomic), from the run this one resumes
+            record = stamp | {"output": label}
             if options.output_format == "svg":
                 with atomic_path(path, options.overwrite) as tmp:
-                    tmp.write_text(trace_svg(pixels))
+                    tmp.write_text(svg_with_metadata(trace_svg(pixels), record))
             else:
-                write_png(path, pixels, options.overwrite)
+                text = {"Software": stamp["software"], OUTPUT_KEYWORD: json.dumps(record)}
+                write_png(path, pixels, options.overwrite, text)
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
+    width, height = stamp["width"], stamp["height"]
     return FileResult(job.item.path, job.outputs, "ok", time.perf_counter() - started, width, height)
 
 
