@@ -1,14 +1,15 @@
-"""What an artifact says about itself, read back: `toolkit inspect` of graphs, engines and weights.
+"""What an artifact says about itself, read back: `toolkit inspect` of graphs, engines, weights, pictures.
 
 Every artifact the toolkit writes describes itself (DESIGN decision 3): an ONNX graph its model
-card, an engine its JSON header, a weights file the record `toolkit train` put in its header. This
-module reads them without torch, without loading weights into a model and without deserialising a
-plan, and says in words what a pipeline engineer asks of a file someone handed them: which model,
-which precision and how it got there, which training run made the weights, and whether it can run
-here. Problems it finds (a plan that is not the one its header describes, an engine this machine's
-TensorRT or GPU cannot run, an INT8 graph that breaks TensorRT's Q/DQ rules) are listed apart.
+card, an engine its JSON header, a weights file the record `toolkit train` put in its header, a
+picture the record `toolkit infer` stamped into it (toolkit.provenance). This module reads them
+without torch, without loading weights into a model and without deserialising a plan, and says in
+words what a pipeline engineer asks of a file someone handed them: which model, which precision and
+how it got there, which training run made the weights, and whether it can run here. Problems it
+finds (a plan that is not the one its header describes, an engine this machine's TensorRT or GPU
+cannot run, an INT8 graph that breaks TensorRT's Q/DQ rules) are listed apart.
 
-Executed here: all of it on graphs and weights; for engines, everything but the GPU query, which
+Executed here: all of it on graphs, weights and pictures; for engines, everything but the GPU query, which
 needs a GPU (without one, "runs here" says what was checked and what is unknown).
 """
 
@@ -62,7 +63,8 @@ class Inspection:
 
 
 def inspect_artifact(path: Path) -> Inspection:
-    """Read what `path` (a .onnx graph, an engine or its .engine.json header, a .safetensors) says."""
+    """Read what `path` says: a .onnx graph, an engine or its .engine.json header, a .safetensors,
+    or a .png/.svg picture from `toolkit infer`."""
     name = path.name.lower()
     if name.endswith(".onnx"):
         return inspect_graph(path)
