@@ -32,6 +32,9 @@ from toolkit.metadata import read_card
 from toolkit.models.registry import SHIPPED_DIR, get_spec
 from toolkit.models.weights import write_weights
 from toolkit.provenance import output_record, png_text
+from toolkit.runtime.infer import collect_inputs, infer_files
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.tiling import Tiling
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
@@ -286,3 +289,13 @@ def test_png_text_round_trips_any_file_name(tmp_path: Path) -> None:
     result = cli.invoke(app, ["inspect", str(tmp_path / "fake.png")])
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.output.strip() == f"error: {tmp_path / 'fake.png'}: not a PNG file"
+
+
+def test_a_picture_records_the_tiles_that_ran(tmp_path: Path, image_folder: Path) -> None:
+    """A backend with a largest input (an engine's profile) runs smaller tiles: the record says so."""
+    with OnnxRuntimeRunner(SHIPPED) as runner:
+        runner.max_input = (2, 256, 320)  # as a TensorRT engine's profile would
+        run = infer_files(runner, collect_inputs([image_folder]), tmp_path, tiling=Tiling(512, 64, 4))
+    assert [r.status for r in run.results] == ["ok", "ok"]
+    record = output_record(tmp_path / "a-sketch.png")
+    assert (record["tile"], record["overlap"]) == (256, 64)

@@ -27,7 +27,7 @@ from toolkit.fileio import atomic_path, write_png
 from toolkit.provenance import OUTPUT_KEYWORD, svg_with_metadata
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, predict_tiled_outputs, tiled_rows
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, fitted, predict_tiled_outputs, tiled_rows
 
 
 @dataclass
@@ -175,7 +175,7 @@ def output_labels(channels: Channels | None) -> list[str]:
 def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict[str, Any]:
     """What made every picture of a run, stamped into each (toolkit.provenance): the model card's
     identity, the backend and the settings. With the source image and output, it says how to remake it."""
-    card = runner.card
+    card, tiling = runner.card, fitted(tiling, runner)  # the tiles that run, for an engine too
     stamp = {
         "software": f"line-art-toolkit {__version__}",
         "model": card.model,
