@@ -34,7 +34,7 @@ from toolkit.engines.header import sha256_of as sha256
 from toolkit.engines.trt import import_runtime, platform_of
 from toolkit.errors import InputError, MissingDependencyError
 from toolkit.metadata import ModelCard, card_of, load_graph
-from toolkit.provenance import output_record, safetensors_header, training_record
+from toolkit.provenance import output_record, record_in, safetensors_header
 from toolkit.runtime.cuda import CudaError
 
 Row = tuple[str, str]  # (label, text)
@@ -198,8 +198,8 @@ def graph_state(header: EngineHeader) -> str:
 def inspect_weights(path: Path) -> Inspection:
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
-    _, tensors = safetensors_header(path)
-    record = training_record(path)
+    metadata, tensors = safetensors_header(path)
+    record = record_in(metadata, path)
     values = sum(math.prod(t.get("shape", [])) for t in tensors.values())
     dtypes = sorted({str(t.get("dtype")) for t in tensors.values()})
     data = path.read_bytes()

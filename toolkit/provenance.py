@@ -52,12 +52,17 @@ def training_record(weights: Path) -> dict[str, Any] | None:
     if weights.suffix.lower() != ".safetensors":
         return None
     metadata, _ = safetensors_header(weights)
+    return record_in(metadata, weights)
+
+
+def record_in(metadata: dict[str, str], source: Path) -> dict[str, Any] | None:
+    """The training record among a safetensors header's metadata, if it holds one."""
     if "training" not in metadata:
         return None
     try:
         record = json.loads(metadata["training"])
     except ValueError as error:
-        raise InputError(f"{weights}: its training record is damaged ({error})") from error
+        raise InputError(f"{source}: its training record is damaged ({error})") from error
     return record if isinstance(record, dict) else None
 
 
@@ -74,7 +79,7 @@ def card_training(record: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
 # <metadata> element. `toolkit inspect` reads both.
 OUTPUT_KEYWORD = "line-art-toolkit"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SVG_METADATA = re.compile(r'<metadata id="line-art-toolkit">(.*?)</metadata>', re.DOTALL)
+SVG_METADATA = re.compile(f'<metadata id="{re.escape(OUTPUT_KEYWORD)}">(.*?)</metadata>', re.DOTALL)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
