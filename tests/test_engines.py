@@ -38,11 +38,11 @@ from toolkit.engines.header import (
     write_engine,
 )
 from toolkit.errors import ExitCode, InputError
-from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.backends import make_runner, pick_auto
 from toolkit.runtime.cuda import CudaError, device_properties
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, fitted, predict_tiled
+from toolkit.shipped import SHIPPED_DIR
 from toolkit.verify import verify_runner
 
 cli = CliRunner()

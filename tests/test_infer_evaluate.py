@@ -21,10 +21,10 @@ from toolkit.data.imageio import read_image
 from toolkit.data.synthetic import make_pair, write_pairs
 from toolkit.errors import ExitCode
 from toolkit.fileio import write_png
-from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.feature_maps import ink_levels
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
+from toolkit.shipped import SHIPPED_DIR
 
 runner = CliRunner()
 
@@ -116,7 +116,7 @@ def test_infer_refuses_unknown_models(exported: dict[str, Path], image_folder: P
     # only registry names: a path into the package's folder is no model name
     stray = runner.invoke(app, ["infer", str(image_folder), "--model", "../weights/unet-light"])
     assert stray.exit_code == ExitCode.BAD_INPUT
-    assert "(shipped: unet-light, contour); or pass an .onnx or .engine file" in stray.output
+    assert "(shipped: contour, unet-light); pass an .onnx or .engine file" in stray.output
     missing = runner.invoke(app, ["infer", "nowhere/", "--model", str(exported["unet-light"])])
     assert missing.exit_code == ExitCode.BAD_INPUT and "nowhere: no such file or folder" in missing.output
 

@@ -27,12 +27,13 @@ from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.onnx_export import export_onnx
 from toolkit.metadata import read_card
 from toolkit.models.build import load_model
-from toolkit.models.registry import SHIPPED_DIR, get_spec
+from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
 from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, predict_tiled, tile_grid
+from toolkit.shipped import SHIPPED_DIR
 from toolkit.verify import verify_model
 
 SCALE = 1e5

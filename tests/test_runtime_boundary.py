@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 from toolkit.data.synthetic import write_pairs
 from toolkit.errors import ExitCode
-from toolkit.models.registry import SHIPPED_DIR
+from toolkit.shipped import SHIPPED_DIR
 
 # Makes `import torch` fail in the child process, as on a Jetson with only the runtime installed.
 BLOCK_TORCH = textwrap.dedent(
@@ -63,6 +63,27 @@ def test_runtime_runs_an_exported_model_without_torch(exported: dict[str, Path])
     )
     assert result.returncode == 0, result.stderr
     assert "ran (1, 1, 389, 517)" in result.stdout
+
+
+def test_infer_runs_the_shipped_models_by_name_without_torch(tmp_path: Path) -> None:
+    """The README's first command (`toolkit infer examples/sketches`, the shipped model by name) on a
+    machine with only the runtime: a shipped name is found without the model registry."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    runs = [("sketches", "unet-light", 3), ("paintings", "contour", 2)]
+    result = run_without_torch(
+        f"""
+        from toolkit.cli import app
+        for folder, model, count in {runs!r}:
+            try:
+                app(["infer", f"{examples}/{{folder}}", "--model", model, "-o", f"{tmp_path}/{{model}}"])
+            except SystemExit as exit:
+                print(model, "exit", exit.code, "torch" in sys.modules)
+        """
+    )
+    assert "unet-light exit 0 False" in result.stdout, result.stdout + result.stderr
+    assert "contour exit 0 False" in result.stdout, result.stdout + result.stderr
+    for _, model, count in runs:
+        assert len(list((tmp_path / model).glob("*.png"))) == count
 
 
 def test_cli_help_without_torch_and_a_clear_error_for_torch_commands() -> None:

@@ -11,8 +11,8 @@ from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.evaluate import evaluate
 from toolkit.metadata import read_card
-from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.shipped import SHIPPED_DIR
 from toolkit.verify import verify_model
 
 SHIPPED = {"unet-light": "sketch", "contour": "painting"}

@@ -14,10 +14,10 @@ from toolkit.agreement import compare
 from toolkit.data.synthetic import make_pair
 from toolkit.errors import InputError
 from toolkit.metadata import OutputInfo
-from toolkit.models.registry import SHIPPED_DIR
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tiling import Tiling, predict_tiled, predict_tiled_outputs, ramp_weights, tile_starts
+from toolkit.shipped import SHIPPED_DIR
 
 LINES = OutputInfo("lines", "")
 

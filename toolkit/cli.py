@@ -25,6 +25,7 @@ from rich.table import Table
 
 from toolkit import __version__
 from toolkit.errors import ExitCode, InputError, MissingDependencyError, ToolkitError
+from toolkit.shipped import model_file
 
 if TYPE_CHECKING:
     from toolkit.runtime.base import Runner
@@ -598,24 +599,6 @@ def print_scores(methods: dict[str, dict[str, float]], radius: int) -> None:
     console.print(table)
 
 
-def model_file(model: str) -> Path:
-    """`model` as a file: an ONNX graph or TensorRT engine given as such, or the graph we ship for a name."""
-    if model.endswith((".onnx", ".engine")):
-        return Path(model)
-    from toolkit.models.registry import MODELS, SHIPPED_DIR
-
-    path = SHIPPED_DIR / f"{model}.onnx"
-    if model not in MODELS or not path.is_file():  # any other file there is not ours to run
-        shipped = ", ".join(name for name in MODELS if (SHIPPED_DIR / f"{name}.onnx").is_file())
-        remedy = (
-            f"run `toolkit export {model}` and pass --model export/{model}.onnx"
-            if model in MODELS
-            else "or pass an .onnx or .engine file"
-        )
-        raise InputError(f"no shipped ONNX model '{model}' (shipped: {shipped or 'none'}); {remedy}")
-    return path
-
-
 @command("evaluate")
 def evaluate_command(
     data: Annotated[Path, typer.Argument(help="Folder with input/ and target/ images matched by name.")],
@@ -714,9 +697,9 @@ def features_command(
     """
     from toolkit.features import browse_features
     from toolkit.fileio import refuse_overwrite, write_json
-    from toolkit.models.registry import SHIPPED_PREFIX
     from toolkit.runtime.backends import make_runner
     from toolkit.runtime.infer import collect_inputs
+    from toolkit.shipped import SHIPPED_PREFIX
 
     if json_path is not None:
         refuse_overwrite(json_path, overwrite)
@@ -816,9 +799,9 @@ CalibrationImagesOption = Annotated[
 
 def derived_path(onnx_file: Path, precision: str) -> Path:
     """export/unet.onnx -> export/unet-int8.onnx; a shipped graph's go to export/, not into the package."""
-    from toolkit.models.registry import SHIPPED_DIR
+    from toolkit.shipped import is_shipped
 
-    folder = Path("export") if onnx_file.resolve().parent == SHIPPED_DIR else onnx_file.parent
+    folder = Path("export") if is_shipped(onnx_file) else onnx_file.parent
     return folder / f"{onnx_file.stem}-{precision}.onnx"
 
 

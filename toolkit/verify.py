@@ -256,7 +256,8 @@ def reference_model(card: ModelCard, model_path: Path, weights: Path | None) -> 
     """The PyTorch module `model_path` (a graph, or an engine built from one) was exported from, proven
     by the weights hash."""
     from toolkit.models.build import load_model
-    from toolkit.models.registry import resolve_weights_name, spec_from_card
+    from toolkit.models.registry import spec_from_card
+    from toolkit.shipped import resolve_weights_name
 
     if weights is None and card.weights_file:
         weights = resolve_weights_name(card.weights_file)

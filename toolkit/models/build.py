@@ -19,7 +19,7 @@ from toolkit import __version__
 from toolkit.errors import InputError
 from toolkit.metadata import LINES_OUTPUT, ModelCard, OutputInfo
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
-from toolkit.models.registry import SHIPPED_DIR, SHIPPED_PREFIX, ModelSpec
+from toolkit.models.registry import ModelSpec
 from toolkit.models.weights import (
     is_torchvision_resnet,
     load_weights,
@@ -28,6 +28,7 @@ from toolkit.models.weights import (
     torchvision_resnet_to_contour,
 )
 from toolkit.provenance import card_training, training_record
+from toolkit.shipped import weights_name
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +113,6 @@ def load_model(
             for layer in module.layers
         ]
     return LoadedModel(spec, module, outputs, sha, weights_name(weights), seed, training)
-
-
-def weights_name(weights: Path | None) -> str:
-    """How a card records `weights`: shipped files by name, so the card holds on any machine."""
-    if weights is None:
-        return ""
-    if weights.resolve().parent == SHIPPED_DIR:
-        return SHIPPED_PREFIX + weights.name
-    return str(weights)
 
 
 def line_output(spec: ModelSpec) -> OutputInfo:

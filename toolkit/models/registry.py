@@ -18,10 +18,7 @@ from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
 from toolkit.models.contour import ContourConfig, ContourNet
 from toolkit.models.unet import SketchUNet, UNetConfig
-
-# Weights and ONNX graphs we trained and ship, inside the package so that every install has them.
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
-SHIPPED_PREFIX = "shipped:"  # how a model card names a shipped file, wherever the package lives
+from toolkit.shipped import SHIPPED_DIR
 
 # torchvision's ImageNet statistics, in RGB order on pixels scaled to [0, 1]; the contour trunk is a
 # torchvision resnet18 and must see its inputs the way those weights were trained.
@@ -130,10 +127,3 @@ def shipped_file(spec: ModelSpec, suffix: str) -> Path | None:
     """The shipped `.safetensors` or `.onnx` of a registry model in its registry form, if we ship one."""
     path = SHIPPED_DIR / f"{spec.name}{suffix}"
     return path if path.is_file() and MODELS.get(spec.name) == spec else None
-
-
-def resolve_weights_name(name: str) -> Path:
-    """A card's `weights_file` as a path: 'shipped:unet-light.safetensors' -> the package's copy."""
-    if name.startswith(SHIPPED_PREFIX):
-        return SHIPPED_DIR / name.removeprefix(SHIPPED_PREFIX)
-    return Path(name)
