@@ -66,8 +66,8 @@ def test_runtime_runs_an_exported_model_without_torch(exported: dict[str, Path])
 
 
 def test_infer_runs_the_shipped_models_by_name_without_torch(tmp_path: Path) -> None:
-    """The README's first command (`toolkit infer examples/sketches`, the shipped model by name) on a
-    machine with only the runtime: a shipped name is found without the model registry."""
+    """The README's first command (`toolkit infer examples/sketches`, the shipped model by name) and the
+    Python API on a machine with only the runtime: a shipped name is found without the model registry."""
     examples = Path(__file__).resolve().parent.parent / "examples"
     runs = [("sketches", "unet-light", 3), ("paintings", "contour", 2)]
     result = run_without_torch(
@@ -78,8 +78,13 @@ def test_infer_runs_the_shipped_models_by_name_without_torch(tmp_path: Path) -> 
                 app(["infer", f"{examples}/{{folder}}", "--model", model, "-o", f"{tmp_path}/{{model}}"])
             except SystemExit as exit:
                 print(model, "exit", exit.code, "torch" in sys.modules)
+        import numpy as np
+        import toolkit
+        with toolkit.LineModel("contour") as model:  # the Python API too
+            print("api", model.lines(np.full((40, 50, 3), 200, np.uint8)).shape, "torch" in sys.modules)
         """
     )
+    assert "api (40, 50) False" in result.stdout, result.stdout + result.stderr
     assert "unet-light exit 0 False" in result.stdout, result.stdout + result.stderr
     assert "contour exit 0 False" in result.stdout, result.stdout + result.stderr
     for _, model, count in runs:

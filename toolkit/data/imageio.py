@@ -31,9 +31,10 @@ def header_size(path: Path) -> tuple[int, int] | None:
         return None  # OpenCV may still read it; it also refuses anything over its own limit
 
 
-def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """(H, W) gray or (H, W, 3) RGB, uint8 or uint16 as stored, upright as EXIF says (JPEG); alpha is
     composited onto white. Images over `max_pixels` are refused before they are decoded."""
+    path = Path(path)
     size = header_size(path) if max_pixels is not None and path.is_file() else None
     if size is not None and size[0] * size[1] > max_pixels:
         raise InputError(

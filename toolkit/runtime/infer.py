@@ -27,7 +27,14 @@ from toolkit.fileio import atomic_path, write_png
 from toolkit.provenance import OUTPUT_KEYWORD, svg_with_metadata
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, fitted, predict_tiled_outputs, tiled_rows
+from toolkit.runtime.tiling import (
+    DEFAULT_TILING,
+    Tiling,
+    fitted,
+    predict_tiled,
+    predict_tiled_outputs,
+    tiled_rows,
+)
 
 
 @dataclass
@@ -338,11 +345,16 @@ def draw_lines(
         for top, rows in tiled_rows(runner, image, tiling):
             lines[top : top + len(rows)] = line_image(rows, options.output_format, threshold)
         return [lines]
-    probability = np.empty(image.shape[:2], np.float32)
-    for top, rows in tiled_rows(runner, image, tiling):
-        probability[top : top + len(rows)] = rows
-    probability = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
-    return [line_image(probability, options.output_format, threshold)]
+    return [line_image(probability_at(runner, image, tiling, size), options.output_format, threshold)]
+
+
+def probability_at(runner: Runner, image: np.ndarray, tiling: Tiling, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32 line probability of `image`, resized to `size` (width, height) where the network
+    saw it at another scale (--scale)."""
+    probability = predict_tiled(runner, image, tiling)
+    if probability.shape[::-1] == size:
+        return probability
+    return cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
 
 
 def draw_feature_maps(
