@@ -109,3 +109,7 @@ def test_bad_requests_get_the_clis_messages(tmp_path: Path) -> None:
             model.probability(image, scale=0)
         with pytest.raises(InputError, match="gives lines, not features: feature_maps\\(\\) does not apply"):
             model.feature_maps(image)
+        with pytest.raises(InputError, match=r"lines\(\) returns pixels: trace a binary picture with"):
+            model.lines(image, "svg")
+        svg = model.svg(sketch(64, 96, seed=1))
+    assert svg.startswith("<?xml") and 'width="96"' in svg and "<path" in svg

@@ -26,7 +26,6 @@ from toolkit.runtime.backends import make_runner, warn_if_unsuited
 from toolkit.runtime.feature_maps import channel_numbers
 from toolkit.runtime.infer import (
     OutputOptions,
-    check_scale,
     draw_feature_maps,
     draw_lines,
     probability_at,
@@ -72,22 +71,14 @@ class LineModel:
     def probability(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """(H, W) float32 line probability of an (H, W) gray or (H, W, 3) RGB image; the network runs
         at `scale` of the image (strokes as thick as in training) and the result is resized back."""
-        pixels = checked_image(image)
-        check_scale(scale)
-        height, width = pixels.shape[:2]
-        self._require("lines", "probability")
-        return probability_at(self.runner, rescaled(pixels, scale), self.tiling, (width, height))
+        pixels, _, size = self._prepared(image, "gray", scale, "lines", "probability")
+        return probability_at(self.runner, pixels, self.tiling, size)
 
     def lines(self, image: np.ndarray, output_format: str = "gray", scale: float = 1.0) -> np.ndarray:
         """The picture `toolkit infer --format FORMAT` writes: gray (H, W) uint8 black lines on white,
         binary (at the model's threshold), or alpha (H, W, 4) black ink on transparency."""
-        if output_format == "svg":
-            raise InputError("lines() returns pixels: use svg() for vector paths")
-        pixels = checked_image(image)
-        options = OutputOptions(output_format, scale)
-        self._require("lines", "lines")
-        height, width = pixels.shape[:2]
-        [picture] = draw_lines(self.runner, rescaled(pixels, scale), options, self.tiling, (width, height))
+        pixels, options, size = self._prepared(image, output_format, scale, "lines", "lines")
+        [picture] = draw_lines(self.runner, pixels, options, self.tiling, size)
         return picture
 
     def svg(self, image: np.ndarray, scale: float = 1.0) -> str:
@@ -101,17 +92,24 @@ class LineModel:
         """For a graph from `toolkit export --features`: {(layer, channel): picture} at the image's size,
         each channel drawn as `toolkit infer` draws it (ink = activation stretched to its 1st-99.5th
         percentile; binary: above the map's own mean)."""
-        if output_format == "svg":
-            raise InputError("feature_maps() returns pixels: trace a binary map with trace_svg()")
-        pixels = checked_image(image)
-        options = OutputOptions(output_format, scale)
-        self._require("features", "feature_maps")
-        height, width = pixels.shape[:2]
+        pixels, options, size = self._prepared(image, output_format, scale, "features", "feature_maps")
         channels = channel_numbers(self.runner)
         keys = [(layer, channel) for layer, numbers in channels.items() for channel in numbers]
-        size = (width, height)
-        pictures = draw_feature_maps(self.runner, rescaled(pixels, scale), options, self.tiling, size)
+        pictures = draw_feature_maps(self.runner, pixels, options, self.tiling, size)
         return dict(zip(keys, pictures, strict=True))
+
+    def _prepared(
+        self, image: object, output_format: str, scale: float, kind: str, method: str
+    ) -> tuple[np.ndarray, OutputOptions, tuple[int, int]]:
+        """The image at `scale`, the options and the output size (width, height), all checked with the
+        CLI's messages; `kind` is what the model must give for `method` ("lines" or "features")."""
+        if output_format == "svg":
+            raise InputError(f"{method}() returns pixels: trace a binary picture with toolkit.trace_svg()")
+        pixels = checked_image(image)
+        options = OutputOptions(output_format, scale)
+        self._require(kind, method)
+        height, width = pixels.shape[:2]
+        return rescaled(pixels, scale), options, (width, height)
 
     def _require(self, kind: str, method: str) -> None:
         card = self.card
