@@ -24,10 +24,10 @@ from onnx import TensorProto, helper
 
 from toolkit.data.synthetic import make_pair
 from toolkit.metadata import INPUT_NAME, LINES_OUTPUT
-from toolkit.models.registry import SHIPPED_DIR
-from toolkit.runtime.infer import DEFAULT_OPTIONS, draw_lines
+from toolkit.runtime.infer import OutputOptions, draw_lines
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, tile_grid
+from toolkit.shipped import SHIPPED_DIR
 
 
 def negligible_graph(path: Path) -> None:
@@ -57,19 +57,21 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=64)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--format", default="gray", choices=["gray", "binary", "alpha"])
     args = parser.parse_args()
 
     width, height = map(int, args.size.split("x"))
     painting, _ = make_pair("painting", 500, 500, seed=3)
     image = np.tile(painting, (-(-height // 500), -(-width // 500), 1))[:height, :width]
     tiling = Tiling(args.tile, args.overlap, args.batch)
+    options = OutputOptions(args.format)
     with tempfile.TemporaryDirectory() as scratch:
         graph = Path(scratch) / "negligible.onnx"
         negligible_graph(graph)
         with OnnxRuntimeRunner(graph) as runner:
-            draw_lines(runner, image, DEFAULT_OPTIONS, tiling, (width, height))  # warm-up
+            draw_lines(runner, image, options, tiling, (width, height))  # warm-up
             total = min(
-                timed(lambda: draw_lines(runner, image, DEFAULT_OPTIONS, tiling, (width, height)))
+                timed(lambda: draw_lines(runner, image, options, tiling, (width, height)))
                 for _ in range(args.runs)
             )
             grid = tile_grid(height, width, runner.card.stride, tiling)
@@ -78,9 +80,9 @@ def main() -> None:
             graph_alone = min(timed(lambda: runner.infer(feed)) for _ in range(args.runs)) * batches
     megapixels = width * height / 1e6
     print(
-        f"{width}x{height}, tiles {grid.tile_h}x{grid.tile_w} (overlap {tiling.overlap}, {tiling.batch} "
-        f"per call): pipeline {total:.3f} s = {megapixels / total:.1f} Mpx/s; of which the graph "
-        f"{graph_alone:.3f} s ({graph_alone / total:.0%})"
+        f"{width}x{height} {args.format}, tiles {grid.tile_h}x{grid.tile_w} (overlap {tiling.overlap}, "
+        f"{tiling.batch} per call): pipeline {total:.3f} s = {megapixels / total:.1f} Mpx/s; of which the "
+        f"graph {graph_alone:.3f} s ({graph_alone / total:.0%})"
     )
 
 

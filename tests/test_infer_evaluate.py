@@ -22,6 +22,7 @@ from toolkit.data.synthetic import make_pair, write_pairs
 from toolkit.errors import ExitCode
 from toolkit.fileio import write_png
 from toolkit.runtime.feature_maps import ink_levels
+from toolkit.runtime.infer import line_image
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
 from toolkit.shipped import SHIPPED_DIR
@@ -381,3 +382,21 @@ def test_decompression_bombs_are_refused_from_the_header(exported: dict[str, Pat
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "bomb.png: 20000x20000 is 400 megapixels, over the limit of 100 (--max-pixels)" in result.output
     assert "1 of 2 images written" in result.output
+
+
+@pytest.mark.parametrize("output_format", ["gray", "binary", "alpha"])
+def test_line_pictures_are_the_plain_formula(output_format: str) -> None:
+    """OpenCV's fast conversion draws exactly what the plain numpy formula draws, out-of-range and
+    half-level values included (rounding half to even, as np.round)."""
+    rng = np.random.default_rng(0)
+    probability = rng.uniform(-0.2, 1.2, (97, 131)).astype(np.float32)
+    probability[0, :6] = [0.5 / 255, 1.5 / 255, 0.5, 1.0, 0.0, 0.55]  # ties and the threshold itself
+    clipped = np.clip(probability, 0, 1)
+    expected = {
+        "gray": np.round((1 - clipped) * 255).astype(np.uint8),
+        "binary": np.where(clipped >= 0.55, 0, 255).astype(np.uint8),
+        "alpha": np.round(clipped * 255).astype(np.uint8),
+    }[output_format]
+    picture = line_image(probability[:, 3:], output_format, 0.55)  # a strided view, as tiles give
+    drawn = picture[..., 3] if output_format == "alpha" else picture
+    assert drawn.dtype == np.uint8 and np.array_equal(drawn, expected[:, 3:])
