@@ -280,6 +280,20 @@ def test_feature_pictures_and_svgs_say_what_they_show(
     assert record["format"] == "svg" and record["source"] == str(image_folder / "a-sketch.png")
 
 
+def test_no_record_writes_pictures_without_one(tmp_path: Path, image_folder: Path) -> None:
+    """For pictures to publish: no source path, no settings, in PNGs and SVGs alike."""
+    for output_format in ("gray", "svg"):
+        out = tmp_path / output_format
+        args = ["infer", str(image_folder), "--format", output_format, "--no-record", "-o", str(out)]
+        assert cli.invoke(app, args).exit_code == ExitCode.OK
+        for picture in out.iterdir():
+            assert output_record(picture) is None, picture
+            assert str(image_folder) not in picture.read_bytes().decode("latin-1")
+    assert "Software" not in Image.open(tmp_path / "gray" / "a-sketch.png").info
+    inspected = cli.invoke(app, ["inspect", str(tmp_path / "gray" / "a-sketch.png")])
+    assert rows_of(inspected.output)["made by"] == ["unknown: it carries no record of `toolkit infer`"]
+
+
 def test_png_text_round_trips_any_file_name(tmp_path: Path) -> None:
     """iTXt is UTF-8: a Tibetan file name survives; a file that is not a PNG is refused in one line."""
     name = "thang-ka-ཐང་ཀ.png"

@@ -523,6 +523,13 @@ def infer_command(
     tile: TileOption = 512,
     overlap: OverlapOption = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="Write what made each picture into it: model, weights, settings and the source path "
+            "(`toolkit inspect` reads it). --no-record for pictures to publish."
+        ),
+    ] = True,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
@@ -555,7 +562,7 @@ def infer_command(
         if runner.card.output_kind == "features":
             model_name += f" {'+'.join(runner.card.output_names)} maps"
         tiling = Tiling(tile, overlap, tile_batch)
-        options = OutputOptions(output_format, scale, overwrite, resume, max_pixels)
+        options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
         run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
     failed = [r for r in run.results if r.status == "error"]
     for result in failed:

@@ -148,6 +148,7 @@ class OutputOptions:
     overwrite: bool = False
     resume: bool = False  # skip files whose output exists
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    record: bool = True  # write what made each picture into it (toolkit.provenance), source path included
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -322,11 +323,12 @@ def write_output(
                 continue  # whole (writes are atomic), from the run this one resumes
             record = stamp | {"output": label}
             if options.output_format == "svg":
+                svg = trace_svg(pixels)
                 with atomic_path(path, options.overwrite) as tmp:
-                    tmp.write_text(svg_with_metadata(trace_svg(pixels), record))
+                    tmp.write_text(svg_with_metadata(svg, record) if options.record else svg)
             else:
                 text = {"Software": stamp["software"], OUTPUT_KEYWORD: json.dumps(record)}
-                write_png(path, pixels, options.overwrite, text)
+                write_png(path, pixels, options.overwrite, text if options.record else None)
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
