@@ -399,6 +399,15 @@ def train_command(
     lr_decay: Annotated[
         Optional[float], typer.Option(help="Multiply the learning rate by this after each epoch.")
     ] = None,
+    cosine: Annotated[
+        bool, typer.Option(help="Anneal the learning rate to 2 % over --epochs (cosine), after each epoch.")
+    ] = False,
+    time_limit: Annotated[
+        Optional[float], typer.Option(help="Stop after the epoch that passes this many minutes of training.")
+    ] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(help="Torch CPU threads (e.g. 1 each for two runs side by side).")
+    ] = None,
     loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
@@ -448,6 +457,9 @@ def train_command(
         epochs=epochs,
         lr=lr,
         lr_decay=lr_decay,
+        cosine=cosine,
+        time_limit=time_limit,
+        threads=threads,
         loss=loss,
         checkpoint_every=checkpoint_every,
         patience=patience or None,

@@ -165,6 +165,7 @@ class SyntheticPairs(PairDataset):
     ) -> None:
         super().__init__(length, augment, fmt, seed)
         self.kind, self.size, self.validation = kind, size, validation
+        self.cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # validation: drawn once, not per epoch
 
     def item_seed(self, index: int) -> int:
         if self.validation:
@@ -172,8 +173,13 @@ class SyntheticPairs(PairDataset):
         return (self.seed * 1_000_003 + self.epoch * self.length + index) % VALIDATION_SEED_OFFSET
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if index in self.cache:
+            return self.cache[index]
         image, target = make_pair(self.kind, self.size, self.size, self.item_seed(index))
-        return image, binarise_target(target)
+        pair = image, binarise_target(target)
+        if self.validation:
+            self.cache[index] = pair
+        return pair
 
 
 class FolderPairs(PairDataset):

@@ -3,176 +3,113 @@
 Two kinds of pair, both `(input image, clean target)` with the target as black lines on white
 (uint8), exactly like a user's `data/target/` images:
 
-- "sketch": clean line art (curves, shapes, hatching, lettering; varied widths and scales) and a rough
-  pencil version of it: every stroke redrawn two or three times with jitter, pressure and overshoot,
-  light construction lines, the marks of drafting (half-erased earlier attempts, smudged graphite,
-  guide lines and circles), paper texture, uneven scan lighting, noise, blur and JPEG artefacts.
-- "painting": line art coloured the way Thangka are made (regions in mineral-pigment colours with
-  gradients, ink outlines of varying strength), then aged (yellowing, fading, craquelure, stains, cloth
-  texture), paired with the clean outlines.
+- "sketch": a page of structured line art (toolkit.data.line_art) and the rough pencil version of
+  it, as a phone or scanner gives it: every stroke redrawn in several wandering passes of graphite
+  from faint 2H to dark 6B, on white to mid-grey or tinted paper, with what a clean-up drops
+  (graphite shading, blue/red construction pencil, ruled/squared/dotted paper, drafting marks) and
+  what the camera or scanner adds (lighting gradients, vignetting, shadows, exposure, gamma, colour
+  casts, resampling blur of 150-600 dpi, noise, JPEG). RGB input, gray target.
+- "painting": line art coloured the way Thangka are made (regions in mineral-pigment colours,
+  ornament, outlines in black, red-brown or gold; some fills meet without an outline, some are
+  misregistered over theirs), then aged (worn outlines, fading, craquelure networks and long cracks,
+  paint losses, stains with tide lines, folds, uneven scanner light, colour casts, JPEG), paired with
+  the intended outlines.
 
-Everything is drawn in float32 "ink" maps (1 = ink) with OpenCV's anti-aliased primitives.
-Torch-free: `toolkit synth` writes pairs to disk with it, training draws them on the fly.
+How strongly each effect appears is a domain-randomisation factor drawn per page
+(toolkit.data.factors: the ranges, as data); `make_pair(..., factors={...})` pins some of them, which
+is how the robustness sweep moves one factor at a time. Each stage draws from a random stream of its
+own (`default_rng([seed, STAGE])`), so pinning one factor changes that effect and nothing else.
+
+Everything is drawn in float32 maps with OpenCV's anti-aliased primitives. Torch-free: `toolkit synth`
+writes pairs to disk with it, training draws them on the fly.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from toolkit.data.factors import FACTORS, draw_factors
+from toolkit.data.line_art import (
+    OBJECTS,
+    Stroke,
+    Text,
+    bezier,
+    closed_shape,
+    compose_page,
+    ellipse_points,
+    resampled,
+)
 from toolkit.fileio import write_png
 
-KINDS = ("sketch", "painting")
+KINDS = tuple(FACTORS)
 
 # Mineral pigments of Tibetan painting, RGB: azurite, malachite, cinnabar, orpiment, vermilion,
 # lapis, ochre, gold, white lead, indigo, pink, leaf green.
-PIGMENTS = np.array(
-    [
-        (38, 84, 160),
-        (46, 139, 87),
-        (190, 46, 32),
-        (228, 181, 46),
-        (222, 76, 40),
-        (30, 60, 130),
-        (181, 120, 50),
-        (212, 175, 55),
-        (236, 230, 214),
-        (45, 50, 90),
-        (214, 120, 130),
-        (96, 150, 60),
-    ],
-    dtype=np.float32,
+PIGMENTS = (
+    np.array(
+        [
+            (38, 84, 160),
+            (46, 139, 87),
+            (190, 46, 32),
+            (228, 181, 46),
+            (222, 76, 40),
+            (30, 60, 130),
+            (181, 120, 50),
+            (212, 175, 55),
+            (236, 230, 214),
+            (45, 50, 90),
+            (214, 120, 130),
+            (96, 150, 60),
+        ],
+        dtype=np.float32,
+    )
+    / 255
 )
-LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZabdeghkmnpqrstuy0123456789"
-FONTS = (
-    cv2.FONT_HERSHEY_SIMPLEX,
-    cv2.FONT_HERSHEY_DUPLEX,
-    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-    cv2.FONT_HERSHEY_COMPLEX,
-    cv2.FONT_HERSHEY_TRIPLEX,
+GROUND = np.array([214, 200, 168], np.float32) / 255  # primed cotton (gesso)
+OUTLINE_INKS = (
+    np.array([(30, 22, 18), (120, 42, 26), (176, 128, 40)], np.float32) / 255
+)  # black, red-brown, gold
+PAPER_TINTS = np.array(
+    [(1.0, 0.93, 0.78), (0.85, 0.92, 1.0), (0.88, 1.0, 0.86), (1.0, 0.88, 0.9)], np.float32
 )
+CONSTRUCTION_COLOURS = np.array([(0.45, 0.65, 0.98), (0.95, 0.35, 0.3)], np.float32)  # blue, red pencil
+GRID_COLOURS = np.array([(0.55, 0.7, 0.95), (0.6, 0.6, 0.6), (0.6, 0.85, 0.65)], np.float32)
+
+# stage numbers of the random streams (see the module docstring)
+SHADING, CONSTRUCTION, GRID, MARKS, GRAIN, PAPER, CAMERA, SCAN = range(3, 11)
+OUTLINES, ORNAMENT, AGEING, CRACKS, LOSSES, STAINS, FOLDS = range(11, 18)
 
 
-@dataclass
-class Stroke:
-    points: np.ndarray  # (K, 2) float x, y
-    width: float  # pixels
-    closed: bool = False
+def make_pair(
+    kind: str, height: int, width: int, seed: int, *, factors: dict[str, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(input, target): (H, W, 3) RGB uint8 input and (H, W) uint8 target, black lines on white.
 
-
-@dataclass
-class Text:
-    text: str
-    origin: tuple[int, int]
-    font: int
-    scale: float
-    width: int
-
-
-def make_pair(kind: str, height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input, target) for `kind`: (H, W) gray or (H, W, 3) RGB uint8 input; (H, W) uint8 target."""
+    `factors` pins some domain-randomisation factors (toolkit.data.factors); the rest are drawn.
+    """
     if kind not in KINDS:
         raise ValueError(f"synthetic kind must be one of {KINDS}, not {kind!r}")
+    values = draw_factors(kind, seed, factors)
     rng = np.random.default_rng(seed)
     scale = min(height, width) / 256  # element sizes follow the canvas
     if kind == "sketch":
-        strokes, texts = line_art(rng, height, width, scale)
+        strokes, texts = compose_page(rng, height, width, scale, values["stroke_width"])
         target = render_clean(strokes, texts, height, width)
-        # drafting marks draw from their own stream, so that adding them left every other random
-        # choice of a seed, and every target, as it was
-        marks = drafting_marks(np.random.default_rng([seed, 1]), strokes, height, width, scale)
-        return rough_pencil(rng, strokes, texts, height, width, scale, marks), target
+        return pencil_sketch(rng, seed, strokes, texts, (height, width), scale, values), target
     regions, details = painting_layout(rng, height, width, scale)
-    return aged_painting(rng, regions, details, height, width, scale)
+    return aged_painting(seed, regions, details, (height, width), scale, values)
 
 
-# --- line art ---------------------------------------------------------------------------------
+def stream(seed: int, stage: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stage])
 
 
-def bezier(control: np.ndarray, samples: int) -> np.ndarray:
-    """Points of the cubic Bezier curve through 4 control points."""
-    t = np.linspace(0.0, 1.0, samples)[:, None]
-    c0, c1, c2, c3 = control
-    return (1 - t) ** 3 * c0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t**2 * c2 + t**3 * c3
-
-
-def ellipse_points(center: np.ndarray, axes: np.ndarray, angle: float, wobble: np.ndarray) -> np.ndarray:
-    """A closed ellipse-like loop; `wobble` (M,) bends its radius smoothly (M >= 3)."""
-    theta = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    radius = 1.0 + np.interp(theta, np.linspace(0, 2 * np.pi, len(wobble) + 1), np.append(wobble, wobble[0]))
-    x, y = axes[0] * np.cos(theta) * radius, axes[1] * np.sin(theta) * radius
-    c, s = np.cos(angle), np.sin(angle)
-    return np.stack([center[0] + c * x - s * y, center[1] + s * x + c * y], axis=1)
-
-
-def closed_shape(
-    rng: np.random.Generator,
-    canvas: np.ndarray,
-    axes_range: tuple[float, float],
-    scale: float,
-    p_ellipse: float,
-    wobble: float,
-    knots: tuple[int, int],
-    corners: tuple[int, int],
-) -> np.ndarray:
-    """A wobbly ellipse (probability `p_ellipse`) or a polygon, somewhere on the canvas.
-
-    `knots` and `corners` are [low, high) ranges; equal ends of `knots` fix the count without a draw.
-    """
-    center = rng.uniform(0, canvas)
-    axes = rng.uniform(*axes_range, size=2) * scale
-    if rng.random() < p_ellipse:
-        angle = rng.uniform(0, np.pi)
-        count = knots[0] if knots[0] == knots[1] else int(rng.integers(*knots))
-        return ellipse_points(center, axes, angle, rng.normal(0, wobble, count))
-    angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(*corners))))
-    return center + np.stack([np.cos(angles), np.sin(angles)], 1) * axes
-
-
-def line_art(
-    rng: np.random.Generator, height: int, width: int, scale: float
-) -> tuple[list[Stroke], list[Text]]:
-    """Curves, shapes, hatching and lettering at varied sizes and stroke widths."""
-    size = np.array([width, height], np.float32)
-    strokes: list[Stroke] = []
-    texts: list[Text] = []
-    area_units = height * width / 256**2
-
-    def stroke_width() -> float:
-        return float(
-            rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 4.0], p=[0.2, 0.25, 0.25, 0.15, 0.1, 0.05]) * max(scale, 0.6)
-        )
-
-    for _ in range(rng.poisson(5 * area_units) + 2):  # free curves
-        start = rng.uniform(0, size)
-        span = rng.uniform(20, 120) * scale
-        control = start + np.cumsum(rng.normal(0, span / 2, size=(4, 2)), axis=0)
-        strokes.append(Stroke(bezier(control, 32), stroke_width()))
-    for _ in range(rng.poisson(2.5 * area_units) + 1):  # closed shapes: wobbly ellipses and polygons
-        points = closed_shape(
-            rng, size, (8, 60), scale, p_ellipse=0.5, wobble=0.06, knots=(5, 5), corners=(3, 7)
-        )
-        strokes.append(Stroke(points, stroke_width(), closed=True))
-    for _ in range(rng.poisson(1.0 * area_units)):  # hatching: parallel strokes in a patch
-        origin, angle = rng.uniform(0, size), rng.uniform(0, np.pi)
-        direction = np.array([np.cos(angle), np.sin(angle)])
-        normal = np.array([-direction[1], direction[0]])
-        length, gap = rng.uniform(12, 40) * scale, rng.uniform(4, 9) * scale
-        w = float(rng.choice([1.0, 1.5, 2.0]))
-        for i in range(int(rng.integers(4, 10))):
-            a = origin + normal * gap * i
-            strokes.append(Stroke(np.stack([a, a + direction * length]), w))
-    for _ in range(rng.poisson(0.8 * area_units)):  # lettering
-        word = "".join(rng.choice(list(LETTERS), size=int(rng.integers(1, 6))))
-        font_scale = float(rng.uniform(0.5, 1.6) * scale)
-        origin = (int(rng.uniform(0, width * 0.8)), int(rng.uniform(height * 0.15, height)))
-        texts.append(Text(word, origin, int(rng.choice(FONTS)), font_scale, max(1, round(font_scale * 1.6))))
-    return strokes, texts
+# --- drawing primitives --------------------------------------------------------------------------
 
 
 def draw_polyline(canvas: np.ndarray, points: np.ndarray, width: float, value: float, closed: bool) -> None:
@@ -198,9 +135,6 @@ def render_clean(strokes: list[Stroke], texts: list[Text], height: int, width: i
     return np.round(255 * (1 - np.clip(ink, 0, 1))).astype(np.uint8)
 
 
-# --- the rough pencil version ------------------------------------------------------------------
-
-
 def smooth_noise(rng: np.random.Generator, count: int, amplitude: float, knots: int = 5) -> np.ndarray:
     """(count, 2) low-frequency offsets: a hand's slow wander along a stroke."""
     positions = np.linspace(0, 1, knots)
@@ -209,224 +143,540 @@ def smooth_noise(rng: np.random.Generator, count: int, amplitude: float, knots: 
     return np.stack([np.interp(t, positions, offsets[:, i]) for i in range(2)], axis=1)
 
 
-def pencil_pass(rng: np.random.Generator, canvas: np.ndarray, stroke: Stroke, scale: float) -> None:
-    """One pass of the pencil over a stroke: wandering, overshooting, with changing pressure."""
-    points = stroke.points.astype(np.float64)
-    if len(points) < 8:  # straight segments: resample so that they can wander
-        t = np.linspace(0, 1, 16)[:, None]
-        points = np.concatenate([(1 - t) * a + t * b for a, b in itertools.pairwise(points)])
-    if stroke.closed:
-        points = np.concatenate([points, points[:2]])
-    points = points + smooth_noise(rng, len(points), rng.uniform(0.5, 2.0) * scale)
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """(H, W) float32 noise blurred at `sigma` px and stretched to [0, 1]."""
+    field = cv2.GaussianBlur(rng.uniform(0, 1, size=shape).astype(np.float32), (0, 0), max(sigma, 0.5))
+    return (field - field.min()) / max(float(np.ptp(field)), 1e-6)
+
+
+def screen(ink: np.ndarray, layer: np.ndarray) -> np.ndarray:
+    """Layers of graphite or dirt darken each other without exceeding full ink."""
+    return 1 - (1 - ink) * (1 - layer)
+
+
+def page_ramp(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) in [0, 1]: a linear ramp across the page in a random direction."""
+    height, width = shape
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * x / width + np.sin(angle) * y / height
+    return (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+
+
+# --- the rough pencil version --------------------------------------------------------------------
+
+
+def pencil_pass(
+    rng: np.random.Generator, canvas: np.ndarray, stroke: Stroke, wander: float, pressure: float
+) -> None:
+    """One pass of the pencil over a stroke: wandering `wander` px, overshooting, pressure varying.
+
+    Drawn into a layer the size of the stroke's box and screened onto `canvas`, so that a pass costs
+    what its stroke covers, not the page."""
+    points = resampled(stroke.points.astype(np.float64), stroke.closed)
+    points = points + smooth_noise(rng, len(points), wander)
     if not stroke.closed and rng.random() < 0.6:  # overshoot past the ends
         head, tail = points[1] - points[0], points[-1] - points[-2]
         points = np.concatenate(
             [[points[0] - head * rng.uniform(0, 3)], points, [points[-1] + tail * rng.uniform(0, 3)]]
         )
-    pressure = np.clip(rng.uniform(0.35, 0.85) + smooth_noise(rng, len(points), 0.12)[:, 0], 0.15, 1.0)
-    width = max(1.0, stroke.width * rng.uniform(0.7, 1.3))
-    for i in range(len(points) - 1):  # per segment, so that pressure varies along the stroke
-        layer_value = float(pressure[i])
-        draw_polyline(canvas, points[i : i + 2], width, layer_value, False)
+    along = np.clip(pressure + smooth_noise(rng, len(points), 0.12)[:, 0], 0.15, 1.0)
+    width = max(1, round(stroke.width * rng.uniform(0.7, 1.2)))
+    box = bounding_box(points, canvas.shape, margin=width + 2)
+    if box is None:
+        return
+    (top, bottom), (left, right) = box
+    layer = np.zeros((bottom - top, right - left), np.float32)
+    # pressure varies along the stroke: segments drawn per level of pressure (32 levels), one call each
+    levels = np.round(along[:-1] * 32).astype(int)
+    fixed = np.round((points - (left, top)) * 16).astype(np.int32)
+    for level in np.unique(levels):
+        segments = [fixed[i : i + 2] for i in np.flatnonzero(levels == level)]
+        cv2.polylines(layer, segments, False, float(level / 32), width, cv2.LINE_AA, shift=4)
+    view = canvas[top:bottom, left:right]
+    view[:] = screen(view, layer)
+
+
+def graphite(
+    rng: np.random.Generator, strokes: list[Stroke], texts: list[Text], shape: tuple[int, int], values: dict
+) -> np.ndarray:
+    """(H, W) float32 graphite cover in [0, 1] of the drawing itself, every stroke in 1..passes passes."""
+    ink = np.zeros(shape, np.float32)
+    most = max(1, round(values["passes"]))
+    for stroke in strokes:
+        pressure = rng.uniform(0.55, 1.0)
+        for _ in range(int(rng.integers(1, most + 1))):  # passes of graphite darken each other
+            pencil_pass(rng, ink, stroke, values["pass_offset"] * rng.uniform(0.5, 1.0), pressure)
+    for text in texts:
+        for _ in range(int(rng.integers(1, 3))):
+            layer = np.zeros_like(ink)
+            dx, dy = rng.normal(0, 0.5 * values["pass_offset"], size=2)
+            draw_text(
+                layer,
+                text,
+                (int(text.origin[0] + dx), int(text.origin[1] + dy)),
+                float(rng.uniform(0.6, 1.0)),
+            )
+            ink = screen(ink, layer)
+    return ink
+
+
+def shading(seed: int, strokes: list[Stroke], shape: tuple[int, int], amount: float) -> np.ndarray:
+    """(H, W) soft graphite tone inside some closed shapes and beside some lines, to be dropped."""
+    tone = np.zeros(shape, np.float32)
+    if amount <= 0:
+        return tone
+    rng = stream(seed, SHADING)
+    for stroke in strokes:
+        if stroke.closed and rng.random() < 0.4:
+            mask = np.zeros(shape, np.float32)
+            cv2.fillPoly(mask, [np.round(stroke.points * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+            side = smooth_field(rng, shape, 6.0)
+            tone = np.maximum(
+                tone, cv2.GaussianBlur(mask, (0, 0), 2.0) * (0.4 + 0.6 * side) * rng.uniform(0.5, 1.0)
+            )
+    return tone * amount
+
+
+def construction(
+    seed: int, strokes: list[Stroke], shape: tuple[int, int], scale: float, amount: float
+) -> np.ndarray:
+    """(H, W) cover of blue or red construction pencil: axes, boxes and ellipses around the objects."""
+    cover = np.zeros(shape, np.float32)
+    if amount <= 0 or not strokes:
+        return cover
+    rng = stream(seed, CONSTRUCTION)
+    for _ in range(int(rng.integers(3, 12))):
+        anchor = strokes[int(rng.integers(len(strokes)))].points.mean(axis=0)
+        value = float(amount * rng.uniform(0.6, 1.0))
+        width = float(rng.uniform(1.0, 3.0))
+        choice = rng.random()
+        if choice < 0.4:  # an axis or a guide through the object
+            direction = rng.normal(0, 1, 2)
+            direction /= max(np.linalg.norm(direction), 1e-6)
+            reach = rng.uniform(40, 160) * scale
+            draw_polyline(
+                cover, np.stack([anchor - direction * reach, anchor + direction * reach]), width, value, False
+            )
+        elif choice < 0.7:  # a blocking-in ellipse
+            axes = rng.uniform(15, 70, 2) * scale
+            draw_polyline(
+                cover,
+                ellipse_points(anchor, axes, rng.uniform(0, np.pi), rng.normal(0, 0.05, 4)),
+                width,
+                value,
+                True,
+            )
+        else:  # a rough box
+            half = rng.uniform(15, 60, 2) * scale
+            box = anchor + np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)]) * half + rng.normal(0, 2, (4, 2))
+            draw_polyline(cover, box, width, value, True)
+    return cover
+
+
+def grid_paper(seed: int, shape: tuple[int, int], scale: float, strength: float) -> np.ndarray:
+    """(H, W) cover of ruled, squared or dotted paper lines."""
+    cover = np.zeros(shape, np.float32)
+    if strength <= 0:
+        return cover
+    rng = stream(seed, GRID)
+    height, width = shape
+    spacing = rng.uniform(10, 30) * max(scale, 0.5)
+    style = int(rng.integers(3))  # 0 ruled, 1 squared, 2 dotted
+    angle = rng.normal(0, 0.01)  # a page is never quite square to the camera
+    rows = np.arange(rng.uniform(0, spacing), height + width * abs(angle) + spacing, spacing)
+    cols = np.arange(rng.uniform(0, spacing), width, spacing)
+    if style == 2:
+        for y in rows:
+            for x in cols:
+                cv2.circle(cover, (int(x * 16), int((y + x * angle) * 16)), 16, 1.0, -1, cv2.LINE_AA, shift=4)
+    else:
+        for y in rows:
+            draw_polyline(cover, np.array([(0, y), (width, y + width * angle)]), 1, 1.0, False)
+        if style == 1:
+            for x in cols:
+                draw_polyline(cover, np.array([(x, 0), (x - height * angle, height)]), 1, 1.0, False)
+    return cover * strength
 
 
 def drafting_marks(
-    rng: np.random.Generator, strokes: list[Stroke], height: int, width: int, scale: float
+    seed: int, strokes: list[Stroke], shape: tuple[int, int], scale: float, strength: float
 ) -> np.ndarray:
-    """(H, W) float32 ink that a clean-up must drop: what drafting leaves on the page besides the
-    drawing. Each family appears on about half of the pages, so clean pages stay in the mix.
+    """(H, W) float32 ink that a clean-up must drop: what drafting leaves on the page besides the drawing.
 
     - half-erased earlier attempts: a stroke drawn a few pixels off, rubbed out to a grey ghost;
     - smudges: graphite spread by the hand, soft-edged tone patches;
     - guides: long straight lines and circles laid in before the drawing.
     """
-    marks = np.zeros((height, width), np.float32)
+    marks = np.zeros(shape, np.float32)
+    if strength <= 0:
+        return marks
+    rng = stream(seed, MARKS)
+    height, width = shape
     area_units = height * width / 256**2
-    if rng.random() < 0.5:
-        for stroke in strokes:
-            if rng.random() < 0.3:
-                ghost = np.zeros_like(marks)
-                moved = Stroke(stroke.points + rng.normal(0, 3 * scale, size=2), stroke.width, stroke.closed)
-                pencil_pass(rng, ghost, moved, scale)
-                ghost = cv2.GaussianBlur(ghost, (0, 0), rng.uniform(0.7, 1.6) * max(scale, 0.5))
-                marks = 1 - (1 - marks) * (1 - ghost * rng.uniform(0.08, 0.25))
-    if rng.random() < 0.5:
-        for _ in range(rng.poisson(1.5 * area_units) + 1):
-            smudge = np.zeros_like(marks)
-            center, axes = rng.uniform(0, (width, height)), rng.uniform(8, 50, size=2) * scale
-            box = (tuple(map(float, center)), tuple(map(float, 2 * axes)), float(rng.uniform(0, 180)))
-            cv2.ellipse(smudge, box, 1.0, -1, cv2.LINE_AA)
-            smudge = cv2.GaussianBlur(smudge, (0, 0), float(axes.mean() / 3))
-            marks = 1 - (1 - marks) * (1 - smudge * rng.uniform(0.06, 0.3))
-    if rng.random() < 0.5:
-        for _ in range(rng.poisson(2 * area_units) + 1):
-            value = float(rng.uniform(0.06, 0.3))
-            if rng.random() < 0.6:
-                a, b = rng.uniform(0, (width, height), size=(2, 2))
-                draw_polyline(marks, np.stack([a, b]), 1, value, False)
-            else:
-                center, radius = rng.uniform(0, (width, height)), rng.uniform(15, 90) * scale
-                circle = ellipse_points(center, np.array([radius, radius]), 0.0, np.zeros(3))
-                draw_polyline(marks, circle, 1, value, True)
-    return marks
+    for stroke in strokes:
+        if rng.random() < 0.15:
+            ghost = np.zeros_like(marks)
+            moved = Stroke(stroke.points + rng.normal(0, 3 * scale, size=2), stroke.width, stroke.closed)
+            pencil_pass(rng, ghost, moved, 1.0 * scale, 0.7)  # a whole-page layer: it is blurred next
+            ghost = cv2.GaussianBlur(ghost, (0, 0), rng.uniform(0.7, 1.6) * max(scale, 0.5))
+            marks = screen(marks, ghost * rng.uniform(0.15, 0.5))
+    for _ in range(rng.poisson(1.5 * area_units) + 1):
+        smudge = np.zeros_like(marks)
+        center, axes = rng.uniform(0, (width, height)), rng.uniform(8, 50, size=2) * scale
+        box = (tuple(map(float, center)), tuple(map(float, 2 * axes)), float(rng.uniform(0, 180)))
+        cv2.ellipse(smudge, box, 1.0, -1, cv2.LINE_AA)
+        smudge = cv2.GaussianBlur(smudge, (0, 0), float(axes.mean() / 3))
+        marks = screen(marks, smudge * rng.uniform(0.1, 0.5))
+    for _ in range(rng.poisson(2 * area_units) + 1):
+        value = float(rng.uniform(0.15, 0.5))
+        if rng.random() < 0.6:
+            a, b = rng.uniform(0, (width, height), size=(2, 2))
+            draw_polyline(marks, np.stack([a, b]), 1, value, False)
+        else:
+            center, radius = rng.uniform(0, (width, height)), rng.uniform(15, 90) * scale
+            draw_polyline(
+                marks, ellipse_points(center, np.array([radius, radius]), 0.0, np.zeros(3)), 1, value, True
+            )
+    return marks * strength
 
 
-def rough_pencil(
+def paper(seed: int, shape: tuple[int, int], values: dict) -> np.ndarray:
+    """(H, W, 3) float32 RGB paper: its tone, tint and fibres."""
+    rng = stream(seed, PAPER)
+    tint = 1 - values["paper_tint"] / 0.15 * 0.15 * (1 - PAPER_TINTS[rng.integers(len(PAPER_TINTS))])
+    fibres = cv2.GaussianBlur(rng.normal(0, 1, size=shape).astype(np.float32), (0, 0), 1.2)
+    return (values["paper_tone"] * tint)[None, None] * (1 + 0.02 * fibres)[..., None]
+
+
+def photographed(seed: int, image: np.ndarray, values: dict) -> np.ndarray:
+    """The page as a camera or scanner sees it: light falloff, vignetting, a shadow, exposure,
+    white balance and tone curve, on a (H, W, 3) float image in [0, 1]."""
+    rng = stream(seed, CAMERA)
+    height, width = image.shape[:2]
+    light = 1 - values["lighting"] * page_ramp(rng, (height, width))
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    radius = ((x / width - 0.5) ** 2 + (y / height - 0.5) ** 2) * 2  # 1 at the corners
+    light *= 1 - values["vignetting"] * radius
+    if values["shadow"] > 0:  # a soft-edged shadow reaching in from one side
+        mask = np.zeros((height, width), np.float32)
+        side = rng.integers(4)
+        reach = rng.uniform(0.15, 0.5)
+        edge = np.array([[0, 0], [1, 0], [1, reach], [0, reach * rng.uniform(0.3, 1.5)]])
+        corners = {0: edge, 1: edge[:, ::-1], 2: 1 - edge, 3: 1 - edge[:, ::-1]}[int(side)]
+        cv2.fillPoly(
+            mask, [np.round(corners * (width, height) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4
+        )
+        mask = cv2.GaussianBlur(mask, (0, 0), rng.uniform(0.03, 0.1) * min(height, width))
+        light *= 1 - values["shadow"] * mask
+    gains = 1 + rng.normal(0, 1, 3).astype(np.float32) * values["colour_cast"]
+    image = image * light[..., None] * values["exposure"] * gains
+    return np.clip(image, 0, 1) ** values["gamma"]
+
+
+def scanned(seed: int, image: np.ndarray, values: dict) -> np.ndarray:
+    """Resampling blur of a `dpi` scan, sensor noise and JPEG: float [0, 1] RGB -> uint8 RGB."""
+    rng = stream(seed, SCAN)
+    height, width = image.shape[:2]
+    factor = values.get("dpi", 600) / 600
+    if factor < 0.99:
+        small = (max(1, round(width * factor)), max(1, round(height * factor)))
+        image = cv2.resize(
+            cv2.resize(image, small, interpolation=cv2.INTER_AREA),
+            (width, height),
+            interpolation=cv2.INTER_CUBIC,
+        )
+    image = image + rng.normal(0, 1, size=image.shape).astype(np.float32) * values["noise"]
+    pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+    if values["jpeg_quality"] < 99.5:
+        encoded = cv2.imencode(
+            ".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(values["jpeg_quality"])]
+        )[1]
+        pixels = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def pencil_sketch(
     rng: np.random.Generator,
+    seed: int,
     strokes: list[Stroke],
     texts: list[Text],
-    height: int,
-    width: int,
+    shape: tuple[int, int],
     scale: float,
-    marks: np.ndarray,
+    values: dict,
 ) -> np.ndarray:
-    """(H, W) uint8: the rough scan a person would draw before inking `strokes` and `texts`, with the
-    drafting `marks` on the same page."""
-    ink = np.zeros((height, width), np.float32)
-    for stroke in strokes:
-        for _ in range(int(rng.integers(1, 4))):
-            layer = np.zeros_like(ink)
-            pencil_pass(rng, layer, stroke, scale)
-            ink = 1 - (1 - ink) * (1 - layer)  # graphite layers darken each other
-    for text in texts:
-        for _ in range(int(rng.integers(1, 3))):
-            layer = np.zeros_like(ink)
-            dx, dy = rng.normal(0, 0.8 * scale, size=2)
-            origin = (int(text.origin[0] + dx), int(text.origin[1] + dy))
-            draw_text(layer, text, origin, float(rng.uniform(0.4, 0.85)))
-            ink = 1 - (1 - ink) * (1 - layer)
-    for _ in range(rng.poisson(2)):  # light construction lines, not part of the drawing
-        a, b = rng.uniform(0, (width, height), size=(2, 2))
-        draw_polyline(ink, np.stack([a, b]), 1, float(rng.uniform(0.08, 0.25)), False)
-    ink = 1 - (1 - ink) * (1 - marks)
-    grain = np.clip(rng.normal(1.0, 0.25, size=ink.shape), 0.3, 1.3).astype(np.float32)
+    """(H, W, 3) uint8 RGB: the rough page a person would draw before inking `strokes` and `texts`,
+    photographed or scanned."""
+    ink = graphite(rng, strokes, texts, shape, values)
+    ink = screen(ink, shading(seed, strokes, shape, values["shading"]))
+    ink = screen(ink, drafting_marks(seed, strokes, shape, scale, values["drafting_marks"]))
+    grain = np.clip(stream(seed, GRAIN).normal(1.0, 0.25, size=shape), 0.3, 1.3).astype(np.float32)
     ink = np.clip(ink * grain, 0, 1)  # graphite skips over the paper's tooth
-    paper = paper_texture(rng, height, width, base=rng.uniform(0.86, 0.98))
-    image = paper * (1 - 0.92 * ink) * scan_lighting(rng, height, width)
-    return finish_scan(rng, image)
+    page = paper(seed, shape, values)
+    # graphite darkens the paper by `pencil_contrast` grey levels at full cover, slightly cool-toned
+    darkness = min(0.97, values["pencil_contrast"] / 255 / max(values["paper_tone"], 1e-3))
+    image = page * (1 - darkness * ink[..., None] * np.array([1.0, 0.99, 0.96], np.float32))
+    for cover, colours, strength in (
+        (grid_paper(seed, shape, scale, values["grid"]), GRID_COLOURS, 1.0),
+        (construction(seed, strokes, shape, scale, values["construction_colour"]), CONSTRUCTION_COLOURS, 0.9),
+    ):
+        colour = colours[
+            stream(seed, GRID if colours is GRID_COLOURS else CONSTRUCTION).integers(len(colours))
+        ]
+        image = image * (1 - strength * cover[..., None] * (1 - colour))
+    return scanned(seed, photographed(seed, image, values), values)
 
 
-def paper_texture(rng: np.random.Generator, height: int, width: int, base: float) -> np.ndarray:
-    fibres = cv2.GaussianBlur(rng.normal(0, 1, size=(height, width)).astype(np.float32), (0, 0), 1.2)
-    return base + 0.02 * fibres
+# --- paintings -----------------------------------------------------------------------------------
 
-
-def scan_lighting(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A smooth brightness field: darker toward one corner, as a flatbed scan of a curled page."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    gx, gy = rng.normal(0, 0.12, size=2)
-    field = 1 + gx * (x / width - 0.5) + gy * (y / height - 0.5)
-    return np.clip(field, 0.7, 1.15).astype(np.float32)
-
-
-def finish_scan(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
-    """Blur, sensor noise and JPEG compression of a [0, 1] float image -> uint8."""
-    sigma = rng.uniform(0, 1.0)
-    if sigma > 0.3:
-        image = cv2.GaussianBlur(image, (0, 0), sigma)
-    image = image + rng.normal(0, rng.uniform(0.005, 0.03), size=image.shape).astype(np.float32)
-    pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
-    if rng.random() < 0.6:
-        quality = int(rng.integers(35, 95))
-        encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
-        pixels = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
-    return pixels
-
-
-# --- paintings ---------------------------------------------------------------------------------
+PAINTING_OBJECTS = ("flower", "vessel", "building", "concentric", "leaf", "figure")
 
 
 def painting_layout(
     rng: np.random.Generator, height: int, width: int, scale: float
 ) -> tuple[list[Stroke], list[Stroke]]:
-    """Closed outlines of regions, painted in order (later ones on top), and inner detail lines."""
-    size = np.array([width, height], np.float32)
+    """Closed outlines of regions, painted in order (later ones on top), and open detail lines."""
+    size = np.array([width, height], np.float64)
     regions: list[Stroke] = []
     details: list[Stroke] = []
     area_units = height * width / 256**2
-    # A central figure (halo and body) as Thangka have, then ornaments around it.
+    line = max(scale, 0.6)
+    # A central figure (halo rings and body) as Thangka have, then objects and ornaments around it.
     center = size / 2 + rng.normal(0, 0.08, size=2) * size
     for axes in (size * rng.uniform(0.28, 0.4), size * rng.uniform(0.16, 0.24)):
-        regions.append(Stroke(ellipse_points(center, axes, 0.0, rng.normal(0, 0.03, 5)), 2.0, True))
-    for _ in range(rng.poisson(6 * area_units) + 3):
-        # petals and clouds (wobbly ellipses), and polygons
+        regions.append(Stroke(ellipse_points(center, axes, 0.0, rng.normal(0, 0.03, 5)), 2.0 * line, True))
+    for _ in range(int(rng.poisson(3 * area_units)) + 1):
+        part = OBJECTS[PAINTING_OBJECTS[rng.integers(len(PAINTING_OBJECTS))]][0]
+        width_px = float(rng.choice([1.5, 2.0, 2.5, 3.0])) * line
+        for stroke in part(rng, rng.uniform(0, size), float(rng.uniform(50, 150) * scale), width_px):
+            (regions if stroke.closed and len(stroke.points) > 2 else details).append(stroke)
+    for _ in range(int(rng.poisson(4 * area_units)) + 2):  # petals, clouds and polygons
         points = closed_shape(
             rng, size, (10, 55), scale, p_ellipse=0.6, wobble=0.1, knots=(3, 8), corners=(3, 8)
         )
-        regions.append(Stroke(points, float(rng.choice([1.5, 2.0, 2.5, 3.0])) * max(scale, 0.6), True))
-    for _ in range(rng.poisson(4 * area_units)):  # folds of cloth, flames, hair: open curves
-        start = rng.uniform(0, size)
-        control = start + np.cumsum(rng.normal(0, 20 * scale, size=(4, 2)), axis=0)
-        details.append(Stroke(bezier(control, 24), float(rng.choice([1.0, 1.5, 2.0])) * max(scale, 0.6)))
+        regions.append(Stroke(points, float(rng.choice([1.5, 2.0, 2.5, 3.0])) * line, True))
+    for _ in range(int(rng.poisson(3 * area_units))):  # folds of cloth, flames, hair: open curves
+        control = rng.uniform(0, size) + np.cumsum(rng.normal(0, 20 * scale, size=(4, 2)), axis=0)
+        details.append(Stroke(bezier(control, 24), float(rng.choice([1.0, 1.5, 2.0])) * line))
     return regions, details
 
 
+def bounding_box(
+    points: np.ndarray, shape: tuple[int, int], margin: float
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """((top, bottom), (left, right)) of `points` grown by `margin`, inside the canvas; None if outside."""
+    low = np.floor(points.min(axis=0) - margin).astype(int)
+    high = np.ceil(points.max(axis=0) + margin).astype(int)
+    left, top = max(0, low[0]), max(0, low[1])
+    right, bottom = min(shape[1], high[0]), min(shape[0], high[1])
+    return ((top, bottom), (left, right)) if right > left and bottom > top else None
+
+
+def fill_mask(points: np.ndarray, shape: tuple[int, int], shift: np.ndarray | None = None) -> np.ndarray:
+    mask = np.zeros(shape, np.float32)
+    moved = points if shift is None else points + shift
+    cv2.fillPoly(mask, [np.round(moved * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    return mask
+
+
 def paint_regions(
-    rng: np.random.Generator, regions: list[Stroke], details: list[Stroke], height: int, width: int
+    seed: int, regions: list[Stroke], details: list[Stroke], shape: tuple[int, int], values: dict
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Colours (H, W, 3) float RGB in [0, 1], and the visible outlines (H, W) float ink in [0, 1].
+    """Colours (H, W, 3) float RGB in [0, 1], and the visible outlines (H, W) float in [0, 1].
 
     Regions are painted in order, each hiding what lies under it, outlines included, as a painter
-    lays pigment and then inks each shape; the outlines left visible are the target.
+    lays pigment and then inks each shape; the outlines left visible are the target. Some regions
+    get no outline (their edge is only a change of colour), and fills may be laid a few pixels off
+    their outline (misregistration): the target is the ink, never the colour edge.
     """
+    rng = stream(seed, OUTLINES)
+    height, width = shape
     image = np.empty((height, width, 3), np.float32)
-    image[:] = np.array([214, 200, 168], np.float32) / 255  # primed cotton (gesso)
-    ink = np.zeros((height, width), np.float32)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image[:] = GROUND
+    ink = np.zeros(shape, np.float32)
     for region in regions:
-        mask = np.zeros((height, width), np.float32)
-        cv2.fillPoly(mask, [np.round(region.points * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-        colour = PIGMENTS[rng.integers(len(PIGMENTS))] / 255
-        # shading toward a random direction, as painters model volume
-        gx, gy = rng.normal(0, 0.6, size=2) / max(height, width)
+        offset = rng.normal(0, 1, 2)
+        offset *= values["misregistration"] * rng.uniform(0.3, 1.0) / max(np.linalg.norm(offset), 1e-6)
+        colour = PIGMENTS[rng.integers(len(PIGMENTS))]
+        gx, gy = rng.normal(0, 0.6, size=2) / max(height, width)  # shading models volume
+        box = bounding_box(
+            np.concatenate([region.points, region.points + offset]), shape, margin=region.width + 2
+        )
+        if box is None:
+            continue
+        (top, bottom), (left, right) = box
+        corner = np.array([left, top])
+        mask = fill_mask(region.points + offset - corner, (bottom - top, right - left))[..., None]
+        y, x = np.mgrid[top:bottom, left:right].astype(np.float32)
         shade = np.clip(1 + gx * (x - width / 2) + gy * (y - height / 2), 0.6, 1.3)[..., None]
-        image = image * (1 - mask[..., None]) + np.clip(colour * shade, 0, 1) * mask[..., None]
-        ink *= 1 - mask
-        draw_polyline(ink, region.points, region.width, 1.0, True)
+        view = image[top:bottom, left:right]
+        view[:] = view * (1 - mask) + np.clip(colour * shade, 0, 1) * mask
+        ink[top:bottom, left:right] *= 1 - fill_mask(region.points - corner, (bottom - top, right - left))
+        if rng.random() >= values["unoutlined_fills"]:
+            draw_polyline(ink, region.points, region.width, 1.0, True)
     for stroke in details:
         draw_polyline(ink, stroke.points, stroke.width, 1.0, stroke.closed)
-    return image, ink
+    return image, np.clip(ink, 0, 1)
+
+
+def ornament(seed: int, image: np.ndarray, scale: float, amount: float) -> np.ndarray:
+    """Gold and white dots, rosettes and scrolls painted inside regions: pattern, not outline."""
+    if amount <= 0:
+        return image
+    rng = stream(seed, ORNAMENT)
+    height, width = image.shape[:2]
+    cover = np.zeros((height, width), np.float32)
+    colour = np.array([(0.85, 0.7, 0.3), (0.93, 0.91, 0.86)][int(rng.integers(2))], np.float32)
+    for _ in range(int(amount * 60 * height * width / 256**2)):
+        center = rng.uniform(0, (width, height))
+        radius = rng.uniform(0.8, 3.0) * max(scale, 0.6)
+        if rng.random() < 0.6:
+            cv2.circle(
+                cover, tuple(int(v * 16) for v in center), int(radius * 16), 1.0, -1, cv2.LINE_AA, shift=4
+            )
+        else:  # a small scroll or rosette
+            loop = ellipse_points(center, np.array([radius * 2, radius * 2]), 0, rng.normal(0, 0.2, 6), 24)[
+                : int(rng.integers(8, 24))
+            ]
+            draw_polyline(cover, loop, 1, 1.0, False)
+    cover *= rng.uniform(0.6, 1.0)
+    return image * (1 - cover[..., None]) + colour * cover[..., None]
+
+
+def worn_ink(seed: int, outlines: np.ndarray, scale: float, values: dict) -> np.ndarray:
+    """The ink as it survives: of uneven strength, faded in patches, and worn through in places."""
+    rng = stream(seed, AGEING)
+    shape = outlines.shape
+    fading = smooth_field(rng, shape, 12 * scale + 1)
+    strength = values["outline_strength"] * (0.7 + 0.3 * fading)
+    wear = values["outline_wear"]
+    if wear > 0:  # breaks: where a smooth field is in its lowest `wear` share, the ink is rubbed off
+        field = smooth_field(rng, shape, 5 * max(scale, 0.5))
+        worn = cv2.GaussianBlur((field <= np.quantile(field, wear)).astype(np.float32), (0, 0), 1.0)
+        strength = strength * (1 - 0.95 * worn)
+    return outlines * strength
+
+
+def craquelure(seed: int, shape: tuple[int, int], scale: float, values: dict) -> np.ndarray:
+    """(H, W) darkness of a crack network (cells of a jittered Voronoi diagram) and long cracks."""
+    rng = stream(seed, CRACKS)
+    height, width = shape
+    cracks = np.zeros(shape, np.float32)
+    area_units = height * width / 256**2
+    cells = int(values["crack_density"] * 220 * area_units / max(scale, 0.5) ** 2)
+    if cells >= 4:
+        subdiv = cv2.Subdiv2D((0, 0, width, height))
+        for point in rng.uniform((0, 0), (width - 1, height - 1), size=(cells, 2)):
+            subdiv.insert((float(point[0]), float(point[1])))
+        facets, _ = subdiv.getVoronoiFacetList([])
+        patch = smooth_field(rng, shape, 30 * scale + 1) > rng.uniform(0.0, 0.5)  # networks cover areas
+        network = np.zeros(shape, np.float32)
+        for facet in facets:
+            edges = np.concatenate([facet, facet[:1]])
+            jittered = [
+                a + (b - a) * t + rng.normal(0, 0.6, 2)
+                for a, b in itertools.pairwise(edges)
+                for t in (0.0, 0.5)
+            ]
+            draw_polyline(network, np.asarray(jittered), 1, 1.0, True)
+        cracks = np.maximum(cracks, network * patch * rng.uniform(0.7, 1.0))
+    for _ in range(round(values["long_cracks"])):
+        steps = int(rng.integers(30, 90))
+        heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.25, steps))
+        walk = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * 4 * max(scale, 0.5), axis=0)
+        draw_polyline(
+            cracks, walk + rng.uniform(0, (width, height)), float(rng.choice([1, 1, 2])), 1.0, False
+        )
+    return np.clip(cracks, 0, 1) * values["crack_darkness"]
+
+
+def paint_losses(seed: int, image: np.ndarray, scale: float, share: float, darkness: float) -> np.ndarray:
+    """Flakes of paint lost down to the ground or canvas, with a dark broken edge around each."""
+    if share <= 0:
+        return image
+    rng = stream(seed, LOSSES)
+    shape = image.shape[:2]
+    field = smooth_field(rng, shape, rng.uniform(3, 10) * max(scale, 0.5))
+    loss = (field > np.quantile(field, 1 - share)).astype(np.uint8)
+    edge = cv2.morphologyEx(loss, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(np.float32)
+    ground = GROUND * (0.9 + 0.1 * smooth_field(rng, shape, 1.0))[..., None]
+    loss_f = cv2.GaussianBlur(loss.astype(np.float32), (0, 0), 0.7)[..., None]
+    image = image * (1 - loss_f) + ground * loss_f
+    return image * (1 - 0.7 * darkness * edge[..., None])
+
+
+def stains(seed: int, image: np.ndarray, scale: float, count: float) -> np.ndarray:
+    """Water stains: a brownish tone with a darker tide line where the water stopped."""
+    rng = stream(seed, STAINS)
+    height, width = image.shape[:2]
+    for _ in range(round(count)):
+        blot = np.zeros((height, width), np.float32)
+        center = rng.uniform(0, (width, height))
+        axes = rng.uniform(15, 70, 2) * scale
+        outline = ellipse_points(center, axes, rng.uniform(0, np.pi), rng.normal(0, 0.12, 7))
+        cv2.fillPoly(blot, [np.round(outline * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+        tide = np.zeros_like(blot)
+        draw_polyline(tide, outline, float(rng.uniform(1, 3) * max(scale, 0.6)), 1.0, True)
+        tide = cv2.GaussianBlur(tide, (0, 0), rng.uniform(0.5, 1.5))
+        blot = cv2.GaussianBlur(blot, (0, 0), 3 * scale + 1)
+        brown = np.array([0.3, 0.5, 0.9], np.float32)
+        image = image * (1 - rng.uniform(0.1, 0.3) * blot[..., None] * brown)
+        image = image * (1 - rng.uniform(0.2, 0.55) * tide[..., None] * brown)
+    return image
+
+
+def folds(seed: int, image: np.ndarray, scale: float, count: float) -> np.ndarray:
+    """Folds and creases of the cloth: a dark crease with a light ridge beside it, across the scan."""
+    rng = stream(seed, FOLDS)
+    height, width = image.shape[:2]
+    for _ in range(round(count)):
+        dark, light = np.zeros((height, width), np.float32), np.zeros((height, width), np.float32)
+        a, b = rng.uniform(0, (width, height), size=(2, 2))
+        direction = (b - a) / max(np.linalg.norm(b - a), 1e-6)
+        a, b = a - direction * 2 * max(width, height), b + direction * 2 * max(width, height)
+        normal = np.array([-direction[1], direction[0]]) * rng.uniform(1.5, 3) * max(scale, 0.6)
+        draw_polyline(dark, np.stack([a, b]), float(rng.uniform(1, 2.5)), 1.0, False)
+        draw_polyline(light, np.stack([a + normal, b + normal]), float(rng.uniform(2, 5)), 1.0, False)
+        sigma = rng.uniform(0.8, 2.5) * max(scale, 0.6)
+        dark, light = cv2.GaussianBlur(dark, (0, 0), sigma), cv2.GaussianBlur(light, (0, 0), sigma * 1.5)
+        image = (
+            image * (1 - rng.uniform(0.15, 0.45) * dark[..., None])
+            + rng.uniform(0.05, 0.2) * light[..., None]
+        )
+    return image
 
 
 def aged_painting(
-    rng: np.random.Generator,
+    seed: int,
     regions: list[Stroke],
     details: list[Stroke],
-    height: int,
-    width: int,
+    shape: tuple[int, int],
     scale: float,
+    values: dict,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) uint8 RGB painting after centuries of wear, and its clean outlines (H, W) uint8."""
-    image, outlines = paint_regions(rng, regions, details, height, width)
-    # ink of uneven strength: some paintings have faint outlines, and wear fades them in patches
-    fading = cv2.GaussianBlur(
-        rng.uniform(0, 1, size=(height, width)).astype(np.float32), (0, 0), 12 * scale + 1
-    )
-    fading = (fading - fading.min()) / max(float(np.ptp(fading)), 1e-6)
-    strength = rng.uniform(0.5, 1.0) * (0.7 + 0.3 * fading)
-    ink = (outlines * strength)[..., None]
-    image = image * (1 - ink) + np.array([30, 22, 18], np.float32) / 255 * ink
-    # ageing: fading toward the ground, yellowed varnish, stains, craquelure, cloth weave
-    fade = rng.uniform(0, 0.3)
+    """(H, W, 3) uint8 RGB painting after centuries of wear, and its intended outlines (H, W) uint8."""
+    image, outlines = paint_regions(seed, regions, details, shape, values)
+    image = ornament(seed, image, scale, values["ornament"])
+    ink = worn_ink(seed, outlines, scale, values)[..., None]
+    colour = OUTLINE_INKS[int(values["outline_colour"])]
+    image = image * (1 - ink) + colour * ink
+    rng = stream(seed, AGEING)
+    fade = values["fading"]
     image = image * (1 - fade) + fade * np.array([0.84, 0.78, 0.64], np.float32)
-    image *= np.array([1.0, rng.uniform(0.9, 1.0), rng.uniform(0.7, 0.92)], np.float32)
-    for _ in range(rng.poisson(2)):
-        stain = np.zeros((height, width), np.float32)
-        center = tuple(int(v) for v in rng.uniform(0, (width, height)))
-        cv2.circle(stain, center, int(rng.uniform(10, 60) * scale), 1.0, -1)
-        stain = cv2.GaussianBlur(stain, (0, 0), 8 * scale + 1)
-        image *= 1 - rng.uniform(0.1, 0.3) * stain[..., None] * np.array([0.3, 0.5, 0.9], np.float32)
-    cracks = np.zeros((height, width), np.float32)
-    for _ in range(rng.poisson(6 * height * width / 256**2)):
-        walk = np.cumsum(rng.normal(0, 3 * scale, size=(12, 2)), axis=0) + rng.uniform(0, (width, height))
-        draw_polyline(cracks, walk, 1, float(rng.uniform(0.1, 0.35)), False)
-    image *= 1 - cracks[..., None]
+    image *= np.array([1.0, rng.uniform(0.9, 1.0), rng.uniform(0.75, 0.95)], np.float32)  # varnish
+    image = paint_losses(seed, image, scale, values["paint_loss"], values["crack_darkness"])
+    image = stains(seed, image, scale, values["stains"])
+    image *= 1 - craquelure(seed, shape, scale, values)[..., None]
+    image = folds(seed, image, scale, values["folds"])
+    height, width = shape
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     period = rng.uniform(2.5, 4.0)
     weave = 1 + 0.025 * np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)
-    image *= weave[..., None] * scan_lighting(rng, height, width)[..., None]
-    target = np.round(255 * (1 - np.clip(outlines, 0, 1))).astype(np.uint8)
-    return finish_scan(rng, image), target
+    light = 1 - values["lighting"] * page_ramp(rng, shape)
+    gains = 1 + rng.normal(0, 1, 3).astype(np.float32) * values["colour_cast"]
+    image = np.clip(image * (weave * light)[..., None] * gains, 0, 1)
+    target = np.round(255 * (1 - outlines)).astype(np.uint8)
+    return scanned(seed, image, values), target
 
 
 # --- on disk ---------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ MODELS: dict[str, ModelSpec] = {
             "unet",
             "sketch cleanup U-Net at half width and lower depth, for CPUs and Jetson Nano class devices",
             UNetConfig(
+                in_channels=3,  # RGB: coloured construction pencil and grid paper are told by colour
                 widths=(16, 32, 64),
                 encoder_depths=(2, 2, 3),
                 bottleneck_width=128,
@@ -95,7 +96,7 @@ MODELS: dict[str, ModelSpec] = {
             "contour",
             "contour",
             "line contours of paintings: ResNet18 up to layer1 with a light fusion head",
-            ContourConfig(),
+            ContourConfig(context_dilations=(2, 4, 8)),
         ),
     ]
 }

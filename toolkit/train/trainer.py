@@ -67,6 +67,9 @@ class TrainConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
+    cosine: bool = False  # anneal the learning rate to 2 % of `lr` over `epochs` (after each epoch)
+    time_limit: float | None = None  # minutes of training (all sessions of a resumed run) at most
+    threads: int | None = None  # torch CPU threads (two runs side by side: 1 each)
     loss: str = "pmi-gmi"
     loss_g: float = 0.5
     loss_a: float = 0.5
@@ -86,6 +89,8 @@ class TrainConfig:
             raise InputError(f"--loss must be one of {', '.join(LOSSES)}, not {self.loss}")
         if self.crop % 8:
             raise InputError(f"--crop must be a multiple of 8, not {self.crop}")
+        if self.cosine and self.lr_decay:
+            raise InputError("--cosine and --lr-decay are two learning-rate schedules: choose one")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -205,9 +210,9 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     init = Path(config.init_weights) if config.init_weights else None
     model = load_model(spec, init, config.seed, partial=True).module.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
-    scheduler = (
-        torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay) if config.lr_decay else None
-    )
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    scheduler = make_scheduler(optimizer, config)
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     # the commit the run starts from: the code that made the weights, whatever lands while it trains
@@ -218,6 +223,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         "bad_epochs": 0,
         "history": [],
         "git_commit": git_commit(),
+        "seconds": 0.0,  # training time so far, over every session of a resumed run
     }
 
     last = run / "checkpoints" / "last.pt"
@@ -261,6 +267,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
                 **train_stats,
                 **val_stats,
             }
+            state["seconds"] = state.get("seconds", 0.0) + entry["seconds"]
             improved = record_epoch(state, entry)
             save_epoch(run, model, optimizer, scheduler, scaler, state, config, epoch, improved)
             if improved or epoch % config.checkpoint_every == 0 or epoch == config.epochs:
@@ -268,6 +275,11 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
             stopped_early = config.patience is not None and state["bad_epochs"] >= config.patience
             if stopped_early:
                 log.info("no better validation line F1 for %d epochs: stopping early", config.patience)
+            if config.time_limit is not None and state["seconds"] >= 60 * config.time_limit:
+                log.info(
+                    "time limit of %g minutes reached after epoch %d: stopping", config.time_limit, epoch
+                )
+                stopped_early = True
         stopped_early = ranks.broadcast_flag(stopped_early)
     ranks.check_replicas_agree(model)
 
@@ -282,6 +294,16 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         evaluation = {}
     best_entry = next((e for e in state["history"] if e["epoch"] == state["best_epoch"]), {})
     return TrainResult(run, state["best_epoch"], best_entry, state["epoch"], stopped_early, evaluation)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if config.cosine:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs, eta_min=0.02 * config.lr)
+    if config.lr_decay:
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay)
+    return None
 
 
 def resume(

@@ -1,0 +1,121 @@
+"""The domain-randomisation factors of both synthetic generators, as data: one table per kind.
+
+Every factor is drawn independently per page, uniformly over [low, high], or set to its `absent`
+value on a `p_absent` share of pages (so clean pages stay in the mix). `middle` is the value a
+robustness sweep holds a factor at while another one moves across its range. Values are in the units
+the help text names, at the input image's own scale (widths in pixels of the input).
+
+The README's table of ranges is printed from here (`toolkit synth --factors`), so it cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Factor:
+    low: float
+    high: float
+    middle: float
+    help: str
+    p_absent: float = 0.0  # share of pages without it ...
+    absent: float = 0.0  # ... where it takes this value
+    levels: int = 0  # > 0: a choice among `levels` integers 0..levels-1 (low/high ignored)
+
+    def draw(self, rng: np.random.Generator) -> float:
+        # both draws always happen, so one factor's setting never shifts another's random stream
+        absent, value = rng.random() < self.p_absent, rng.uniform(self.low, self.high)
+        if self.levels:
+            value = float(int(rng.integers(self.levels)))
+        return self.absent if absent else float(value)
+
+    def sweep(self, points: int) -> list[float]:
+        """Values across the whole range, ends included (every level of a choice)."""
+        if self.levels:
+            return [float(level) for level in range(self.levels)]
+        return [float(v) for v in np.linspace(self.low, self.high, points)]
+
+
+SKETCH: dict[str, Factor] = {
+    # the paper and the graphite
+    "paper_tone": Factor(0.45, 0.98, 0.85, "paper brightness, mid-grey (0.45) to white"),
+    "paper_tint": Factor(0.0, 0.15, 0.05, "paper colour: cream, grey-blue, green, pink (chroma)"),
+    "pencil_contrast": Factor(
+        10, 200, 110, "grey levels between a full-pressure line and the paper (2H..6B)"
+    ),
+    "stroke_width": Factor(1.0, 8.0, 2.5, "typical stroke width, px at the input's scale"),
+    "passes": Factor(1, 5, 2, "most pencil passes over one stroke (each stroke takes 1..this)"),
+    "pass_offset": Factor(0.3, 4.0, 1.2, "how far the passes of one stroke wander apart, px"),
+    # what a clean-up drops
+    "shading": Factor(0.0, 0.6, 0.25, "soft graphite tone inside shapes (dropped)", p_absent=0.5),
+    "construction_colour": Factor(
+        0.0, 1.0, 0.5, "blue/red construction pencil strokes, darkness (dropped)", p_absent=0.5
+    ),
+    "grid": Factor(0.0, 0.5, 0.2, "ruled, squared or dotted paper, strength (dropped)", p_absent=0.6),
+    "drafting_marks": Factor(
+        0.0, 1.0, 0.5, "erased attempts, smudges, guide lines, strength (dropped)", p_absent=0.3
+    ),
+    # the photograph or scan of the page
+    "lighting": Factor(0.0, 0.6, 0.2, "lighting gradient across the page (photographed), brightness drop"),
+    "vignetting": Factor(0.0, 0.5, 0.15, "darkening toward the corners"),
+    "shadow": Factor(0.0, 0.6, 0.2, "soft shadow of a hand or phone, darkness", p_absent=0.5),
+    "exposure": Factor(0.7, 1.3, 1.0, "exposure, multiplies the light"),
+    "gamma": Factor(0.6, 1.6, 1.0, "tone curve of the camera or scanner"),
+    "colour_cast": Factor(0.0, 0.15, 0.05, "white-balance error, per-channel gain spread"),
+    "dpi": Factor(150, 600, 400, "scan resolution: resampled through dpi/600 of the size (blur)"),
+    "noise": Factor(0.0, 0.04, 0.015, "sensor noise, std of [0, 1] pixels"),
+    "jpeg_quality": Factor(30, 100, 75, "JPEG quality (100: not compressed)"),
+}
+
+PAINTING: dict[str, Factor] = {
+    # the painting as made
+    "outline_colour": Factor(0, 2, 0, "outline ink: 0 black, 1 red-brown, 2 gold", levels=3),
+    "outline_strength": Factor(0.5, 1.0, 0.8, "ink strength of the outlines"),
+    "outline_wear": Factor(0.0, 0.6, 0.2, "share of the outlines worn away (the target keeps them)"),
+    "unoutlined_fills": Factor(0.0, 0.6, 0.2, "share of regions painted without an outline (no target line)"),
+    "misregistration": Factor(0.0, 5.0, 1.5, "fills shifted over their outlines, px"),
+    "ornament": Factor(0.0, 1.0, 0.4, "gold and white patterns inside regions (not lines)", p_absent=0.3),
+    # its age
+    "crack_density": Factor(0.0, 1.0, 0.4, "craquelure network density", p_absent=0.2),
+    "crack_darkness": Factor(0.1, 0.9, 0.45, "how dark cracks are (0.9: as dark as ink)"),
+    "long_cracks": Factor(0, 5, 2, "long cracks across the painting, count", p_absent=0.4),
+    "paint_loss": Factor(0.0, 0.2, 0.05, "share of the area flaked off to ground or canvas", p_absent=0.4),
+    "stains": Factor(0, 5, 2, "water stains with dark tide lines, count", p_absent=0.3),
+    "folds": Factor(0, 4, 1, "folds and creases of the cloth, count", p_absent=0.5),
+    "fading": Factor(0.0, 0.3, 0.1, "pigments faded toward the ground"),
+    # its scan
+    "lighting": Factor(0.0, 0.4, 0.15, "uneven scanner light, brightness drop"),
+    "colour_cast": Factor(0.0, 0.15, 0.05, "white-balance error, per-channel gain spread"),
+    "noise": Factor(0.0, 0.03, 0.01, "sensor noise, std of [0, 1] pixels"),
+    "jpeg_quality": Factor(30, 100, 75, "JPEG quality (100: not compressed)"),
+}
+
+FACTORS: dict[str, dict[str, Factor]] = {"sketch": SKETCH, "painting": PAINTING}
+
+
+def draw_factors(kind: str, seed: int, fixed: dict[str, float] | None = None) -> dict[str, float]:
+    """One page's factor values, deterministic by seed; `fixed` overrides some (sweeps)."""
+    table = FACTORS[kind]
+    unknown = set(fixed or {}) - set(table)
+    if unknown:
+        raise ValueError(f"unknown {kind} factor(s): {', '.join(sorted(unknown))}; known: {', '.join(table)}")
+    rng = np.random.default_rng([seed, 2])  # a stream of its own: the drawing's choices stay put
+    values = {name: factor.draw(rng) for name, factor in table.items()}
+    return values | dict(fixed or {})
+
+
+def middle_factors(kind: str) -> dict[str, float]:
+    return {name: factor.middle for name, factor in FACTORS[kind].items()}
+
+
+def factor_table(kind: str) -> str:
+    """Markdown rows of a kind's factors, for the README."""
+    rows = ["| factor | range | sweep middle | absent on | meaning |", "|---|---|---|---|---|"]
+    for name, f in FACTORS[kind].items():
+        span = f"0..{f.levels - 1} (choice)" if f.levels else f"{f.low:g}..{f.high:g}"
+        absent = f"{f.p_absent:.0%} of pages" if f.p_absent else "-"
+        rows.append(f"| `{name}` | {span} | {f.middle:g} | {absent} | {f.help} |")
+    return "\n".join(rows)
