@@ -169,7 +169,7 @@ def building(rng: np.random.Generator, center: np.ndarray, size: float, width: f
     strokes.append(Stroke(polyline((x0 - eave, y0), apex, (x1 + eave, y0)), width))
     thin = max(1.0, width * 0.7)
     for _ in range(int(rng.integers(1, 5))):  # windows: a square with a cross (X and T junctions)
-        s = w * rng.uniform(0.1, 0.2)
+        s = min(w, h) * rng.uniform(0.1, 0.2)
         cx, cy = rng.uniform(x0 + s, x1 - s), rng.uniform(y0 + s, y1 - 1.5 * s)
         strokes.append(
             Stroke(
