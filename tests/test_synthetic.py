@@ -1,40 +1,146 @@
-"""Synthetic pairs: deterministic by seed, plausible, written in the reference layout."""
+"""Synthetic pairs: deterministic by seed, every factor within its range and doing what it says,
+written in the reference layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from toolkit.data.datasets import VALIDATION_SEED_OFFSET, binarise_target
+from toolkit.data.factors import FACTORS, draw_factors, factor_table, middle_factors
 from toolkit.data.imageio import read_image
-from toolkit.data.synthetic import HELD_OUT_SEED_OFFSET, contact_sheet, make_pair, write_pairs
+from toolkit.data.synthetic import HELD_OUT_SEED_OFFSET, contact_sheet, craquelure, make_pair, write_pairs
 from toolkit.errors import InputError
 
+# A page with every effect of the camera and the scan off: what is left is the drawing on paper.
+CLEAN_SCAN = {
+    "lighting": 0.0,
+    "vignetting": 0.0,
+    "shadow": 0.0,
+    "exposure": 1.0,
+    "gamma": 1.0,
+    "colour_cast": 0.0,
+    "dpi": 600,
+    "noise": 0.0,
+    "jpeg_quality": 100,
+    "paper_tint": 0.0,
+    "shading": 0.0,
+    "construction_colour": 0.0,
+    "grid": 0.0,
+    "drafting_marks": 0.0,
+}
 
-@pytest.mark.parametrize(("kind", "channels"), [("sketch", 1), ("painting", 3)])
-def test_pairs_are_deterministic_by_seed(kind: str, channels: int) -> None:
+
+@pytest.mark.parametrize("kind", ["sketch", "painting"])
+def test_pairs_are_deterministic_by_seed(kind: str) -> None:
     image, target = make_pair(kind, 96, 128, seed=11)
     again_image, again_target = make_pair(kind, 96, 128, seed=11)
     other_image, other_target = make_pair(kind, 96, 128, seed=12)
     assert np.array_equal(image, again_image) and np.array_equal(target, again_target)
     assert not np.array_equal(target, other_target) and not np.array_equal(image, other_image)
     assert image.dtype == target.dtype == np.uint8
-    assert image.shape == ((96, 128) if channels == 1 else (96, 128, 3)) and target.shape == (96, 128)
+    assert image.shape == (96, 128, 3) and target.shape == (96, 128)
+
+
+@pytest.mark.parametrize("kind", ["sketch", "painting"])
+def test_every_factor_is_drawn_within_its_range(kind: str) -> None:
+    draws = [draw_factors(kind, seed) for seed in range(400)]
+    for name, factor in FACTORS[kind].items():
+        values = np.array([d[name] for d in draws])
+        if factor.levels:
+            assert set(values) == set(range(factor.levels)), name
+            continue
+        present = values[values != factor.absent] if factor.p_absent else values
+        assert present.min() >= factor.low and present.max() <= factor.high, name
+        assert present.max() - present.min() > 0.8 * (factor.high - factor.low), name  # the whole range
+        absent_share = 1 - len(present) / len(values)
+        assert abs(absent_share - factor.p_absent) < 0.08, name
+        assert factor.low <= factor.middle <= factor.high, name
+    assert draw_factors(kind, 5) == draw_factors(kind, 5)
+
+
+@pytest.mark.parametrize("kind", ["sketch", "painting"])
+def test_a_pinned_factor_changes_the_input_and_nothing_else(kind: str) -> None:
+    name = {"sketch": "pencil_contrast", "painting": "crack_darkness"}[kind]
+    low = make_pair(kind, 96, 96, seed=3, factors={name: FACTORS[kind][name].low})
+    high = make_pair(kind, 96, 96, seed=3, factors={name: FACTORS[kind][name].high})
+    assert np.array_equal(low[1], high[1])  # the same drawing, the same target
+    assert not np.array_equal(low[0], high[0])
+    with pytest.raises(ValueError, match="unknown sketch factor"):
+        make_pair("sketch", 32, 32, 0, factors={"craquelure": 1.0})
+
+
+def test_pencil_contrast_is_grey_levels_between_line_and_paper() -> None:
+    for levels in (10, 60, 200):
+        factors = CLEAN_SCAN | {"pencil_contrast": levels, "paper_tone": 0.9, "passes": 1}
+        image, target = make_pair("sketch", 160, 160, seed=4, factors=factors)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        paper = np.median(gray[target == 255])
+        assert abs(paper - 0.9 * 255) < 6
+        darkest = np.percentile(gray[target < 128], 2)
+        # full pressure and graphite grain at their peak darken by about `levels`, never much more
+        assert 0.5 * levels <= paper - darkest <= 1.35 * levels + 4, levels
+
+
+def test_paper_tone_sets_the_paper() -> None:
+    for tone in (0.45, 0.98):
+        image, target = make_pair("sketch", 96, 96, seed=2, factors=CLEAN_SCAN | {"paper_tone": tone})
+        assert abs(np.median(image[target == 255]) - tone * 255) < 6
+
+
+def test_dropped_marks_leave_the_target_alone() -> None:
+    plain = make_pair("sketch", 128, 128, seed=8, factors=CLEAN_SCAN)
+    for name in ("grid", "construction_colour", "shading", "drafting_marks"):
+        marked = make_pair(
+            "sketch", 128, 128, seed=8, factors=CLEAN_SCAN | {name: FACTORS["sketch"][name].high}
+        )
+        assert np.array_equal(plain[1], marked[1]), name
+        assert np.abs(plain[0].astype(int) - marked[0]).max() > 20, name  # the marks are on the page
+
+
+def test_coloured_construction_pencil_is_coloured() -> None:
+    factors = CLEAN_SCAN | {"construction_colour": 1.0, "pencil_contrast": 10}
+    image, _ = make_pair("sketch", 160, 160, seed=1, factors=factors)
+    chroma = image.max(axis=2).astype(int) - image.min(axis=2)
+    assert chroma.max() > 60  # blue or red, where graphite is grey
+
+
+def test_cracks_appear_only_when_asked() -> None:
+    values = middle_factors("painting")
+    assert not craquelure(0, (64, 64), 1.0, values | {"crack_density": 0.0, "long_cracks": 0}).any()
+    dark = craquelure(0, (128, 128), 1.0, values | {"crack_density": 1.0, "crack_darkness": 0.9})
+    assert dark.max() == pytest.approx(0.9, abs=0.01) and (dark > 0.3).mean() > 0.02
 
 
 @pytest.mark.parametrize("kind", ["sketch", "painting"])
 def test_targets_are_sparse_lines_that_the_input_shows(kind: str) -> None:
     fractions, contrasts = [], []
     for seed in range(8):
-        image, target = make_pair(kind, 128, 128, seed)
+        image, target = make_pair(kind, 128, 128, seed, factors=middle_factors(kind))
         lines = binarise_target(target) > 0
-        gray = image if image.ndim == 2 else image.mean(axis=2)
+        gray = image.mean(axis=2)
         fractions.append(lines.mean())
         contrasts.append(gray[~lines].mean() - gray[lines].mean())  # lines are darker in the input
     assert 0.01 < np.mean(fractions) < 0.35
     assert min(contrasts) > 5
+
+
+def test_odd_sizes_and_every_extreme_draw() -> None:
+    for seed, (height, width) in enumerate([(33, 300), (257, 41), (64, 64)]):
+        for kind in ("sketch", "painting"):
+            for end in ("low", "high"):
+                factors = {name: float(getattr(f, end)) for name, f in FACTORS[kind].items() if not f.levels}
+                image, target = make_pair(kind, height, width, seed, factors=factors)
+                assert image.shape == (height, width, 3) and target.shape == (height, width)
+
+
+def test_factor_table_lists_every_factor() -> None:
+    for kind, table in FACTORS.items():
+        text = factor_table(kind)
+        assert all(f"`{name}`" in text for name in table) and text.count("\n") == len(table) + 1
 
 
 def test_seed_ranges_of_training_validation_and_held_out_sets_are_disjoint() -> None:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit import __version__
-from toolkit.errors import ExitCode, InputError, MissingDependencyError, ToolkitError
+from toolkit.errors import ExitCode, InputError, MissingDependencyError, ToolkitError, UsageError
 from toolkit.shipped import model_file
 
 if TYPE_CHECKING:
@@ -677,6 +677,56 @@ def evaluate_command(
         raise typer.Exit(ExitCode.BAD_INPUT)
 
 
+@command("sweep")
+def sweep_command(
+    model: Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)] = "unet-light",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The PNG of small plots; the JSON goes beside it.")
+    ] = Path("sweep.png"),
+    points: Annotated[int, typer.Option(help="Values per factor, the range's ends included.")] = 5,
+    images: Annotated[int, typer.Option(help="Held-out pages per value.")] = 8,
+    size: Annotated[int, typer.Option(help="Page side in pixels.")] = 256,
+    factor: Annotated[
+        Optional[list[str]], typer.Option("--factor", help="Sweep only this factor (repeatable).")
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Line F1 of a model and of Otsu, adaptive threshold and Canny as each domain-randomisation
+    factor moves across its range (`toolkit synth --factors` lists them), others at their middle.
+
+    Exit code 1 when the model falls below line F1 0.85 anywhere, or a baseline matches it somewhere.
+
+    Examples:
+
+    * `toolkit sweep --model unet-light -o docs/sweep-unet-light.png`
+    * `toolkit sweep --model contour --factor crack_darkness --factor outline_colour --images 16`
+    """
+    from toolkit.fileio import refuse_overwrite, write_json
+    from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+    from toolkit.sweep import SweepPlan, run_sweep, summary_lines, sweep_plot, worst_points
+
+    json_path = output.with_suffix(".json")
+    for path in (output, json_path):
+        refuse_overwrite(path, overwrite)
+    if points < 2 or images < 1 or size < 32:
+        raise UsageError("--points must be at least 2, --images at least 1 and --size at least 32")
+    with OnnxRuntimeRunner(model_file(model)) as runner:
+        plan = SweepPlan(runner.card.domain, points, images, size, tuple(factor or ()))
+        report = run_sweep(runner, plan, track=progress(f"sweeping {runner.card.model}"))
+    table = Table("factor", "worst at", "model line F1", "best baseline")
+    for name, value, f1, baseline in worst_points(report):
+        table.add_row(name, f"{value:g}", f"{f1:.3f}", f"{baseline:.3f}")
+    console.print(table)
+    for line in summary_lines(report):
+        console.print(line)
+    write_json(json_path, report, overwrite)
+    sweep_plot(report, output, overwrite=overwrite)
+    console.print(f"wrote {output} and {json_path}")
+    if not report["summary"]["passes"]:
+        typer.echo("FAILED: below line F1 0.85 somewhere, or not above every baseline", err=True)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
 @command("features")
 def features_command(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
@@ -774,7 +824,9 @@ def feature_runner(model: str, weights: Path | None) -> Runner:
 
 @command("synth")
 def synth_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Dataset folder (input/ and target/).")],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Dataset folder (input/ and target/).")
+    ] = None,
     kind: Annotated[
         str, typer.Option(help="sketch (rough -> clean) or painting (painting -> outlines).")
     ] = "sketch",
@@ -784,17 +836,29 @@ def synth_command(
     sheet: Annotated[
         Optional[Path], typer.Option(help="Also write a contact sheet PNG of the first pairs.")
     ] = None,
+    factors: Annotated[
+        bool, typer.Option("--factors", help="Print the domain-randomisation factors of --kind and stop.")
+    ] = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write synthetic pairs to disk in the reference layout (held out from training).
 
-    Example: `toolkit synth --kind painting --count 200 -o data/heldout-painting`
+    Examples:
+
+    * `toolkit synth --kind painting --count 200 -o data/heldout-painting`
+    * `toolkit synth --kind sketch --factors` (every factor, its range and what it does)
     """
+    from toolkit.data.factors import factor_table
     from toolkit.data.synthetic import KINDS, contact_sheet, held_out_seed, make_pair, write_pairs
     from toolkit.fileio import write_png
 
     if kind not in KINDS:
-        raise InputError(f"--kind must be one of {', '.join(KINDS)}, not {kind}")
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind}")
+    if factors:
+        typer.echo(factor_table(kind))
+        return
+    if output is None:
+        raise UsageError("give the dataset folder: -o FOLDER")
     write_pairs(
         kind,
         count,

@@ -29,6 +29,12 @@ class InputError(ToolkitError):
     """A file or argument that cannot be used: missing, unreadable, corrupt, wrong shape."""
 
 
+class UsageError(ToolkitError):
+    """An option value or a combination of options that cannot work: a bad command line."""
+
+    exit_code = ExitCode.USAGE
+
+
 class WeightsMismatchError(InputError):
     """A weights file whose keys or shapes do not fit the model."""
 
