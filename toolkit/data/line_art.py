@@ -405,13 +405,19 @@ def lettering(rng: np.random.Generator, height: int, width: int, scale: float) -
     return Text(word, origin, int(rng.choice(FONTS)), font_scale, max(1, round(font_scale * 1.6)))
 
 
+def page_units(height: int, width: int, scale: float) -> float:
+    """How many 256-px pages of elements a page holds: elements grow with `scale`, so a square page
+    holds one at any size, and a long page (768x1024) one and a third."""
+    return height * width / (256 * max(scale, 1e-3)) ** 2
+
+
 def compose_page(
     rng: np.random.Generator, height: int, width: int, scale: float, stroke_width: float
 ) -> tuple[list[Stroke], list[Text]]:
     """A page of objects: dense around a few clusters, sparse elsewhere; widths vary around
     `stroke_width` (px at the input's scale)."""
     size = np.array([width, height], np.float64)
-    area_units = height * width / 256**2
+    area_units = page_units(height, width, scale)
     density = rng.uniform(0.5, 2.0)  # sparse to busy pages
     clusters = rng.uniform(0.15, 0.85, size=(int(rng.integers(1, 4)), 2)) * size
     names = list(OBJECTS)

@@ -41,6 +41,7 @@ from toolkit.data.line_art import (
     bezier,
     closed_shape,
     compose_page,
+    page_units,
     ellipse_points,
     resampled,
 )
@@ -313,7 +314,7 @@ def drafting_marks(
         return marks
     rng = stream(seed, MARKS)
     height, width = shape
-    area_units = height * width / 256**2
+    area_units = page_units(height, width, scale)
     for stroke in strokes:
         if rng.random() < 0.15:
             ghost = np.zeros_like(marks)
@@ -439,7 +440,7 @@ def painting_layout(
     size = np.array([width, height], np.float64)
     regions: list[Stroke] = []
     details: list[Stroke] = []
-    area_units = height * width / 256**2
+    area_units = page_units(height, width, scale)
     line = max(scale, 0.6)
     # A central figure (halo rings and body) as Thangka have, then objects and ornaments around it.
     center = size / 2 + rng.normal(0, 0.08, size=2) * size
@@ -562,8 +563,7 @@ def craquelure(seed: int, shape: tuple[int, int], scale: float, values: dict) ->
     rng = stream(seed, CRACKS)
     height, width = shape
     cracks = np.zeros(shape, np.float32)
-    area_units = height * width / 256**2
-    cells = int(values["crack_density"] * 220 * area_units / max(scale, 0.5) ** 2)
+    cells = int(values["crack_density"] * 220 * height * width / (256 * max(scale, 0.5)) ** 2)
     if cells >= 4:
         subdiv = cv2.Subdiv2D((0, 0, width, height))
         for point in rng.uniform((0, 0), (width - 1, height - 1), size=(cells, 2)):
