@@ -41,8 +41,8 @@ from toolkit.data.line_art import (
     bezier,
     closed_shape,
     compose_page,
-    page_units,
     ellipse_points,
+    page_units,
     resampled,
 )
 from toolkit.fileio import write_png
