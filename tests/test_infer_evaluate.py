@@ -400,3 +400,30 @@ def test_line_pictures_are_the_plain_formula(output_format: str) -> None:
     picture = line_image(probability[:, 3:], output_format, 0.55)  # a strided view, as tiles give
     drawn = picture[..., 3] if output_format == "alpha" else picture
     assert drawn.dtype == np.uint8 and np.array_equal(drawn, expected[:, 3:])
+
+
+def test_an_output_never_replaces_its_input(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    model = ["--model", str(exported["unet-light"])]
+    before = {p.name: p.read_bytes() for p in image_folder.iterdir()}
+    into_itself = runner.invoke(
+        app, ["infer", str(image_folder), "-o", str(image_folder), "--overwrite", *model]
+    )
+    assert into_itself.exit_code == ExitCode.USAGE, into_itself.output
+    assert (
+        f"{image_folder / 'a-sketch.png'}: is the input {image_folder / 'a-sketch.png'} itself"
+        in into_itself.output
+    )
+    # through a symlink to the folder, and through a hard link of the scan under the output's name
+    link = tmp_path / "link"
+    link.symlink_to(image_folder, target_is_directory=True)
+    via_link = runner.invoke(app, ["infer", str(image_folder), "-o", str(link), "--overwrite", *model])
+    assert via_link.exit_code == ExitCode.USAGE and "is the input" in via_link.output
+    hard = tmp_path / "hard"
+    hard.mkdir()
+    (hard / "a-sketch.png").hardlink_to(image_folder / "a-sketch.png")
+    via_hard_link = runner.invoke(app, ["infer", str(image_folder), "-o", str(hard), "--overwrite", *model])
+    assert via_hard_link.exit_code == ExitCode.USAGE and "is the input" in via_hard_link.output
+    assert {p.name: p.read_bytes() for p in image_folder.iterdir()} == before  # nothing written, nothing lost
+    assert sorted(p.name for p in hard.iterdir()) == ["a-sketch.png"]

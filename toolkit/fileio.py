@@ -6,13 +6,13 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from toolkit.errors import InputError
+from toolkit.errors import InputError, UsageError
 from toolkit.provenance import png_with_text
 
 
@@ -23,6 +23,35 @@ def _current_umask() -> int:
 
 
 UMASK = _current_umask()
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, None otherwise: the same file under any name or link."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def refuse_replacing_inputs(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
+    """A usage error if an output would be written over an input, whatever --overwrite says: the same
+    path once symlinks are resolved, or the same file under another name (a hard link)."""
+    by_path: dict[Path, Path] = {}
+    by_identity: dict[tuple[int, int], Path] = {}
+    for source in inputs:
+        by_path.setdefault(source.resolve(), source)
+        identity = file_identity(source)
+        if identity is not None:
+            by_identity.setdefault(identity, source)
+    for output in outputs:
+        identity = file_identity(output)
+        source = by_path.get(output.resolve()) or (by_identity.get(identity) if identity else None)
+        if source is not None:
+            raise UsageError(
+                f"{output}: is the input {source} itself; an output never replaces an input, whatever "
+                "--overwrite says (write to another folder with -o)"
+            )
 
 
 def refuse_overwrite(path: Path, overwrite: bool) -> None:

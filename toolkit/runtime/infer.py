@@ -23,7 +23,7 @@ import numpy as np
 from toolkit import __version__
 from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
-from toolkit.fileio import atomic_path, write_png
+from toolkit.fileio import atomic_path, refuse_replacing_inputs, write_png
 from toolkit.provenance import OUTPUT_KEYWORD, svg_with_metadata
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
@@ -222,13 +222,16 @@ def plan(
     """Each input's output paths, and the files that need no work (--resume) or cannot be done.
 
     With --resume an image is skipped when all its outputs exist; where only some do (a run stopped
-    between an image's feature maps), the missing ones are written and the others kept.
+    between an image's feature maps), the missing ones are written and the others kept. An output
+    that is one of the inputs stops the whole run before any model runs (a usage error).
     """
     suffix = ".svg" if options.output_format == "svg" else ".png"
+    outputs = [output_paths(item, out_dir, suffix, channels) for item in inputs]
+    refuse_replacing_inputs((path for paths in outputs for path in paths), (item.path for item in inputs))
     claimed: dict[Path, Path] = {}
     jobs = []
-    for item in inputs:
-        job = Job(item, output_paths(item, out_dir, suffix, channels), output_labels(channels))
+    for item, paths in zip(inputs, outputs):
+        job = Job(item, paths, output_labels(channels))
         clash = next((path for path in job.outputs if path in claimed), None)
         existing = [path for path in job.outputs if path.exists()]
         if clash is not None:
