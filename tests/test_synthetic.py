@@ -165,3 +165,8 @@ def test_contact_sheet_holds_every_tile() -> None:
     pairs = [make_pair("sketch", 32, 32, s) for s in range(3)]
     sheet = contact_sheet([pairs, pairs[:1]], tile=40)
     assert sheet.dtype == np.uint8 and sheet.shape == (40 + 12 + 40, 3 * (80 + 2) + 2 * 12, 3)
+
+
+def test_write_pairs_of_another_shape(tmp_path: Path) -> None:
+    written = write_pairs("sketch", 1, 48, seed=0, root=tmp_path, width=80)
+    assert read_image(written[0][0]).shape == (48, 80, 3) and read_image(written[0][1]).shape == (48, 80)

@@ -831,7 +831,8 @@ def synth_command(
         str, typer.Option(help="sketch (rough -> clean) or painting (painting -> outlines).")
     ] = "sketch",
     count: Annotated[int, typer.Option(help="Number of pairs.")] = 100,
-    size: Annotated[int, typer.Option(help="Image side in pixels.")] = 256,
+    size: Annotated[int, typer.Option(help="Image side in pixels (the height, with --width).")] = 256,
+    width: Annotated[Optional[int], typer.Option(help="Image width in pixels. Default: --size.")] = None,
     seed: Annotated[int, typer.Option(help="Seed; sets on disk never share seeds with training.")] = 0,
     sheet: Annotated[
         Optional[Path], typer.Option(help="Also write a contact sheet PNG of the first pairs.")
@@ -867,10 +868,11 @@ def synth_command(
         output,
         overwrite,
         track=progress("writing"),
+        width=width,
     )
     console.print(f"wrote {count} {kind} pairs to {output}/input and {output}/target")
     if sheet is not None:
-        pairs = [make_pair(kind, size, size, held_out_seed(seed, i)) for i in range(min(count, 4))]
+        pairs = [make_pair(kind, size, width or size, held_out_seed(seed, i)) for i in range(min(count, 4))]
         write_png(sheet, contact_sheet([pairs]), overwrite)
         console.print(f"wrote {sheet}")
 

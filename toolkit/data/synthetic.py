@@ -698,11 +698,14 @@ def write_pairs(
     root: Path,
     overwrite: bool = False,
     track: Callable[[range], Iterable[int]] = iter,
+    *,
+    width: int | None = None,
 ) -> list[tuple[Path, Path]]:
-    """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout)."""
+    """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout), `size`
+    pixels high and `width` (default: `size`) wide."""
     written = []
     for index in track(range(count)):
-        image, target = make_pair(kind, size, size, held_out_seed(seed, index))
+        image, target = make_pair(kind, size, width or size, held_out_seed(seed, index))
         paths = (root / "input" / f"{index:05d}.png", root / "target" / f"{index:05d}.png")
         for path, pixels in zip(paths, (image, target)):
             write_png(path, pixels, overwrite)
