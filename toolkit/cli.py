@@ -408,6 +408,13 @@ def train_command(
     threads: Annotated[
         Optional[int], typer.Option(help="Torch CPU threads (e.g. 1 each for two runs side by side).")
     ] = None,
+    conditioning: Annotated[
+        str,
+        typer.Option(
+            help="Input conditioning on each whole image: none, or flatten (paper to white, ink stretched; "
+            "sketches). Recorded in the weights; every graph and engine made from them applies it."
+        ),
+    ] = "none",
     loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
@@ -460,6 +467,7 @@ def train_command(
         cosine=cosine,
         time_limit=time_limit,
         threads=threads,
+        conditioning=conditioning,
         loss=loss,
         checkpoint_every=checkpoint_every,
         patience=patience or None,

@@ -17,7 +17,7 @@ import numpy as np
 from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.errors import InputError
 from toolkit.runtime.base import Runner
-from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tiling import predict_tiled
 from toolkit.train.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
 
 
@@ -121,7 +121,7 @@ def evaluate(
                 )
             found: dict[str, np.ndarray] = {}
             if runner is not None:
-                lines = predict(runner, [image])["lines"][0, 0]
+                lines = predict_tiled(runner, image)  # tiled and conditioned as `toolkit infer` runs it
                 found[method_name] = lines >= runner.card.threshold
             if predictions is not None:
                 prediction = read_image(find_prediction(predictions, input_path.stem))

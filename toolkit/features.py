@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from toolkit.conditioning import condition
 from toolkit.data.imageio import read_image
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import refuse_overwrite, write_png
@@ -222,6 +223,7 @@ def browsed(path: Path, max_side: int) -> np.ndarray:
 
 def feature_maps(features: Runner, image: np.ndarray) -> dict[str, np.ndarray]:
     """layer -> (C, h, w) maps of one image."""
+    image = condition(image, features.card.conditioning)
     return {layer: fmap[0] for layer, fmap in predict(features, [image]).items()}
 
 

@@ -63,6 +63,7 @@ class ModelCard:
     torch_version: str = ""
     input_name: str = INPUT_NAME
     input_layout: str = "NCHW"
+    conditioning: str = "none"  # toolkit.conditioning: applied to the whole image before the graph
     pixel_scale: float = 1 / 255
     extra: dict[str, str] = field(default_factory=dict)  # later stages' notes (e.g. excluded nodes)
 

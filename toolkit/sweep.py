@@ -22,7 +22,7 @@ from toolkit.errors import InputError
 from toolkit.evaluate import BASELINES, Scoreboard
 from toolkit.fileio import atomic_path
 from toolkit.runtime.base import Runner
-from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tiling import predict_tiled
 
 FLOOR = 0.85  # the line F1 no point of any factor may fall below (issue 15's gate)
 SWEEP_SEED = 7  # held-out pages of the sweep: toolkit.data.synthetic.held_out_seed(SWEEP_SEED, i)
@@ -55,7 +55,7 @@ def score_point(
     for index in range(images):
         image, target = make_pair(kind, size, size, held_out_seed(SWEEP_SEED, index), factors=values)
         truth = lines_of(target)
-        probability = predict(runner, [image])["lines"][0, 0]
+        probability = predict_tiled(runner, image)
         board.add("model", probability >= runner.card.threshold, truth)
         board.add_baselines(image, truth)
     return board.scores()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toolkit.agreement import TOLERANCES, Tolerance, compare, within
+from toolkit.conditioning import condition
 from toolkit.data.imageio import list_images, read_image
 from toolkit.data.samples import other_channels, painting, sketch
 from toolkit.errors import InputError
@@ -137,6 +138,11 @@ def folder_cases(folder: Path) -> tuple[list[Case], list[str]]:
     return cases, errors
 
 
+def conditioned(cases: list[Case], method: str) -> list[Case]:
+    """Each case's images as the model sees them (toolkit.conditioning), before any crop."""
+    return [dataclasses.replace(case, images=[condition(i, method) for i in case.images]) for case in cases]
+
+
 def fitted_cases(cases: list[Case], max_input: tuple[int, int, int] | None) -> list[Case]:
     """`cases`, with images larger than a runner takes (an engine's profile) cropped to its largest
     input, and named so; batches larger than its largest batch the runner splits itself."""
@@ -197,7 +203,7 @@ def verify_runner(
     cases, skipped = folder_cases(images) if images is not None else (generated_cases(card.domain), [])
     if not cases:
         raise InputError(f"{images}: none of its images could be read")
-    cases = fitted_cases(cases, graph.max_input)
+    cases = fitted_cases(conditioned(cases, card.conditioning), graph.max_input)
     precision = precision or card.precision
     if precision not in TOLERANCES:
         raise InputError(f"{model_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})")

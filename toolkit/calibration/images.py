@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.conditioning import condition
 from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
 from toolkit.errors import InputError
 from toolkit.metadata import ModelCard
@@ -67,7 +68,7 @@ class CalibrationSet:
         current, image, grid = None, None, None
         for path, index in track(self.pieces(card)):
             if path != current:
-                current, image = path, rescaled(read_image(path), self.scale)
+                current, image = path, condition(rescaled(read_image(path), self.scale), card.conditioning)
                 grid = tile_grid(*image.shape[:2], card.stride, self.tiling)
             row, column = divmod(index, len(grid.xs))  # pieces count tiles row by row, as infer runs them
             piece = mirrored_crop(image, grid.ys[row], grid.xs[column], grid.tile_h, grid.tile_w)

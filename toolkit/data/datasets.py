@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from toolkit.conditioning import condition
 from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.data.synthetic import make_pair
 from toolkit.errors import InputError
@@ -121,6 +122,7 @@ class InputFormat:
     input_channels: int
     mean: list[float]
     std: list[float]
+    conditioning: str = "none"  # toolkit.conditioning, on the whole image before the crop
 
 
 class PairDataset(Dataset):
@@ -139,10 +141,14 @@ class PairDataset(Dataset):
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def raw(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Item `index` before normalisation: the cropped image as read, and its 0/1 line mask."""
+    def raw(self, index: int, *, conditioned: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Item `index` before normalisation: the cropped image (conditioned as the model sees it, or
+        as read), and its 0/1 line mask."""
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        return self.augment(rng, *self.load(index, rng))
+        image, mask = self.load(index, rng)
+        if conditioned:
+            image = condition(image, self.format.conditioning)  # the whole image, as inference does
+        return self.augment(rng, image, mask)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = self.raw(index)

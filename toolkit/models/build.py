@@ -64,6 +64,7 @@ class LoadedModel:
             weights_file=self.weights_file,
             training_command=training_command,
             training=training,
+            conditioning=str(((self.training or {}).get("config") or {}).get("conditioning", "none")),
             opset=opset,
             toolkit_version=__version__,
             torch_version=torch.__version__,

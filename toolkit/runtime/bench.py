@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.conditioning import condition
 from toolkit.data.imageio import read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.infer import InputFile, infer_files
@@ -84,7 +85,10 @@ def percentile_ms(seconds: list[float]) -> dict[str, float]:
 def model_only(runner: Runner, files: list[Path]) -> list[float]:
     """Seconds of each image through the model alone, decoded, normalised and padded beforehand."""
     card = runner.card
-    batches = [pad_to_stride(to_model_input(read_image(path), card)[None], card.stride) for path in files]
+    batches = [
+        pad_to_stride(to_model_input(condition(read_image(path), card.conditioning), card)[None], card.stride)
+        for path in files
+    ]
     latencies = []
     for batch in batches:
         started = time.perf_counter()

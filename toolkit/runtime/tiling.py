@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from toolkit.conditioning import condition
 from toolkit.errors import InputError
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
@@ -166,6 +167,7 @@ def tiled_outputs(
     """Finished rows of every output, top to bottom, each at its own stride: per step, output name ->
     (first row, (C, n, w) float32 block). An output's blocks follow on from each other."""
     card, tiling = runner.card, fitted(tiling, runner)
+    image = condition(image, card.conditioning)  # on the whole image: its tiles are treated alike
     height, width = image.shape[:2]
     grid = tile_grid(height, width, card.stride, tiling)
     if grid.whole:

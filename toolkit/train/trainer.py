@@ -34,6 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
+from toolkit.conditioning import check_conditioning
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
 from toolkit.errors import InputError
 from toolkit.evaluate import Scoreboard
@@ -70,6 +71,7 @@ class TrainConfig:
     cosine: bool = False  # anneal the learning rate to 2 % of `lr` over `epochs` (after each epoch)
     time_limit: float | None = None  # minutes of training (all sessions of a resumed run) at most
     threads: int | None = None  # torch CPU threads (two runs side by side: 1 each)
+    conditioning: str = "none"  # toolkit.conditioning, on each whole image before it is cropped
     loss: str = "pmi-gmi"
     loss_g: float = 0.5
     loss_a: float = 0.5
@@ -89,6 +91,7 @@ class TrainConfig:
             raise InputError(f"--loss must be one of {', '.join(LOSSES)}, not {self.loss}")
         if self.crop % 8:
             raise InputError(f"--crop must be a multiple of 8, not {self.crop}")
+        check_conditioning(self.conditioning)
         if self.cosine and self.lr_decay:
             raise InputError("--cosine and --lr-decay are two learning-rate schedules: choose one")
 
@@ -154,7 +157,7 @@ def pick_device(name: str) -> torch.device:
 
 
 def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, PairDataset]:
-    fmt = InputFormat(spec.in_channels, list(spec.mean), list(spec.std))
+    fmt = InputFormat(spec.in_channels, list(spec.mean), list(spec.std), config.conditioning)
     train_augment = Augment(config.crop)
     if config.data == "synthetic":
         kind = config.kind or DOMAIN_OF_FAMILY[spec.family]
@@ -417,8 +420,10 @@ def evaluate_against_baselines(model: nn.Module, dataset: PairDataset, config: T
     model.eval()
     board = Scoreboard()
     for index in range(len(dataset)):
-        image, mask = dataset.raw(index)
+        image, mask = dataset.raw(index)  # conditioned as the model sees it ...
         x = torch.from_numpy(to_model_input(image, dataset.format))[None]
+        if dataset.format.conditioning != "none":
+            image, _ = dataset.raw(index, conditioned=False)  # ... the baselines see the image itself
         probability = model(x.to(next(model.parameters()).device)).float().cpu().numpy()[0, 0]
         target = mask > 0.5
         board.add(config.model, probability >= config.threshold, target)
