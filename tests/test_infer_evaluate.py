@@ -427,3 +427,21 @@ def test_an_output_never_replaces_its_input(
     assert via_hard_link.exit_code == ExitCode.USAGE and "is the input" in via_hard_link.output
     assert {p.name: p.read_bytes() for p in image_folder.iterdir()} == before  # nothing written, nothing lost
     assert sorted(p.name for p in hard.iterdir()) == ["a-sketch.png"]
+
+
+def test_resume_rewrites_outputs_that_are_no_whole_picture(exported: dict[str, Path], tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    write_pairs("sketch", 3, 40, seed=6, root=scans)
+    out = tmp_path / "lines"
+    args = ["infer", str(scans / "input"), "-o", str(out), "--model", str(exported["unet-light"])]
+    assert runner.invoke(app, args).exit_code == 0
+    whole = (out / "00002.png").read_bytes()
+    (out / "00000.png").write_bytes(b"")  # a zero-byte file, as `touch` or a failed copy leaves
+    (out / "00001.png").write_bytes(whole[: len(whole) // 2])  # cut off
+    again = runner.invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0 and "2 of 3 images written" in again.output, again.output
+    for name in ("00000.png", "00001.png"):
+        assert read_image(out / name).shape == (40, 40)
+    both = runner.invoke(app, [*args, "--resume", "--overwrite"])
+    assert both.exit_code == ExitCode.USAGE
+    assert "--resume keeps finished outputs and --overwrite replaces them: choose one" in both.output

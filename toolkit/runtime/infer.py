@@ -22,9 +22,9 @@ import numpy as np
 
 from toolkit import __version__
 from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
-from toolkit.errors import InputError
+from toolkit.errors import InputError, UsageError
 from toolkit.fileio import atomic_path, refuse_replacing_inputs, write_png
-from toolkit.provenance import OUTPUT_KEYWORD, svg_with_metadata
+from toolkit.provenance import OUTPUT_KEYWORD, PNG_SIGNATURE, svg_with_metadata
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
 from toolkit.runtime.tiling import (
@@ -153,6 +153,8 @@ class OutputOptions:
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
             raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {self.output_format}")
+        if self.resume and self.overwrite:
+            raise UsageError("--resume keeps finished outputs and --overwrite replaces them: choose one")
         check_scale(self.scale)
 
 
@@ -216,6 +218,26 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
     return stamp
 
 
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # an empty IEND chunk: the last 12 bytes of every PNG
+
+
+def finished(path: Path) -> bool:
+    """Whether `path` holds a whole picture, checked cheaply: a PNG's signature and its closing IEND
+    chunk, an SVG's closing tag. A zero-byte or cut-off file (copied in, or left by another tool) is
+    not finished: --resume writes it again."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            head = file.read(8)
+            file.seek(max(0, size - 64))
+            tail = file.read()
+    except OSError:
+        return False
+    if path.suffix == ".svg":
+        return tail.rstrip().endswith(b"</svg>")
+    return head == PNG_SIGNATURE and tail.endswith(PNG_END)
+
+
 def plan(
     inputs: list[InputFile], out_dir: Path, options: OutputOptions, channels: Channels | None
 ) -> list[Job]:
@@ -237,7 +259,7 @@ def plan(
         if clash is not None:
             message = f"{item.path}: its output {clash} is also {claimed[clash]}'s"
             job.result = FileResult(item.path, [], "error", 0.0, error=message)
-        elif options.resume and len(existing) == len(job.outputs):
+        elif options.resume and all(finished(path) for path in job.outputs):
             job.result = FileResult(item.path, job.outputs, "skipped", 0.0)
         elif existing and not (options.overwrite or options.resume):
             more = f" (and {len(existing) - 1} more of its outputs)" if len(existing) > 1 else ""
@@ -322,16 +344,18 @@ def write_output(
     path = job.outputs[0]
     try:
         for path, label, pixels in zip(job.outputs, job.labels, pictures, strict=True):
-            if options.resume and path.exists():
-                continue  # whole (writes are atomic), from the run this one resumes
+            if options.resume and finished(path):
+                continue  # whole, from the run this one resumes
+            # --resume replaces what is there only when it is no whole picture (checked just above)
+            replace = options.overwrite or options.resume
             record = stamp | {"output": label}
             if options.output_format == "svg":
                 svg = trace_svg(pixels)
-                with atomic_path(path, options.overwrite) as tmp:
+                with atomic_path(path, replace) as tmp:
                     tmp.write_text(svg_with_metadata(svg, record) if options.record else svg)
             else:
                 text = {"Software": stamp["software"], OUTPUT_KEYWORD: json.dumps(record)}
-                write_png(path, pixels, options.overwrite, text if options.record else None)
+                write_png(path, pixels, replace, text if options.record else None)
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
