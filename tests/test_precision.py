@@ -110,6 +110,20 @@ def test_fp16_of_the_shipped_model_converts_everything(calibration: Path, tmp_pa
     assert verify_model(result.path).passed
 
 
+def test_fp16_record_names_the_nodes_the_converter_keeps_by_itself(
+    exported: dict[str, Path], calibration: Path, tmp_path: Path
+) -> None:
+    fp32 = exported["contour"]  # its head upsamples with Resize, which the converter never converts
+    result = convert_to_fp16(
+        fp32, load_calibration_set(calibration).batches(read_card(fp32)), tmp_path / "c.onnx"
+    )
+    resizes = [n.name for n in onnx.load(fp32).graph.node if n.op_type == "Resize"]
+    assert resizes and all(
+        "Resize: kept FP32 by onnxconverter-common" in result.fp32_nodes[n] for n in resizes
+    )
+    assert json.loads(read_card(result.path).extra["fp32_nodes"]) == result.fp32_nodes
+
+
 def test_int8_graph_follows_tensorrt_rules(
     exported: dict[str, Path], calibration: Path, tmp_path: Path
 ) -> None:

@@ -3,7 +3,8 @@
 We convert with onnxconverter-common's `float16.convert_float_to_float16` (maintained by the ONNX
 project; pure Python, no GPU and no second ONNX Runtime needed) rather than NVIDIA ModelOpt's
 AutoCast, whose ONNX extra pulls onnxruntime-gpu in beside the CPU onnxruntime. Which nodes stay in
-FP32 is measured, not guessed: the FP32 graph runs on the calibration images with every
+FP32 is measured, not guessed (besides the operators the converter itself never converts, which the
+record lists too): the FP32 graph runs on the calibration images with every
 intermediate tensor exposed, and a node stays FP32 when its output comes within `HEADROOM` of the
 FP16 maximum (it would overflow to inf, then NaN), or when a weight tensor would overflow or fall
 entirely below FP16's normal range (it would lose its precision).
@@ -86,6 +87,18 @@ def nodes_to_keep_fp32(model: onnx.ModelProto, peaks: dict[str, float]) -> dict[
     return keep
 
 
+def converter_kept(model: onnx.ModelProto, blocked_ops: Iterable[str]) -> dict[str, str]:
+    """Nodes the converter keeps in FP32 by itself (its default block list: Resize, Upsample, Range,
+    TopK, Min, Max, ...), so that the graph's record names every node that runs in FP32, whoever
+    decided it."""
+    blocked = set(blocked_ops)
+    return {
+        node.name: f"{node.op_type}: kept FP32 by onnxconverter-common (its default op block list)"
+        for node in model.graph.node
+        if node.op_type in blocked
+    }
+
+
 def convert_to_fp16(
     fp32_path: Path, batches: Iterable[np.ndarray], out: Path, overwrite: bool = False
 ) -> Fp16Result:
@@ -99,7 +112,7 @@ def convert_to_fp16(
         raise InputError(f"{fp32_path}: is already {card.precision}; convert the FP32 graph")
     model = onnx.load(fp32_path)
     peaks = activation_peaks(model, batches)
-    keep = nodes_to_keep_fp32(model, peaks)
+    keep = nodes_to_keep_fp32(model, peaks) | converter_kept(model, float16.DEFAULT_OP_BLOCK_LIST)
     for node, reason in keep.items():
         log.info("keeping %s in FP32: %s", node, reason)
     with warnings.catch_warnings():
