@@ -348,7 +348,7 @@ def test_backends_agree_and_unavailable_ones_say_so(
         and "this onnxruntime has no CUDAExecutionProvider" in cuda.output
     )
     bad = runner.invoke(app, ["infer", sketch, "--backend", "opencl", *model])
-    assert bad.exit_code == ExitCode.BAD_INPUT and "--backend must be one of auto" in bad.output
+    assert bad.exit_code == ExitCode.USAGE and "--backend must be one of auto" in bad.output
 
 
 def test_unwritable_output_is_a_per_file_error(
@@ -445,3 +445,21 @@ def test_resume_rewrites_outputs_that_are_no_whole_picture(exported: dict[str, P
     both = runner.invoke(app, [*args, "--resume", "--overwrite"])
     assert both.exit_code == ExitCode.USAGE
     assert "--resume keeps finished outputs and --overwrite replaces them: choose one" in both.output
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--tile", "7"], "tiling needs tile >= 16"),
+        (["--scale", "0"], "--scale must lie between 0.05 and 8, not 0.0"),
+        (["--format", "foo"], "--format must be one of gray, binary, alpha, svg, not foo"),
+        (["--backend", "foo"], "--backend must be one of auto"),
+    ],
+)
+def test_bad_option_values_are_a_bad_command_line(
+    option: list[str], message: str, exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    args = ["infer", str(image_folder), "-o", str(tmp_path / "out"), "--model", str(exported["unet-light"])]
+    result = runner.invoke(app, [*args, *option])
+    assert result.exit_code == ExitCode.USAGE and message in result.output, result.output
+    assert not (tmp_path / "out").exists()

@@ -29,8 +29,9 @@ class InputError(ToolkitError):
     """A file or argument that cannot be used: missing, unreadable, corrupt, wrong shape."""
 
 
-class UsageError(ToolkitError):
-    """An option value or a combination of options that cannot work: a bad command line."""
+class UsageError(InputError):
+    """An option value or a combination of options that cannot work: a bad command line (exit 2).
+    An InputError too, so that Python callers catch every bad argument as one kind."""
 
     exit_code = ExitCode.USAGE
 

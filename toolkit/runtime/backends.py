@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toolkit.errors import InputError, MissingDependencyError
+from toolkit.errors import InputError, MissingDependencyError, UsageError
 from toolkit.metadata import ModelCard
 from toolkit.runtime.base import Runner
 
@@ -48,7 +48,7 @@ def pick_auto(model_path: Path) -> str:
 def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
     """A runner for `model_path` (ONNX or engine) on `backend`, and the backend chosen (for `auto`)."""
     if backend not in BACKENDS:
-        raise InputError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
+        raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
     chosen = pick_auto(model_path) if backend == "auto" else backend
     is_engine = model_path.suffix == ENGINE_SUFFIX
     if is_engine != (chosen == "tensorrt"):

@@ -125,7 +125,7 @@ def blacked(ink: np.ndarray) -> np.ndarray:
 
 def check_scale(scale: float) -> None:
     if not 0.05 <= scale <= 8:
-        raise InputError(f"--scale must lie between 0.05 and 8, not {scale}")
+        raise UsageError(f"--scale must lie between 0.05 and 8, not {scale}")
 
 
 def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
@@ -152,7 +152,7 @@ class OutputOptions:
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
-            raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {self.output_format}")
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {self.output_format}")
         if self.resume and self.overwrite:
             raise UsageError("--resume keeps finished outputs and --overwrite replaces them: choose one")
         check_scale(self.scale)

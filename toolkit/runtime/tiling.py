@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from toolkit.conditioning import condition
-from toolkit.errors import InputError
+from toolkit.errors import InputError, UsageError
 from toolkit.metadata import LINES_OUTPUT
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
@@ -34,7 +34,7 @@ class Tiling:
 
     def __post_init__(self) -> None:
         if self.tile < 16 or not 0 <= self.overlap < self.tile // 2 or self.batch < 1:
-            raise InputError(
+            raise UsageError(
                 f"tiling needs tile >= 16, 0 <= overlap < tile/2 and batch >= 1; got tile {self.tile}, "
                 f"overlap {self.overlap}, batch {self.batch}"
             )
