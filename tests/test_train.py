@@ -101,3 +101,23 @@ def test_two_process_ddp_step_on_cpu(tmp_path: Path) -> None:
     # each of the 2 ranks took 4 of the 8 pairs: one step each, replicas checked identical at the end
     assert json.loads((run / "metrics.json").read_text())[0]["epoch"] == 1
     assert (run / "weights.safetensors").exists()
+
+
+def test_a_failed_start_leaves_no_run_folder(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    data = tmp_path / "data"
+    (data / "input").mkdir(parents=True)  # no target/ folder
+    result = CliRunner().invoke(app, ["train", "unet-light", "-o", str(run), "--data", str(data), *TINY])
+    assert result.exit_code == 3 and f"{data}: has no 'target/' folder" in result.output
+    assert not run.exists()
+
+
+def test_cosine_schedule_and_time_limit(tmp_path: Path) -> None:
+    run = train(tmp_path, "run", "--epochs", "4", "--cosine", "--time-limit", "0.0001", "--patience", "0")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert len(metrics) == 1  # stopped after the first epoch that passed the limit
+    assert metrics[0]["lr"] < 1e-3  # annealed along the cosine over --epochs
+    both = CliRunner().invoke(
+        app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--cosine", "--lr-decay", "0.9"]
+    )
+    assert both.exit_code != 0 and "--cosine and --lr-decay are two learning-rate schedules" in both.output

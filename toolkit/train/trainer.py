@@ -229,6 +229,8 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         "seconds": 0.0,  # training time so far, over every session of a resumed run
     }
 
+    # the data first: a folder that cannot be used fails before a run folder exists
+    train_set, val_set = build_datasets(config, spec)
     last = run / "checkpoints" / "last.pt"
     if last.exists():
         state = resume(last, model, optimizer, scheduler, scaler, device)
@@ -236,7 +238,6 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         run.mkdir(parents=True, exist_ok=True)
         write_json(run / "config.json", config.to_json(), overwrite=True)
 
-    train_set, val_set = build_datasets(config, spec)
     sampler = (
         DistributedSampler(train_set, ranks.world, ranks.rank, shuffle=True, seed=config.seed)
         if ranks.world > 1
