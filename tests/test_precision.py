@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -122,6 +123,23 @@ def test_fp16_record_names_the_nodes_the_converter_keeps_by_itself(
         "Resize: kept FP32 by onnxconverter-common" in result.fp32_nodes[n] for n in resizes
     )
     assert json.loads(read_card(result.path).extra["fp32_nodes"]) == result.fp32_nodes
+
+
+def test_calibration_progress_reaches_its_end(
+    exported: dict[str, Path], calibration: Path, tmp_path: Path
+) -> None:
+    seen: list[object] = []
+
+    def track(items: list) -> Iterator:
+        for item in items:
+            seen.append(item)
+            yield item
+        seen.append("end")  # a progress bar reaches 100 % only here
+
+    images = load_calibration_set(calibration)
+    fp32 = exported["contour"]
+    quantize_int8(fp32, images, tmp_path / "q.onnx", cache_dir=tmp_path / "cache", track=track)
+    assert seen[-1] == "end" and len(seen) - 1 == images.count_batches(read_card(fp32))
 
 
 def test_int8_graph_follows_tensorrt_rules(

@@ -122,6 +122,12 @@ class BatchReader:
     def set_range(self, start_index: int, end_index: int) -> None:
         self.left = end_index - start_index
 
+    def finish(self) -> None:
+        """Let the batches run to their end once the quantiser has taken the last one: a progress
+        bar over them counts an item when the next is asked for, and stopped short of 100 % before."""
+        for _ in self.batches:  # nothing is left after the last range: no image is decoded here
+            pass
+
     def get_next(self) -> dict[str, np.ndarray] | None:
         batch = next(self.batches, None) if self.left > 0 else None
         self.left -= 1
@@ -264,6 +270,8 @@ def quantize_int8(
             },
         )
         quantized = onnx.load(raw)
+    if reader is not None:
+        reader.finish()
     problems = qdq_problems(quantized) if tensorrt else []
     if problems:
         raise InputError(f"{fp32_path}: the INT8 graph breaks TensorRT's Q/DQ rules: {'; '.join(problems)}")
