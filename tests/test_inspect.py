@@ -28,7 +28,7 @@ from toolkit.data.synthetic import write_pairs
 from toolkit.engines.header import Platform, sha256_of, write_engine
 from toolkit.errors import ExitCode
 from toolkit.fileio import write_png
-from toolkit.metadata import read_card
+from toolkit.metadata import read_card, write_card
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
 from toolkit.provenance import output_record, png_text
@@ -314,3 +314,50 @@ def test_a_picture_records_the_tiles_that_ran(tmp_path: Path, image_folder: Path
     assert [r.status for r in run.results] == ["ok", "ok"]
     record = output_record(tmp_path / "a-sketch.png")
     assert (record["tile"], record["overlap"]) == (256, 64)
+
+
+@pytest.fixture()
+def misdescribed(exported: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """Graphs whose metadata was copied from another graph: other channels, and another input name."""
+    channels = onnx.load(exported["contour-gray"])  # takes 1 channel
+    write_card(channels, read_card(exported["contour"]))  # says 3
+    renamed = onnx.load(exported["contour"])
+    old = renamed.graph.input[0].name
+    renamed.graph.input[0].name = "x"
+    for node in renamed.graph.node:
+        node.input[:] = ["x" if name == old else name for name in node.input]
+    paths = {"channels": tmp_path / "channels.onnx", "renamed": tmp_path / "renamed.onnx"}
+    onnx.save(channels, paths["channels"])
+    onnx.save(renamed, paths["renamed"])
+    return paths
+
+
+def test_a_card_that_disagrees_with_its_graph_is_one_line_everywhere(
+    misdescribed: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    expected = {
+        "channels": "its card says 3 input channel(s), the graph takes 1",
+        "renamed": "its card names input 'image', the graph takes x",
+    }
+    for key, path in misdescribed.items():
+        message = f"{path}: {expected[key]} (was its metadata copied from another graph?)"
+        for args in (
+            ["infer", str(image_folder), "-o", str(tmp_path / key), "--model", str(path)],
+            ["verify", str(path)],
+            ["calibrate", str(path), "--images", str(image_folder), "-o", str(tmp_path / f"{key}-q.onnx")],
+            [
+                "convert",
+                str(path),
+                "--to",
+                "fp16",
+                "--images",
+                str(image_folder),
+                "-o",
+                str(tmp_path / "h.onnx"),
+            ],
+        ):
+            result = cli.invoke(app, args)
+            assert result.exit_code == ExitCode.BAD_INPUT, (args, result.output)
+            assert message in result.output and "Traceback" not in result.output, result.output
+        inspected = cli.invoke(app, ["inspect", str(path)])
+        assert inspected.exit_code == ExitCode.CHECK_FAILED and expected[key] in inspected.output

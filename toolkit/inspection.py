@@ -33,7 +33,7 @@ from toolkit.engines.header import (
 from toolkit.engines.header import sha256_of as sha256
 from toolkit.engines.trt import import_runtime, platform_of
 from toolkit.errors import InputError, MissingDependencyError
-from toolkit.metadata import ModelCard, card_of, load_graph
+from toolkit.metadata import ModelCard, card_of, graph_mismatch, load_graph
 from toolkit.provenance import output_record, record_in, safetensors_header
 from toolkit.runtime.cuda import CudaError
 
@@ -85,11 +85,12 @@ def inspect_graph(path: Path) -> Inspection:
     operators = Counter(node.op_type for node in model.graph.node)
     inputs, outputs = [value_type(v) for v in model.graph.input], [value_type(v) for v in model.graph.output]
     tensorrt_int8 = card.precision == "int8" and card.extra.get("int8_target", "tensorrt") == "tensorrt"
-    problems = []
+    mismatch = graph_mismatch(model, card)
+    problems = [mismatch] if mismatch else []
     if tensorrt_int8:
         from toolkit.calibration.qdq import qdq_problems
 
-        problems = [f"breaks TensorRT's Q/DQ rules: {p}" for p in qdq_problems(model)]
+        problems += [f"breaks TensorRT's Q/DQ rules: {p}" for p in qdq_problems(model)]
     data = path.read_bytes()
     rows = [
         (

@@ -107,6 +107,40 @@ class ModelCard:
             raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error
 
 
+def card_mismatch(card: ModelCard, inputs: dict[str, int | None], outputs: list[str]) -> str:
+    """What the card says about a graph that the graph itself contradicts ('' when nothing): its input
+    name and channels (`inputs`: name -> channels, None where unknown) and its output names. A card
+    copied onto another graph would otherwise fail deep inside a backend."""
+    problems = []
+    if list(inputs) != [card.input_name]:
+        problems.append(
+            f"its card names input '{card.input_name}', the graph takes {', '.join(inputs) or 'none'}"
+        )
+    elif inputs[card.input_name] not in (None, card.input_channels):
+        problems.append(
+            f"its card says {card.input_channels} input channel(s), the graph takes {inputs[card.input_name]}"
+        )
+    if sorted(outputs) != sorted(card.output_names):
+        problems.append(
+            f"its card names output(s) {', '.join(card.output_names)}, the graph gives {', '.join(outputs)}"
+        )
+    return "; ".join(problems)
+
+
+def graph_mismatch(model: onnx.ModelProto, card: ModelCard) -> str:
+    """`card_mismatch` of an ONNX graph's real inputs and outputs."""
+    inputs = {}
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        inputs[value.name] = dims[1].dim_value or None if len(dims) > 1 else None
+    return card_mismatch(card, inputs, [value.name for value in model.graph.output])
+
+
+def refuse_mismatch(source: Path | str, mismatch: str) -> None:
+    if mismatch:
+        raise InputError(f"{source}: {mismatch} (was its metadata copied from another graph?)")
+
+
 def load_graph(path: Path) -> onnx.ModelProto:
     """An ONNX file without its external weights, or one line saying why it cannot be read."""
     import onnx

@@ -42,7 +42,7 @@ from toolkit.engines.header import version_tuple
 from toolkit.errors import InputError, MissingDependencyError
 from toolkit.export.onnx_export import check_model
 from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import read_card, write_card
+from toolkit.metadata import graph_mismatch, read_card, refuse_mismatch, write_card
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,7 @@ def quantize_int8(
     if card.precision != "fp32":
         raise InputError(f"{fp32_path}: is already {card.precision}; calibrate the FP32 graph")
     model = onnx.load(fp32_path)
+    refuse_mismatch(fp32_path, graph_mismatch(model, card))
     shuffled: list[str] = []
     if not tensorrt:  # ONNX Runtime's CPU provider has no INT8 ConvTranspose; TensorRT has
         model, shuffled = transposed_convs_as_pixel_shuffle(model)

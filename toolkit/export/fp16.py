@@ -26,7 +26,7 @@ from onnx import numpy_helper
 from toolkit.errors import InputError
 from toolkit.export.onnx_export import check_model
 from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import read_card, write_card
+from toolkit.metadata import graph_mismatch, read_card, refuse_mismatch, write_card
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ def convert_to_fp16(
     if card.precision != "fp32":
         raise InputError(f"{fp32_path}: is already {card.precision}; convert the FP32 graph")
     model = onnx.load(fp32_path)
+    refuse_mismatch(fp32_path, graph_mismatch(model, card))
     peaks = activation_peaks(model, batches)
     keep = nodes_to_keep_fp32(model, peaks) | converter_kept(model, float16.DEFAULT_OP_BLOCK_LIST)
     for node, reason in keep.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.errors import InputError, MissingDependencyError
-from toolkit.metadata import ModelCard
+from toolkit.metadata import ModelCard, card_mismatch, refuse_mismatch
 from toolkit.runtime.base import Runner
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,13 @@ class OnnxRuntimeRunner(Runner):
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise InputError(f"{self.path}: not a loadable ONNX model ({detail})") from error
         props = self._session.get_modelmeta().custom_metadata_map
-        return ModelCard.from_props(props, self.path)
+        card = ModelCard.from_props(props, self.path)
+        inputs = {
+            i.name: i.shape[1] if len(i.shape) > 1 and isinstance(i.shape[1], int) else None
+            for i in self._session.get_inputs()
+        }
+        refuse_mismatch(self.path, card_mismatch(card, inputs, [o.name for o in self._session.get_outputs()]))
+        return card
 
     def deactivate(self) -> None:
         self._session = None
