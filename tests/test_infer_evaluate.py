@@ -463,3 +463,17 @@ def test_bad_option_values_are_a_bad_command_line(
     result = runner.invoke(app, [*args, *option])
     assert result.exit_code == ExitCode.USAGE and message in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_the_model_runs(
+    exported: dict[str, Path], image_folder: Path, tmp_path: Path
+) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    for out, where in ((afile, "is a file"), (afile / "lines", f"lies under the file {afile}")):
+        args = ["infer", str(image_folder), "-o", str(out), "--model", str(exported["unet-light"])]
+        result = runner.invoke(app, args)
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert f"{out}: {where}; -o names the folder the pictures go to" in result.output
+        assert result.output.count("error:") == 1  # one line, not one per image
+    assert afile.read_text() == "mine"

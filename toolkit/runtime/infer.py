@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -218,6 +219,17 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
     return stamp
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """A usage error, before any model runs, when -o cannot be the pictures' folder: a file, or
+    under a file, or in a folder this user cannot write to."""
+    existing = next(p for p in (out_dir, *out_dir.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        where = "is a file" if existing == out_dir else f"lies under the file {existing}"
+        raise UsageError(f"{out_dir}: {where}; -o names the folder the pictures go to")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{out_dir}: cannot be written here ({existing} is not writable for this user)")
+
+
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # an empty IEND chunk: the last 12 bytes of every PNG
 
 
@@ -247,6 +259,7 @@ def plan(
     between an image's feature maps), the missing ones are written and the others kept. An output
     that is one of the inputs stops the whole run before any model runs (a usage error).
     """
+    check_output_folder(out_dir)
     suffix = ".svg" if options.output_format == "svg" else ".png"
     outputs = [output_paths(item, out_dir, suffix, channels) for item in inputs]
     refuse_replacing_inputs((path for paths in outputs for path in paths), (item.path for item in inputs))
