@@ -130,7 +130,7 @@ def test_unreadable_image_is_reported_and_the_rest_verified(
     (image_folder / "c-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     result = runner.invoke(app, ["verify", str(exported["unet-light"]), "--images", str(image_folder)])
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert f"error: {image_folder / 'c-broken.png'}: not a readable image" in result.output
+    assert f"error: {image_folder / 'c-broken.png'}: truncated PNG" in result.output
     assert "a-sketch.png" in result.output and "b-painting.jpg" in result.output
 
 

@@ -132,7 +132,12 @@ def test_read_image_composites_alpha_on_white_and_keeps_16_bit(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(b"", "empty file"), (b"GIF89a....", "not a readable image")]
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"GIF89a....", "not a readable image"),
+        (b"\x89PNG\r\n\x1a\n cut off", "truncated PNG \\(the file ends before its IEND chunk\\)"),
+    ],
 )
 def test_read_image_errors_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "scan.png"

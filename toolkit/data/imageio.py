@@ -47,6 +47,9 @@ def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from error
     if data.size == 0:
         raise InputError(f"{path}: empty file")
+    if data[:8].tobytes() == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-1024:].tobytes():
+        # said here, in one line, before libpng prints its own to the console
+        raise InputError(f"{path}: truncated PNG (the file ends before its IEND chunk)")
     # JPEG carries the camera's orientation in EXIF; OpenCV applies it except under IMREAD_UNCHANGED,
     # which we need elsewhere for alpha and 16 bits (neither exists in JPEG).
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
