@@ -25,17 +25,17 @@ def test_export_is_checked_dynamic_and_self_describing(exported: dict[str, Path]
     onnx.checker.check_model(model, full_check=True)
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    assert dims == ["batch", 1, "height", "width"]
+    assert dims == ["batch", 3, "height", "width"]  # RGB: coloured pencil and grid paper show by colour
     card = read_card(exported["unet-light"])
     assert (card.model, card.family, card.input_channels, card.stride, card.opset) == (
         "unet-light",
         "unet",
-        1,
+        3,
         8,
         17,
     )
     assert card.output_names == ["lines"] and card.threshold == 0.5
-    assert card.mean == [0.0] and card.std == [1.0] and card.input_layout == "NCHW"
+    assert card.mean == [0.0] * 3 and card.std == [1.0] * 3 and card.input_layout == "NCHW"
     assert len(card.weights_sha256) == 64 and card.weights_file == ""
     assert card.config["widths"] == [16, 32, 64]
     props = {p.key for p in model.metadata_props}

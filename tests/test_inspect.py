@@ -83,9 +83,10 @@ def test_a_graph_says_what_it_is_and_which_training_run_made_its_weights(tmp_pat
         f"synthetic data, seed 0, commit {record['git_commit'][:7]}, best epoch {record['best_epoch']}, "
         f"validation line F1 {record['validation']['val_line_f1']:.3f}"
     ]
-    assert rows["graph input"] == ["image float32 [batch, 1, height, width]"]
+    assert rows["graph input"] == ["image float32 [batch, 3, height, width]"]
     assert rows["input"] == [
-        "image: gray NCHW, height and width multiples of 8; pixels x 1/255, then (x - [0.0]) / [1.0]"
+        "image: RGB NCHW, height and width multiples of 8; pixels x 1/255, then (x - [0.0, 0.0, 0.0]) / "
+        "[1.0, 1.0, 1.0]"
     ]
     model = onnx.load(SHIPPED)
     assert rows["operators"][0].startswith(f"{len(model.graph.node)} nodes: Conv 19, Relu 18")
@@ -149,7 +150,7 @@ def test_an_engine_says_where_it_was_built_and_whether_it_runs_here(tmp_path: Pa
     assert rows["built"] == [
         "2026-11-21T10:00:00+00:00 by: toolkit build-engine unet-light -o engines/unet-light.engine"
     ]
-    assert rows["profile"] == ["min 1x1x32x32, opt 4x1x512x512, max 4x1x512x512 (NCHW)"]
+    assert rows["profile"] == ["min 1x3x32x32, opt 4x3x512x512, max 4x3x512x512 (NCHW)"]
     assert rows["from graph"] == [
         f"{SHIPPED} (sha256 {sha256_of(SHIPPED.read_bytes())[:12]}; the file there now is that graph)"
     ]

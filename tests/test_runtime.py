@@ -98,7 +98,7 @@ def test_model_input_follows_the_card(exported: dict[str, Path]) -> None:
     np.testing.assert_allclose(x[:, 0, 0], [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], rtol=1e-6)
     gray16 = np.full((4, 5), 65535, np.uint16)
     np.testing.assert_allclose(to_model_input(gray16, unet), 1.0)
-    assert to_model_input(rgb, unet).shape == (1, 2, 3)  # RGB converted to the model's gray
+    assert to_model_input(rgb, read_card(exported["contour-gray"])).shape == (1, 2, 3)  # RGB to a gray model
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])

@@ -125,7 +125,7 @@ def test_wrong_shaped_weights_fail_in_one_line_naming_file_keys_and_shapes(tmp_p
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: does not fit SketchUNet: ")
-    assert "shape mismatch (encoder.0.0.weight: file (32, 1, 3, 3) vs model (16, 1, 3, 3)" in message
+    assert "shape mismatch (encoder.0.0.weight: file (32, 1, 3, 3) vs model (16, 3, 3, 3)" in message
     assert "unexpected in file" in message
 
 
@@ -196,7 +196,7 @@ def test_a_safetensors_header_is_read_without_torch_or_refused_in_one_line(
     write_weights(get_spec("unet-light").build(), good, {"training": "{}"})
     metadata, tensors = safetensors_header(good)
     assert metadata == {"training": "{}"}
-    assert tensors["encoder.0.0.weight"]["shape"] == [16, 1, 3, 3]
+    assert tensors["encoder.0.0.weight"]["shape"] == [16, 3, 3, 3]
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(content)
     with pytest.raises(InputError, match=f"bad.safetensors: not a safetensors file \\({message}"):

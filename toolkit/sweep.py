@@ -136,7 +136,8 @@ def sweep_plot(report: dict, path: Path, *, overwrite: bool = False) -> Path:
     axes.flat[0].legend(fontsize=7, loc="lower left")
     figure.suptitle(
         f"{report['model']}: line F1 (r=2) along each factor, others at their middle (dashed); "
-        f"{report['plan']['images']} held-out {report['kind']} pages of {report['plan']['size']} px per point; "
+        f"{report['plan']['images']} held-out {report['kind']} pages of {report['plan']['size']} px "
+        "per point; "
         f"red: {FLOOR}",
         fontsize=9,
     )
