@@ -58,19 +58,21 @@ def export_with(tmp: Path, name: str, edit) -> Path:
     return export_onnx(load_model(spec, weights), tmp / f"{name}.onnx").path
 
 
-# Premises about the shipped or the amplified unet-light that its RGB retrain (2026-12-01) broke: to be
-# re-derived on the new weights (see that session's note); kept visible, not deleted.
+# Premises the RGB unet-light (2026-12-01) broke, kept visible, not deleted: with 3 input channels the
+# amplified untrained model's FP16 graph reads max abs 0.052 (gate 0.05), and at 1e3 the amplified
+# channel no longer pulls INT8 agreement under 0.97 (0.9985), so no fallback is exercised. To re-derive.
 STALE_AFTER_RETRAIN = pytest.mark.xfail(reason="premise stale since the RGB unet-light retrain", strict=False)
 
 
 def amplify_one_channel(factor: float):
-    """One channel between encoder.1's two convs (the one with the largest bias: trained weights leave
-    some channels dead) scaled by `factor`, undone by the next conv: the FP32 output is unchanged (ReLU
-    commutes with a positive scale), the tensor's range is not."""
+    """One channel between encoder.1's two convs (the one whose first-conv weights sum highest: it reads
+    the non-negative output of a ReLU, so that channel is surely active; others may be dead) scaled by
+    `factor`, undone by the next conv: the FP32 output is unchanged (ReLU commutes with a positive
+    scale), the tensor's range is not."""
 
     def edit(model: torch.nn.Module) -> None:
         block = model.encoder[1]
-        c = int(block[1].bias.argmax())
+        c = int(block[0].weight.sum(dim=(1, 2, 3)).argmax())  # block: conv, BN, ReLU, conv, ...
         block[1].weight[c] *= factor
         block[1].bias[c] *= factor
         block[3].weight[:, c] /= factor
@@ -237,7 +239,6 @@ def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
-@STALE_AFTER_RETRAIN
 def test_bench_counts_the_same_work_in_every_precision(calibration: Path, tmp_path: Path) -> None:
     fp32 = SHIPPED_DIR / "unet-light.onnx"
     images = load_calibration_set(calibration)
@@ -245,10 +246,10 @@ def test_bench_counts_the_same_work_in_every_precision(calibration: Path, tmp_pa
     for target in TARGETS:
         out = tmp_path / f"int8-{target}.onnx"
         graphs.append(quantize_int8(fp32, images, out, cache_dir=tmp_path / "cache", target=target).path)
-    expected = conv_gflop(fp32, 1, 424, 424)
+    expected = conv_gflop(fp32, 3, 424, 424)  # RGB unet-light
     assert expected == pytest.approx(15.2, rel=0.02)  # BENCHMARKS.md, `toolkit bench`
     for graph in graphs:  # weights behind a DequantizeLinear, upsampling as a 1x1 conv: the same work
-        assert conv_gflop(graph, 1, 424, 424) == pytest.approx(expected, rel=1e-9), graph.name
+        assert conv_gflop(graph, 3, 424, 424) == pytest.approx(expected, rel=1e-9), graph.name
 
 
 def test_pixel_shuffle_rewrite_computes_the_transposed_convolution() -> None:
