@@ -9,7 +9,8 @@ and are not what scans look like. Each factor's own extremes are what `toolkit s
 with the others at their middle. Values are in the units the help text names, at the input
 image's own scale (widths in pixels of the input).
 
-The README's table of ranges is printed from here (`toolkit synth --factors`), so it cannot drift.
+`toolkit synth --factors` prints a kind's table from here; the README's tables are its output
+(regenerate them with it when a range changes).
 """
 
 from __future__ import annotations

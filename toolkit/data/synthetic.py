@@ -417,13 +417,16 @@ def pencil_sketch(
     # graphite darkens the paper by `pencil_contrast` grey levels at full cover, slightly cool-toned
     darkness = min(0.97, values["pencil_contrast"] / 255 / max(values["paper_tone"], 1e-3))
     image = page * (1 - darkness * ink[..., None] * np.array([1.0, 0.99, 0.96], np.float32))
-    for cover, colours, strength in (
-        (grid_paper(seed, shape, scale, values["grid"]), GRID_COLOURS, 1.0),
-        (construction(seed, strokes, shape, scale, values["construction_colour"]), CONSTRUCTION_COLOURS, 0.9),
+    for cover, colours, stage, strength in (
+        (grid_paper(seed, shape, scale, values["grid"]), GRID_COLOURS, GRID, 1.0),
+        (
+            construction(seed, strokes, shape, scale, values["construction_colour"]),
+            CONSTRUCTION_COLOURS,
+            CONSTRUCTION,
+            0.9,
+        ),
     ):
-        colour = colours[
-            stream(seed, GRID if colours is GRID_COLOURS else CONSTRUCTION).integers(len(colours))
-        ]
+        colour = colours[stream(seed, stage).integers(len(colours))]
         image = image * (1 - strength * cover[..., None] * (1 - colour))
     return scanned(seed, photographed(seed, image, values), values)
 
