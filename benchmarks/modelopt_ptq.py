@@ -11,7 +11,7 @@ onnxruntime our `cpu` extra installs, so this runs in its own virtual environmen
 
 For each ModelOpt calibration method it quantises the FP32 graph (INT8, everything not quantised kept
 FP32 like ours), then scores every INT8 graph on the held-out images against the FP32 graph's
-output: line F1 agreement (toolkit.agreement, the numbers `toolkit verify` reports), the TensorRT
+output: line F1 agreement (toolkit.core.agreement, the numbers `toolkit verify` reports), the TensorRT
 Q/DQ rule check, and the median latency of one image on ONNX Runtime's CPU provider.
 """
 
@@ -29,10 +29,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from toolkit.agreement import compare
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import qdq_problems
-from toolkit.metadata import read_card
+from toolkit.core.agreement import compare
+from toolkit.core.metadata import read_card
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:

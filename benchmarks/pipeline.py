@@ -22,12 +22,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from toolkit.core.metadata import INPUT_NAME, LINES_OUTPUT
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
-from toolkit.metadata import INPUT_NAME, LINES_OUTPUT
-from toolkit.runtime.infer import OutputOptions, draw_lines
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pictures import draw_lines
 from toolkit.runtime.tiling import Tiling, tile_grid
-from toolkit.shipped import SHIPPED_DIR
 
 
 def negligible_graph(path: Path) -> None:
@@ -64,14 +64,19 @@ def main() -> None:
     painting, _ = make_pair("painting", 500, 500, seed=3)
     image = np.tile(painting, (-(-height // 500), -(-width // 500), 1))[:height, :width]
     tiling = Tiling(args.tile, args.overlap, args.batch)
-    options = OutputOptions(args.format)
     with tempfile.TemporaryDirectory() as scratch:
         graph = Path(scratch) / "negligible.onnx"
         negligible_graph(graph)
         with OnnxRuntimeRunner(graph) as runner:
-            draw_lines(runner, image, options, tiling, (width, height))  # warm-up
+            draw_lines(
+                runner, image, output_format=args.format, tiling=tiling, size=(width, height)
+            )  # warm-up
             total = min(
-                timed(lambda: draw_lines(runner, image, options, tiling, (width, height)))
+                timed(
+                    lambda: draw_lines(
+                        runner, image, output_format=args.format, tiling=tiling, size=(width, height)
+                    )
+                )
                 for _ in range(args.runs)
             )
             grid = tile_grid(height, width, runner.card.stride, tiling)

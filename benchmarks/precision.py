@@ -32,10 +32,10 @@ import torch
 
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import quantize_int8
+from toolkit.core.metadata import DOMAIN_OF_FAMILY, read_card
 from toolkit.data.synthetic import write_pairs
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.onnx_export import export_onnx
-from toolkit.metadata import DOMAIN_OF_FAMILY, read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec, shipped_file
 

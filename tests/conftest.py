@@ -9,15 +9,15 @@ import cv2
 import pytest
 from hypothesis import settings
 
+from toolkit.core.metadata import read_card
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.samples import painting, sketch
 from toolkit.engines.build import Profile
+from toolkit.engines.cuda import CudaError, device_properties
 from toolkit.engines.header import EngineHeader, Platform, sha256_of
 from toolkit.export.onnx_export import export_onnx
-from toolkit.metadata import read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
-from toolkit.runtime.cuda import CudaError, device_properties
-from toolkit.shipped import SHIPPED_DIR
 
 # Property tests draw the same examples on every run, so CI passes or fails for a reason, not a seed.
 # A random draw once found height 214, width 40, tile 64, overlap 16 tiling at 34.4 dB (stated: >= 35).

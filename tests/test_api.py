@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 import toolkit
 from toolkit.cli import app
-from toolkit.data.imageio import read_image
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import write_png
 from toolkit.data.samples import painting, sketch
-from toolkit.errors import InputError
-from toolkit.fileio import write_png
+from toolkit.imaging.imageio import read_image
 
 runner = CliRunner()
 
@@ -97,7 +97,7 @@ def test_bad_images_get_one_line_errors(image: object, message: str) -> None:
 
 
 def test_bad_requests_get_the_clis_messages(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no shipped ONNX model 'unet' \\(shipped: contour, unet-light\\)"):
+    with pytest.raises(InputError, match="no shipped model 'unet' \\(shipped: contour, unet-light\\)"):
         toolkit.LineModel("unet")
     with pytest.raises(InputError, match="--backend must be one of"):
         toolkit.LineModel(backend="cuda")

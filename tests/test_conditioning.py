@@ -12,18 +12,19 @@ import onnx
 import pytest
 
 from toolkit.calibration.images import load_calibration_set
-from toolkit.conditioning import BAND_ROWS, condition
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import read_card, write_card
 from toolkit.data.datasets import Augment, InputFormat, SyntheticPairs
 from toolkit.data.factors import middle_factors
 from toolkit.data.synthetic import make_pair
-from toolkit.errors import InputError
 from toolkit.export.onnx_export import export_onnx
-from toolkit.metadata import read_card, write_card
+from toolkit.imaging.conditioning import BAND_ROWS, condition
+from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.runtime.pipeline import predict, to_model_input
+from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tiling import Tiling, predict_tiled
 
 FAINT = middle_factors("sketch") | {"pencil_contrast": 15, "paper_tone": 0.55, "lighting": 0.5, "shadow": 0.5}
@@ -61,7 +62,7 @@ def test_bands_of_rows_are_one_whole_image_pass() -> None:
     tall = (rng.uniform(0.3, 1.0, (BAND_ROWS * 2 + 37, 50, 3)) * 255).astype(np.uint8)
     flat = condition(tall, "flatten")
     # the paper estimate interpolated per band equals OpenCV's whole-image bilinear resize of it
-    from toolkit.conditioning import paper_at
+    from toolkit.imaging.conditioning import paper_at
 
     paper = rng.uniform(0.5, 1.0, (16, 7, 3)).astype(np.float32)
     whole = cv2.resize(paper, (50, tall.shape[0]), interpolation=cv2.INTER_LINEAR)

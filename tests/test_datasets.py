@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from toolkit.core.errors import InputError
 from toolkit.data.datasets import (
     Augment,
     FolderPairs,
@@ -18,7 +19,6 @@ from toolkit.data.datasets import (
     pair_folder,
     shrink,
 )
-from toolkit.errors import InputError
 
 GRAY = InputFormat(1, [0.0], [1.0])
 

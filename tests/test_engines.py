@@ -23,11 +23,16 @@ from conftest import ORIN, has_gpu, header_for
 from typer.testing import CliRunner
 
 import toolkit.engines.build
-import toolkit.runtime.cuda
+import toolkit.engines.cuda
 import toolkit.runtime.tensorrt_runner
+from toolkit.analysis.verify import verify_runner
 from toolkit.cli import app
+from toolkit.core.errors import ExitCode, InputError
+from toolkit.core.model_ref import resolve_model
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.samples import sketch
 from toolkit.engines.build import progress_monitor
+from toolkit.engines.cuda import CudaError, device_properties
 from toolkit.engines.header import (
     EngineMismatchError,
     Platform,
@@ -37,13 +42,9 @@ from toolkit.engines.header import (
     sidecar_path,
     write_engine,
 )
-from toolkit.errors import ExitCode, InputError
 from toolkit.runtime.backends import make_runner, pick_auto
-from toolkit.runtime.cuda import CudaError, device_properties
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, fitted, predict_tiled
-from toolkit.shipped import SHIPPED_DIR
-from toolkit.verify import verify_runner
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"
@@ -137,7 +138,7 @@ def test_verify_crops_its_images_to_the_largest_input_an_engine_takes() -> None:
     cases are cropped to it, and the crop is named in the report."""
     with OnnxRuntimeRunner(SHIPPED) as limited:
         limited.max_input = (4, 256, 320)
-        report = verify_runner(limited, SHIPPED, "onnxruntime")
+        report = verify_runner(limited, SHIPPED, backend="onnxruntime")
     assert report.passed and report.backend == "onnxruntime" and report.precision == "fp32"
     shapes = {row.image: row.shape for row in report.rows}
     assert shapes["sketch-424x424 cropped to 320x256"] == [1, 256, 320]
@@ -170,7 +171,8 @@ def test_cuda_reports_the_failed_call_or_the_gpu() -> None:
 
 
 def test_backends_pair_engines_with_tensorrt_and_graphs_with_the_rest(tmp_path: Path) -> None:
-    assert pick_auto(tmp_path / "x.engine") == "tensorrt"
+    (tmp_path / "x.engine").write_bytes(b"not built here")
+    assert pick_auto(resolve_model(tmp_path / "x.engine")) == "tensorrt"
     with pytest.raises(InputError, match="build one with `toolkit build-engine"):
         make_runner(SHIPPED, "tensorrt")
     with pytest.raises(InputError, match="--backend tensorrt runs engines"):
@@ -195,7 +197,7 @@ def test_tiles_shrink_to_the_largest_input_an_engine_takes() -> None:
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["--fp16", "--int8"], "--fp16 and --int8 name two precisions", ExitCode.BAD_INPUT),
+        (["--fp16", "--int8"], "--fp16 and --int8 name two precisions", ExitCode.USAGE),
         (["--int8"], "is an fp32 graph, not int8; the graph carries the precision", ExitCode.BAD_INPUT),
         (["--max-shape", "4x500x512"], "--max-shape 4x500x512: height and width must be positive", 3),
         (["--min-shape", "8x64x64"], "shapes must grow from --min-shape to --opt-shape", 3),
@@ -289,9 +291,9 @@ def test_the_build_progress_monitor_is_a_real_tensorrt_progress_monitor() -> Non
 
 
 def test_cuda_calls_exist_in_cuda_python() -> None:
-    """Every `runtime.cudaX` / `cudart().cudaX` in toolkit/runtime/cuda.py exists in cuda-python."""
-    cudart = toolkit.runtime.cuda.cudart()
-    source = Path(toolkit.runtime.cuda.__file__).read_text()
+    """Every `runtime.cudaX` / `cudart().cudaX` in toolkit/engines/cuda.py exists in cuda-python."""
+    cudart = toolkit.engines.cuda.cudart()
+    source = Path(toolkit.engines.cuda.__file__).read_text()
     calls = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Attribute) and node.attr.startswith("cuda"):

@@ -10,12 +10,12 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
-from toolkit.agreement import TOLERANCES
+from toolkit.analysis.verify import verify_model
 from toolkit.cli import app
-from toolkit.errors import ExitCode, InputError
-from toolkit.metadata import read_card
+from toolkit.core.agreement import TOLERANCES
+from toolkit.core.errors import ExitCode, InputError
+from toolkit.core.metadata import read_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.verify import verify_model
 
 runner = CliRunner()
 
@@ -178,11 +178,11 @@ def test_verify_refuses_a_reference_of_another_model(exported: dict[str, Path]) 
     )
     both = runner.invoke(app, [*args, "--weights", "w.safetensors"])
     assert (
-        both.exit_code == ExitCode.BAD_INPUT and "with --reference the graph is the reference" in both.output
+        both.exit_code == ExitCode.USAGE and "with --reference the graph is the reference" in both.output
     )
     itself = runner.invoke(app, ["verify", str(exported["unet-light"]), "--backend", "torch"])
     assert (
-        itself.exit_code == ExitCode.BAD_INPUT and "--backend torch is the reference itself" in itself.output
+        itself.exit_code == ExitCode.USAGE and "--backend torch is the reference itself" in itself.output
     )
 
 

@@ -11,12 +11,19 @@ import torch
 from test_weights import torchvision_resnet18_state_dict
 from typer.testing import CliRunner
 
+from toolkit.analysis.features import (
+    CELL,
+    LABEL_BAND,
+    SHEET_COLUMNS,
+    TITLE_BAND,
+    channel_correlations,
+    ink_of,
+)
 from toolkit.cli import app
-from toolkit.data.imageio import read_image
+from toolkit.core.errors import ExitCode
+from toolkit.core.fileio import write_png
 from toolkit.data.synthetic import make_pair
-from toolkit.errors import ExitCode
-from toolkit.features import CELL, LABEL_BAND, SHEET_COLUMNS, TITLE_BAND, channel_correlations, ink_of
-from toolkit.fileio import write_png
+from toolkit.imaging.imageio import read_image
 
 runner = CliRunner()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolkit.analysis.verify import verify_model
 from toolkit.export.onnx_export import export_onnx
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
-from toolkit.verify import verify_model
 
 
 def test_reference_unet_exports_and_verifies_within_1e_4(tmp_path: Path) -> None:

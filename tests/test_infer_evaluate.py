@@ -17,15 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from toolkit.cli import app
-from toolkit.data.imageio import read_image
+from toolkit.core.errors import ExitCode
+from toolkit.core.fileio import write_png
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair, write_pairs
-from toolkit.errors import ExitCode
-from toolkit.fileio import write_png
+from toolkit.imaging.imageio import read_image
 from toolkit.runtime.feature_maps import ink_levels
-from toolkit.runtime.infer import line_image
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pictures import line_image
 from toolkit.runtime.pipeline import predict
-from toolkit.shipped import SHIPPED_DIR
 
 runner = CliRunner()
 
@@ -113,11 +113,13 @@ def test_infer_on_feature_maps_tiles_a_large_image(exported: dict[str, Path], tm
 
 def test_infer_refuses_unknown_models(exported: dict[str, Path], image_folder: Path) -> None:
     unknown = runner.invoke(app, ["infer", str(image_folder), "--model", "unet"])
-    assert unknown.exit_code == ExitCode.BAD_INPUT and "no shipped ONNX model 'unet'" in unknown.output
+    assert unknown.exit_code == ExitCode.USAGE and "no shipped model 'unet'" in unknown.output
+    assert "`toolkit export unet` writes export/unet.onnx" in unknown.output
     # only registry names: a path into the package's folder is no model name
     stray = runner.invoke(app, ["infer", str(image_folder), "--model", "../weights/unet-light"])
-    assert stray.exit_code == ExitCode.BAD_INPUT
-    assert "(shipped: contour, unet-light); pass an .onnx or .engine file" in stray.output
+    assert stray.exit_code == ExitCode.USAGE
+    assert "(shipped: contour, unet-light), and not an ONNX graph (.onnx) or a TensorRT" in stray.output
+    assert "toolkit export" not in stray.output  # no hint that would itself fail
     missing = runner.invoke(app, ["infer", "nowhere/", "--model", str(exported["unet-light"])])
     assert missing.exit_code == ExitCode.BAD_INPUT and "nowhere: no such file or folder" in missing.output
 

@@ -24,18 +24,18 @@ from typer.testing import CliRunner
 
 from toolkit import __version__
 from toolkit.cli import app
+from toolkit.core.errors import ExitCode
+from toolkit.core.fileio import write_png
+from toolkit.core.metadata import read_card, write_card
+from toolkit.core.provenance import output_record, png_text
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
 from toolkit.engines.header import Platform, sha256_of, write_engine
-from toolkit.errors import ExitCode
-from toolkit.fileio import write_png
-from toolkit.metadata import read_card, write_card
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
-from toolkit.provenance import output_record, png_text
 from toolkit.runtime.infer import collect_inputs, infer_files
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling
-from toolkit.shipped import SHIPPED_DIR
 
 cli = CliRunner()
 SHIPPED = SHIPPED_DIR / "unet-light.onnx"

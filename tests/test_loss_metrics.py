@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from toolkit.analysis.metrics import all_counts, scores
 from toolkit.train.loss import line_loss, pmi_gmi_loss, pmi_gmi_terms
-from toolkit.train.metrics import all_counts, scores
 
 
 def masks() -> tuple[torch.Tensor, torch.Tensor]:

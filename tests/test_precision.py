@@ -16,17 +16,19 @@ import torch
 from onnx import numpy_helper
 from typer.testing import CliRunner
 
+from toolkit.analysis.verify import verify_model
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import TARGETS, check_quantiser, quantize_int8
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
 from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
 from toolkit.cli import app
+from toolkit.core.errors import ExitCode, InputError, MissingDependencyError
+from toolkit.core.metadata import read_card
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
-from toolkit.errors import ExitCode, InputError, MissingDependencyError
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.onnx_export import export_onnx
-from toolkit.metadata import read_card
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
@@ -34,8 +36,6 @@ from toolkit.runtime.backends import precision_advice
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tiling import Tiling, predict_tiled, tile_grid
-from toolkit.shipped import SHIPPED_DIR
-from toolkit.verify import verify_model
 
 SCALE = 1e5
 
@@ -293,11 +293,11 @@ def test_calibration_is_deterministic_and_cached(
 ) -> None:
     images = load_calibration_set(calibration)
     fp32 = exported["contour"] if method != "max" else exported["unet-light"]
-    first = quantize_int8(fp32, images, tmp_path / "a.onnx", method, cache_dir=tmp_path / "c1")
-    second = quantize_int8(fp32, images, tmp_path / "b.onnx", method, cache_dir=tmp_path / "c2")
+    first = quantize_int8(fp32, images, tmp_path / "a.onnx", method=method, cache_dir=tmp_path / "c1")
+    second = quantize_int8(fp32, images, tmp_path / "b.onnx", method=method, cache_dir=tmp_path / "c2")
     assert not first.cache_hit and not second.cache_hit
     assert first.path.read_bytes() == second.path.read_bytes()
-    again = quantize_int8(fp32, images, tmp_path / "c.onnx", method, cache_dir=tmp_path / "c1")
+    again = quantize_int8(fp32, images, tmp_path / "c.onnx", method=method, cache_dir=tmp_path / "c1")
     assert again.cache_hit and again.path.read_bytes() == first.path.read_bytes()
 
 
@@ -361,12 +361,12 @@ def test_histogram_calibration_takes_images_of_any_size(
         (folder / f"{path.parent.parent.name}-{path.name}").write_bytes(path.read_bytes())
     images = load_calibration_set(folder)
     fp32, cache = SHIPPED_DIR / "unet-light.onnx", tmp_path / "cache"
-    result = quantize_int8(fp32, images, tmp_path / "int8.onnx", method, cache_dir=cache)
+    result = quantize_int8(fp32, images, tmp_path / "int8.onnx", method=method, cache_dir=cache)
     assert qdq_problems(onnx.load(result.path)) == []
     assert "Collecting tensor data" not in capsys.readouterr().out  # ONNX Runtime's print per range
     # another tiling is another feed: new ranges, recorded in the graph
     tiled = load_calibration_set(folder, tiling=Tiling(32, 8))
-    again = quantize_int8(fp32, tiled, tmp_path / "tiled.onnx", method, cache_dir=cache)
+    again = quantize_int8(fp32, tiled, tmp_path / "tiled.onnx", method=method, cache_dir=cache)
     assert not again.cache_hit
     assert (
         read_card(again.path).extra["calibration_feed"] == "scale 1, tile 32, overlap 8, tiles per image 16"
@@ -390,6 +390,8 @@ def test_bad_calibration_folders(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     with pytest.raises(InputError, match="holds no readable images"):
         load_calibration_set(empty)
     write_pairs("sketch", 2, 32, seed=3, root=tmp_path / "few")
+    with pytest.raises(InputError, match=r"a `toolkit synth` folder holds its images in .*few/input"):
+        load_calibration_set(tmp_path / "few")
     with caplog.at_level(logging.WARNING):
         assert len(load_calibration_set(tmp_path / "few" / "input").paths) == 2
     assert "only 2 calibration images" in caplog.text
@@ -410,7 +412,7 @@ def test_automatic_fallback_meets_the_target_and_records_it(
 ) -> None:
     images = load_calibration_set(calibration)
     result, ranking, f1 = quantize_to_target(
-        sensitive, images, tmp_path / "auto.onnx", 0.97, cache_dir=sensitive.parent / "cache"
+        sensitive, images, tmp_path / "auto.onnx", target_f1=0.97, cache_dir=sensitive.parent / "cache"
     )
     assert f1 >= 0.97 and ranking
     assert consumer_of_amplified_channel(onnx.load(sensitive)) in result.excluded

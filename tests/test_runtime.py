@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from toolkit.data.imageio import read_image
-from toolkit.errors import InputError
-from toolkit.metadata import read_card
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import read_card
+from toolkit.imaging.imageio import read_image
+from toolkit.models.reference import reference_model
 from toolkit.runtime import Runner, pad_to_stride, predict, to_model_input
 from toolkit.runtime.onnxruntime_runner import (
     OnnxRuntimeRunner,
@@ -19,7 +20,6 @@ from toolkit.runtime.onnxruntime_runner import (
     warn_if_onnxruntimes_clash,
 )
 from toolkit.runtime.torch_runner import TorchRunner
-from toolkit.verify import reference_model
 
 
 def onnxruntime_backend(path: Path) -> Runner:
@@ -39,7 +39,9 @@ def tensorrt_backend(path: Path) -> Runner:
 
     engine = path.with_name(f"{path.stem}-contract.engine")
     options = BuildOptions(Profile((1, 16, 16), (2, 32, 32), (2, 32, 32)))
-    build_engine(path, engine, options, command="test_every_backend_keeps_the_contract", overwrite=True)
+    build_engine(
+        path, engine, options=options, command="test_every_backend_keeps_the_contract", overwrite=True
+    )
     return TensorRTRunner(engine)
 
 

@@ -1,4 +1,5 @@
-"""The runtime and the CLI's inference path import and run without torch (DESIGN decision 2)."""
+"""The runtime and the CLI's inference path import and run without torch (docs/ARCHITECTURE.md,
+decision 2)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from toolkit.cli import app
+from toolkit.core.errors import ExitCode
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
-from toolkit.errors import ExitCode
-from toolkit.shipped import SHIPPED_DIR
 
 # Makes `import torch` fail in the child process, as on a Jetson with only the runtime installed.
 BLOCK_TORCH = textwrap.dedent(

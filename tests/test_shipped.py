@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.analysis.evaluate import evaluate
+from toolkit.analysis.verify import verify_model
+from toolkit.core.metadata import read_card
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
-from toolkit.evaluate import evaluate
-from toolkit.metadata import read_card
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.shipped import SHIPPED_DIR
-from toolkit.verify import verify_model
 
 SHIPPED = {"unet-light": "sketch", "contour": "painting"}
 
@@ -45,7 +45,7 @@ def test_shipped_models_draw_lines_on_held_out_pairs(name: str, floor: float, tm
     """A small, fast guard; the README's numbers come from 200 pairs (see its command)."""
     write_pairs(SHIPPED[name], 6, 256, seed=1, root=tmp_path)
     with OnnxRuntimeRunner(SHIPPED_DIR / f"{name}.onnx") as runner:
-        report = evaluate(pair_folder(tmp_path), "held-out", runner, name)
+        report = evaluate(pair_folder(tmp_path), "held-out", runner=runner, method_name=name)
     best_baseline = max(report.methods[b]["line_f1"] for b in ("otsu", "adaptive", "canny"))
     assert report.methods[name]["line_f1"] >= floor
     assert report.methods[name]["line_f1"] > best_baseline, report.methods

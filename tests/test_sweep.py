@@ -9,11 +9,11 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
+from toolkit.analysis.sweep import SweepPlan, run_sweep, summarise
 from toolkit.cli import app
+from toolkit.core.errors import ExitCode, InputError
 from toolkit.data.factors import FACTORS
-from toolkit.errors import ExitCode, InputError
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.sweep import SweepPlan, run_sweep, summarise
 
 cli = CliRunner()
 

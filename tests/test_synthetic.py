@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+from toolkit.core.errors import InputError
 from toolkit.data.datasets import VALIDATION_SEED_OFFSET, binarise_target
 from toolkit.data.factors import FACTORS, draw_factors, factor_table, middle_factors
-from toolkit.data.imageio import read_image
 from toolkit.data.synthetic import HELD_OUT_SEED_OFFSET, contact_sheet, craquelure, make_pair, write_pairs
-from toolkit.errors import InputError
+from toolkit.imaging.imageio import read_image
 
 # A page with every effect of the camera and the scan off: what is left is the drawing on paper.
 CLEAN_SCAN = {

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.agreement import compare
+from toolkit.core.agreement import compare
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import OutputInfo
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
-from toolkit.errors import InputError
-from toolkit.metadata import OutputInfo
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tiling import Tiling, predict_tiled, predict_tiled_outputs, ramp_weights, tile_starts
-from toolkit.shipped import SHIPPED_DIR
 
 LINES = OutputInfo("lines", "")
 

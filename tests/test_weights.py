@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from toolkit.errors import InputError, WeightsMismatchError
+from toolkit.core.errors import InputError, WeightsMismatchError
+from toolkit.core.provenance import safetensors_header
 from toolkit.models.build import load_model
 from toolkit.models.registry import get_spec
 from toolkit.models.weights import read_state_dict, state_dict_sha256, write_weights
-from toolkit.provenance import safetensors_header
 
 
 def torchvision_resnet18_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:

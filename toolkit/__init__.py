@@ -5,7 +5,7 @@ The Python API (toolkit.api): `with toolkit.LineModel("contour") as model: lines
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from toolkit.core.version import __version__
 
 __all__ = ["LineModel", "Tiling", "__version__", "read_image", "trace_svg"]
 

@@ -10,7 +10,7 @@
 For a pipeline that already holds its images in memory (a DAM hook, a notebook, a render farm job):
 any size runs in overlapping tiles, and a picture from here is, pixel for pixel, the one
 `toolkit infer` writes with the same model, backend, format, scale and tiling. Errors are
-`toolkit.errors.InputError`s carrying the CLI's one-line messages.
+`toolkit.core.errors.InputError`s carrying the CLI's one-line messages.
 """
 
 from __future__ import annotations
@@ -19,21 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.data.imageio import read_image
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import ModelCard
+from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner, warn_if_unsuited
 from toolkit.runtime.feature_maps import channel_numbers
-from toolkit.runtime.infer import (
-    OutputOptions,
-    draw_feature_maps,
-    draw_lines,
-    probability_at,
-    rescaled,
-    trace_svg,
-)
+from toolkit.runtime.infer import OutputOptions
+from toolkit.runtime.pictures import draw_feature_maps, draw_lines, probability_at, rescaled, trace_svg
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
-from toolkit.shipped import model_file
 
 __all__ = ["LineModel", "Tiling", "read_image", "trace_svg"]
 
@@ -52,7 +45,7 @@ class LineModel:
     def __init__(
         self, model: str | Path = DEFAULT_MODEL, backend: str = "auto", tiling: Tiling = DEFAULT_TILING
     ) -> None:
-        self.runner, self.backend = make_runner(model_file(model), backend)
+        self.runner, self.backend = make_runner(model, backend)
         self.tiling = tiling
 
     def __enter__(self) -> LineModel:
@@ -78,7 +71,9 @@ class LineModel:
         """The picture `toolkit infer --format FORMAT` writes: gray (H, W) uint8 black lines on white,
         binary (at the model's threshold), or alpha (H, W, 4) black ink on transparency."""
         pixels, options, size = self._prepared(image, output_format, scale, "lines", "lines")
-        [picture] = draw_lines(self.runner, pixels, options, self.tiling, size)
+        [picture] = draw_lines(
+            self.runner, pixels, output_format=options.output_format, tiling=self.tiling, size=size
+        )
         return picture
 
     def svg(self, image: np.ndarray, scale: float = 1.0) -> str:
@@ -95,7 +90,9 @@ class LineModel:
         pixels, options, size = self._prepared(image, output_format, scale, "features", "feature_maps")
         channels = channel_numbers(self.runner)
         keys = [(layer, channel) for layer, numbers in channels.items() for channel in numbers]
-        pictures = draw_feature_maps(self.runner, pixels, options, self.tiling, size)
+        pictures = draw_feature_maps(
+            self.runner, pixels, output_format=options.output_format, tiling=self.tiling, size=size
+        )
         return dict(zip(keys, pictures, strict=True))
 
     def _prepared(

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.conditioning import condition
-from toolkit.data.imageio import IMAGE_SUFFIXES, read_image
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
-from toolkit.runtime.infer import check_scale, rescaled, scaled_size
-from toolkit.runtime.pipeline import to_model_input
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import ModelCard
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import IMAGE_SUFFIXES, read_image
+from toolkit.imaging.model_input import to_model_input
+from toolkit.runtime.pictures import check_scale, rescaled, scaled_size
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, mirrored_crop, tile_grid
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,9 @@ def load_calibration_set(
         readable.append(path)
         shapes.append(image.shape[:2])
     if not readable:
-        raise InputError(f"{folder}: holds no readable images ({', '.join(IMAGE_SUFFIXES)})")
+        synth = (folder / "input").is_dir() and (folder / "target").is_dir()
+        hint = f"; a `toolkit synth` folder holds its images in {folder / 'input'}: pass that" * synth
+        raise InputError(f"{folder}: holds no readable images ({', '.join(IMAGE_SUFFIXES)}){hint}")
     if len(readable) < RECOMMENDED_COUNT:
         log.warning(
             "%s: only %d calibration images; %d or more give steadier ranges",

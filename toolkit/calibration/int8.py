@@ -38,11 +38,11 @@ import onnx
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
+from toolkit.core.errors import InputError, MissingDependencyError
+from toolkit.core.fileio import refuse_overwrite
+from toolkit.core.metadata import graph_mismatch, read_card, refuse_mismatch
 from toolkit.engines.header import version_tuple
-from toolkit.errors import InputError, MissingDependencyError
-from toolkit.export.onnx_export import check_model
-from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import graph_mismatch, read_card, refuse_mismatch, write_card
+from toolkit.export.graph_file import save_graph
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,7 @@ def quantize_int8(
     fp32_path: Path,
     images: CalibrationSet,
     out: Path,
+    *,
     method: str = "max",
     exclude: Iterable[str] = (),
     overwrite: bool = False,
@@ -276,7 +277,6 @@ def quantize_int8(
     problems = qdq_problems(quantized) if tensorrt else []
     if problems:
         raise InputError(f"{fp32_path}: the INT8 graph breaks TensorRT's Q/DQ rules: {'; '.join(problems)}")
-    quantized = check_model(quantized, out)
     extra = {
         **card.extra,
         "quantizer": "onnxruntime.quantization.quantize_static (QDQ, per-channel weights)",
@@ -288,7 +288,5 @@ def quantize_int8(
         "int8_excluded_nodes": json.dumps(excluded),
         **({"int8_pixel_shuffle_nodes": json.dumps(shuffled)} if shuffled else {}),
     }
-    write_card(quantized, replace(card, precision="int8", extra=extra))
-    with atomic_path(out, overwrite) as tmp:
-        onnx.save(quantized, tmp)
+    save_graph(quantized, replace(card, precision="int8", extra=extra), out, overwrite=overwrite)
     return Int8Result(out, cache_hit, excluded)

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from toolkit.agreement import compare
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.int8 import Int8Result, check_choices, quantizable_nodes, quantize_int8
-from toolkit.errors import CheckFailed
-from toolkit.metadata import ModelCard, read_card
+from toolkit.core.agreement import compare
+from toolkit.core.errors import CheckFailed
+from toolkit.core.metadata import ModelCard, read_card
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ class Probe:
                 self.fp32_path,
                 self.images,
                 path,
-                self.method,
-                exclude,
+                method=self.method,
+                exclude=exclude,
                 cache_dir=self.cache_dir,
                 target=self.target,
             )
@@ -99,6 +99,7 @@ class Probe:
 def node_sensitivity(
     fp32_path: Path,
     images: CalibrationSet,
+    *,
     method: str = "max",
     cache_dir: Path | None = None,
     track: Callable[[list[str]], Iterable[str]] = iter,
@@ -119,6 +120,7 @@ def quantize_to_target(
     fp32_path: Path,
     images: CalibrationSet,
     out: Path,
+    *,
     target_f1: float,
     method: str = "max",
     overwrite: bool = False,
@@ -137,7 +139,9 @@ def quantize_to_target(
     excluded: list[str] = []
     if f1 < target_f1:
         log.info("all nodes INT8: line F1 agreement %.4f < %.4f; ranking nodes by sensitivity", f1, target_f1)
-        ranking = node_sensitivity(fp32_path, images, method, cache_dir, track, target)
+        ranking = node_sensitivity(
+            fp32_path, images, method=method, cache_dir=cache_dir, track=track, target=target
+        )
         count = 1
         while f1 < target_f1 and count <= len(ranking):
             excluded = [c.node for c in ranking[:count]]
@@ -149,5 +153,14 @@ def quantize_to_target(
                 f"{fp32_path}: INT8 agreement {f1:.4f} misses the target {target_f1} even with "
                 f"{len(excluded)} nodes in FP32"
             )
-    result = quantize_int8(fp32_path, images, out, method, excluded, overwrite, cache_dir, target=target)
+    result = quantize_int8(
+        fp32_path,
+        images,
+        out,
+        method=method,
+        exclude=excluded,
+        overwrite=overwrite,
+        cache_dir=cache_dir,
+        target=target,
+    )
     return result, ranking, f1

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from toolkit.conditioning import condition
-from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
+from toolkit.core.errors import InputError
 from toolkit.data.synthetic import make_pair
-from toolkit.errors import InputError
-from toolkit.runtime.pipeline import to_model_input
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
+from toolkit.imaging.model_input import to_model_input
 
 # Seeds of validation items live far from training seeds: the held-out set never overlaps training.
 VALIDATION_SEED_OFFSET = 10_000_000
@@ -117,12 +117,12 @@ class Augment:
 
 @dataclass(frozen=True)
 class InputFormat:
-    """How the model wants its input (toolkit.runtime.pipeline.to_model_input reads these)."""
+    """How the model wants its input (toolkit.imaging.model_input.to_model_input reads these)."""
 
     input_channels: int
     mean: list[float]
     std: list[float]
-    conditioning: str = "none"  # toolkit.conditioning, on the whole image before the crop
+    conditioning: str = "none"  # toolkit.imaging.conditioning, on the whole image before the crop
 
 
 class PairDataset(Dataset):

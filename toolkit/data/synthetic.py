@@ -33,6 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from toolkit.core.fileio import write_png
 from toolkit.data.factors import FACTORS, draw_factors
 from toolkit.data.line_art import (
     OBJECTS,
@@ -45,7 +46,6 @@ from toolkit.data.line_art import (
     page_units,
     resampled,
 )
-from toolkit.fileio import write_png
 
 KINDS = tuple(FACTORS)
 
@@ -737,3 +737,11 @@ def contact_sheet(rows: list[list[tuple[np.ndarray, np.ndarray]]], tile: int = 1
     for line in lines:
         padded += [np.concatenate([line, white(tile, width - line.shape[1])], axis=1), white(12, width)]
     return np.concatenate(padded[:-1], axis=0)
+
+
+def write_sheet(
+    path: Path, kind: str, *, size: int, width: int, seed: int, count: int = 4, overwrite: bool = False
+) -> None:
+    """A contact sheet of the first `count` held-out pairs `write_pairs` writes with `seed`."""
+    pairs = [make_pair(kind, size, width, held_out_seed(seed, i)) for i in range(count)]
+    write_png(path, contact_sheet([pairs]), overwrite)

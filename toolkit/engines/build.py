@@ -1,8 +1,8 @@
 """`toolkit build-engine`: an ONNX graph from this toolkit -> a TensorRT plan and its header.
 
-The graph carries the precision (DESIGN.md, decision 1): an FP16 graph from `toolkit convert`, a Q/DQ
-INT8 graph from `toolkit calibrate`, or the FP32 export. How TensorRT is told to keep it depends on
-its version:
+The graph carries the precision (docs/ARCHITECTURE.md, decision 1): an FP16 graph from `toolkit
+convert`, a Q/DQ INT8 graph from `toolkit calibrate`, or the FP32 export. How TensorRT is told to
+keep it depends on its version:
 
 - TensorRT >= 10: a strongly typed network (11.x has nothing else): every tensor keeps the type the
   graph gives it, so the engine computes exactly what `toolkit verify` checked on ONNX Runtime.
@@ -27,6 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from toolkit.core.errors import InputError, ToolkitError
+from toolkit.core.fileio import atomic_path, refuse_overwrite
+from toolkit.core.metadata import ModelCard
 from toolkit.engines.header import (
     HARDWARE_LEVELS,
     EngineHeader,
@@ -36,9 +39,6 @@ from toolkit.engines.header import (
     write_engine,
 )
 from toolkit.engines.trt import import_builder, platform_of
-from toolkit.errors import InputError, ToolkitError
-from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,15 @@ def check_request(card: ModelCard, onnx_path: Path, precision: str | None, optio
         raise InputError(f"{onnx_path}: DLA runs FP16 or INT8 only; build the fp16 or int8 graph for DLA")
 
 
+def default_engine_path(onnx_path: Path) -> Path:
+    """Where `toolkit build-engine` writes by default: engines/NAME.engine."""
+    return Path("engines") / f"{onnx_path.stem}.engine"
+
+
 def build_engine(
     onnx_path: Path,
     engine_path: Path,
+    *,
     options: BuildOptions,
     command: str,
     overwrite: bool = False,
@@ -155,7 +161,7 @@ def build_engine(
     progress: BuildProgress | None = None,
 ) -> EngineHeader:
     """Build `onnx_path` into `engine_path` + its header; `command` is recorded as the way to rebuild."""
-    from toolkit.metadata import read_card
+    from toolkit.core.metadata import read_card
 
     card = read_card(onnx_path)
     check_request(card, onnx_path, precision, options)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import InputError
-from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import atomic_path, refuse_overwrite
+from toolkit.core.metadata import ModelCard
 
 log = logging.getLogger(__name__)
 

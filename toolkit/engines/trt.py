@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from toolkit.core.errors import MissingDependencyError
+from toolkit.engines.cuda import device_properties
 from toolkit.engines.header import Platform
-from toolkit.errors import MissingDependencyError
-from toolkit.runtime.cuda import device_properties
 
 FULL = "tensorrt"
 LEAN = ("tensorrt_lean", "tensorrt_lean_bindings")

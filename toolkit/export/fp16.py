@@ -23,10 +23,10 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from toolkit.errors import InputError
-from toolkit.export.onnx_export import check_model
-from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import graph_mismatch, read_card, refuse_mismatch, write_card
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import refuse_overwrite
+from toolkit.core.metadata import graph_mismatch, read_card, refuse_mismatch
+from toolkit.export.graph_file import save_graph
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,10 @@ def convert_to_fp16(
         converted = float16.convert_float_to_float16(
             model, keep_io_types=True, node_block_list=list(keep), disable_shape_infer=False
         )
-    converted = check_model(converted, out)
     extra = {
         **card.extra,
         "fp16_converter": f"onnxconverter-common {converter_version}",
         "fp32_nodes": json.dumps(keep),
     }
-    write_card(converted, replace(card, precision="fp16", extra=extra))
-    with atomic_path(out, overwrite) as tmp:
-        onnx.save(converted, tmp)
+    save_graph(converted, replace(card, precision="fp16", extra=extra), out, overwrite=overwrite)
     return Fp16Result(out, keep, peaks)

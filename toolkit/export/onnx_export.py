@@ -19,9 +19,10 @@ from pathlib import Path
 import onnx
 import torch
 
-from toolkit.errors import InputError
-from toolkit.fileio import atomic_path, refuse_overwrite
-from toolkit.metadata import INPUT_NAME, ModelCard, write_card
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import refuse_overwrite
+from toolkit.core.metadata import INPUT_NAME, ModelCard
+from toolkit.export.graph_file import save_graph
 from toolkit.models.build import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,46 @@ class ExportResult:
     seconds: float
 
 
+def export_path(model: str, *, features: bool = False, in_channels: int | None = None) -> Path:
+    """Where `toolkit export` writes a model by default: export/NAME[-features][-Nch].onnx."""
+    suffix = ("-features" if features else "") + (f"-{in_channels}ch" if in_channels is not None else "")
+    return Path("export") / f"{model}{suffix}.onnx"
+
+
+def export_model(
+    model: str,
+    output: Path | None = None,
+    *,
+    weights: Path | None = None,
+    features: list[str] | None = None,
+    in_channels: int | None = None,
+    opset: int = DEFAULT_OPSET,
+    simplify: bool = True,
+    seed: int = 0,
+    untrained: bool = False,
+    overwrite: bool = False,
+) -> ExportResult:
+    """`toolkit export`: the registry model `model` with `weights` (default: the shipped ones, unless
+    `untrained`), or its feature maps (`features`, e.g. ['conv1:3,21', 'layer1']), as an ONNX graph."""
+    from toolkit.models.build import load_model, parse_feature_selection
+    from toolkit.models.registry import get_spec, shipped_file
+
+    spec = get_spec(model, in_channels)
+    if weights is None and not untrained:
+        weights = shipped_file(spec, ".safetensors")
+    if weights is None:
+        log.warning("exporting '%s' untrained (seed %d): no weights given and none shipped", model, seed)
+    selection = parse_feature_selection(features) if features else None
+    output = output or export_path(model, features=bool(selection), in_channels=in_channels)
+    refuse_overwrite(output, overwrite)  # before minutes of tracing, not after
+    loaded = load_model(spec, weights, seed, selection)
+    return export_onnx(loaded, output, opset=opset, simplify=simplify, overwrite=overwrite)
+
+
 def export_onnx(
     loaded: LoadedModel,
     path: Path,
+    *,
     opset: int = DEFAULT_OPSET,
     simplify: bool = True,
     overwrite: bool = False,
@@ -68,10 +106,7 @@ def export_onnx(
     nodes = len(model.graph.node)
     log.info("%s: %d nodes as exported, %d after onnxslim", path.name, nodes_exported, nodes)
 
-    model = check_model(model, path)
-    write_card(model, card)
-    with atomic_path(path, overwrite) as tmp:
-        onnx.save(model, tmp)
+    save_graph(model, card, path, overwrite=overwrite)
     return ExportResult(path, card, nodes_exported, nodes, simplified, time.perf_counter() - start)
 
 
@@ -134,12 +169,3 @@ def _simplify(model: onnx.ModelProto) -> onnx.ModelProto | None:
         log.info("onnxslim is not installed: graph left as exported")
         return None
     return onnxslim.slim(model)
-
-
-def check_model(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
-    """Full onnx.checker pass and strict shape inference; returns the model with inferred shapes."""
-    try:
-        onnx.checker.check_model(model, full_check=True)
-        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        raise InputError(f"{path}: exported graph fails the ONNX checker ({error})") from error

@@ -15,9 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from toolkit import __version__
-from toolkit.errors import InputError
-from toolkit.metadata import LINES_OUTPUT, ModelCard, OutputInfo
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import LINES_OUTPUT, ModelCard, OutputInfo
+from toolkit.core.provenance import card_training, training_record
+from toolkit.core.shipped import weights_name
+from toolkit.core.version import __version__
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
 from toolkit.models.registry import ModelSpec
 from toolkit.models.weights import (
@@ -27,8 +29,6 @@ from toolkit.models.weights import (
     state_dict_sha256,
     torchvision_resnet_to_contour,
 )
-from toolkit.provenance import card_training, training_record
-from toolkit.shipped import weights_name
 
 log = logging.getLogger(__name__)
 

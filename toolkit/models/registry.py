@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import ModelCard
+from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.models.contour import ContourConfig, ContourNet
 from toolkit.models.unet import SketchUNet, UNetConfig
-from toolkit.shipped import SHIPPED_DIR
 
 # torchvision's ImageNet statistics, in RGB order on pixels scaled to [0, 1]; the contour trunk is a
 # torchvision resnet18 and must see its inputs the way those weights were trained.

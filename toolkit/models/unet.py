@@ -1,6 +1,6 @@
 """The sketch-cleanup U-Net: rough grayscale sketch in, line probability (1 = ink) out.
 
-Layer for layer the "Deep Learning Sketch Cleanup" reference (see ../shared/DESIGN.md): three encoder
+Layer for layer the "Deep Learning Sketch Cleanup" reference (docs/ARCHITECTURE.md): three encoder
 blocks of 4, 6 and 9 conv+BN+ReLU layers at 32, 64 and 128 filters, each followed by a 2x2 max pool; a
 9-layer bottleneck at 256 filters; three decoder blocks, each a 2x2 stride-2 transposed conv, a skip
 concatenation with the encoder block of the same resolution, then 8, 5 and 3 conv+BN+ReLU layers at

@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
 from torch import nn
 
-from toolkit.errors import InputError, WeightsMismatchError
+from toolkit.core.errors import InputError, WeightsMismatchError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Choosing a backend for a model file by name, and `auto`: the fastest one this machine has.
+"""Choosing a backend for a model, and `auto`: the fastest one this machine has.
 
-A TensorRT engine (`.engine`, from `toolkit build-engine`) runs on TensorRT. An ONNX graph runs on
+What the model string names is decided once, by toolkit.core.model_ref. A TensorRT engine
+(`.engine`/`.plan`, from `toolkit build-engine`) runs on TensorRT. An ONNX graph runs on
 ONNX Runtime with one of its execution providers (TensorRT, CUDA, CPU); `auto` takes the first whose
 provider is installed. The PyTorch backend rebuilds the model the graph was exported from (it needs
 the `train` extra) and is there as the reference.
@@ -11,13 +12,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from toolkit.errors import InputError, MissingDependencyError, UsageError
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError, MissingDependencyError, UsageError
+from toolkit.core.metadata import ModelCard
+from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
 from toolkit.runtime.base import Runner
 
 log = logging.getLogger(__name__)
 
-ENGINE_SUFFIX = ".engine"
 ONNXRUNTIME_PROVIDERS = {
     "onnxruntime-tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
     "onnxruntime-cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
@@ -34,9 +35,9 @@ def available_providers() -> list[str]:
     return onnxruntime.get_available_providers()
 
 
-def pick_auto(model_path: Path) -> str:
-    """TensorRT for an engine; for a graph, the first ONNX Runtime flavour usable here."""
-    if model_path.suffix == ENGINE_SUFFIX:
+def pick_auto(model: ModelRef) -> str:
+    """TensorRT for an engine; for a graph, the first ONNX Runtime provider installed here."""
+    if model.is_engine:
         return "tensorrt"
     available = set(available_providers())
     for name, providers in ONNXRUNTIME_PROVIDERS.items():
@@ -45,33 +46,34 @@ def pick_auto(model_path: Path) -> str:
     raise MissingDependencyError("onnxruntime", "cpu", "`--backend auto`")
 
 
-def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
-    """A runner for `model_path` (ONNX or engine) on `backend`, and the backend chosen (for `auto`)."""
+def make_runner(model: str | Path | ModelRef, backend: str = "auto") -> tuple[Runner, str]:
+    """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
+    chosen (for `auto`)."""
     if backend not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
-    chosen = pick_auto(model_path) if backend == "auto" else backend
-    is_engine = model_path.suffix == ENGINE_SUFFIX
-    if is_engine != (chosen == "tensorrt"):
-        raise InputError(
-            f"{model_path}: --backend tensorrt runs engines from `toolkit build-engine`, other backends run "
+    model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
+    chosen = pick_auto(model) if backend == "auto" else backend
+    if model.is_engine != (chosen == "tensorrt"):
+        raise UsageError(
+            f"{model}: --backend tensorrt runs engines from `toolkit build-engine`, other backends run "
             f"ONNX graphs"
-            + (f"; build one with `toolkit build-engine {model_path}`" if not is_engine else "")
+            + (f"; build one with `toolkit build-engine {model}`" if not model.is_engine else "")
         )
     if chosen == "tensorrt":
         from toolkit.runtime.tensorrt_runner import TensorRTRunner
 
-        return TensorRTRunner(model_path), chosen
+        return TensorRTRunner(model.path), chosen
     if chosen == "torch":
-        from toolkit.metadata import read_card
+        from toolkit.core.metadata import read_card
+        from toolkit.models.reference import reference_model
         from toolkit.runtime.torch_runner import TorchRunner
-        from toolkit.verify import reference_model
 
-        card = read_card(model_path)
+        card = read_card(model.path)
         if card.precision != "fp32":
             raise InputError(
-                f"{model_path}: the torch backend runs the FP32 model, this graph is {card.precision}"
+                f"{model}: the torch backend runs the FP32 model, this graph is {card.precision}"
             )
-        return TorchRunner(reference_model(card, model_path, None), card), chosen
+        return TorchRunner(reference_model(card, model.path, None), card), chosen
     providers = ONNXRUNTIME_PROVIDERS[chosen]
     if available_providers() and providers[0] not in available_providers():
         raise InputError(
@@ -80,7 +82,7 @@ def make_runner(model_path: Path, backend: str) -> tuple[Runner, str]:
         )
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
-    return OnnxRuntimeRunner(model_path, providers), chosen
+    return OnnxRuntimeRunner(model.path, providers), chosen
 
 
 def precision_advice(card: ModelCard, backend: str) -> str | None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import ModelCard
 
 
 class Runner(ABC):

@@ -10,16 +10,17 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from toolkit.conditioning import condition
-from toolkit.data.imageio import read_image
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import list_images, read_image
+from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.base import Runner
 from toolkit.runtime.infer import InputFile, infer_files
-from toolkit.runtime.pipeline import pad_to_stride, to_model_input
 from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
 
 
@@ -132,3 +133,12 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) ->
         gflop_per_s=None if gflop is None else round(gflop * model_rate, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
+
+
+def bench_generated(runner: Runner, *, count: int, size: int, track: Callable = iter) -> BenchReport:
+    """`bench` over `count` generated pages of `size` px of the model's domain (held-out seed 2)."""
+    from toolkit.data.synthetic import write_pairs
+
+    with tempfile.TemporaryDirectory() as scratch:
+        write_pairs(runner.card.domain, count, size, seed=2, root=Path(scratch), track=track)
+        return bench(runner, list_images(Path(scratch) / "input"))

@@ -12,30 +12,23 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from toolkit import __version__
-from toolkit.data.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
-from toolkit.errors import InputError, UsageError
-from toolkit.fileio import atomic_path, refuse_replacing_inputs, write_png
-from toolkit.provenance import OUTPUT_KEYWORD, PNG_SIGNATURE, svg_with_metadata
+from toolkit.core.errors import InputError, UsageError
+from toolkit.core.fileio import atomic_path, refuse_replacing_inputs, write_png
+from toolkit.core.provenance import OUTPUT_KEYWORD, PNG_SIGNATURE, svg_with_metadata
+from toolkit.core.version import __version__
+from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.runtime.base import Runner
-from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
-from toolkit.runtime.tiling import (
-    DEFAULT_TILING,
-    Tiling,
-    fitted,
-    predict_tiled,
-    predict_tiled_outputs,
-    tiled_rows,
-)
+from toolkit.runtime.feature_maps import channel_file, channel_numbers
+from toolkit.runtime.pictures import FORMATS, check_scale, draw_feature_maps, draw_lines, rescaled, trace_svg
+from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, fitted
 
 
 @dataclass
@@ -92,56 +85,6 @@ def collect_inputs(paths: list[Path], recursive: bool = False) -> list[InputFile
     return found
 
 
-FORMATS = ("gray", "binary", "alpha", "svg")
-
-
-def line_image(probability: np.ndarray, output_format: str, threshold: float) -> np.ndarray:
-    """(H, W) line probability -> uint8 pixels of the output format.
-
-    gray: black lines on white, darkness = probability; binary (and svg, which is traced from it):
-    black where probability >= threshold; alpha: (H, W, 4) black ink whose opacity is the probability.
-    """
-    # OpenCV's threshold and saturating conversion instead of numpy's clip, round and where: the same
-    # pixels (round half to even, as np.round), 5x (gray) to 20x (binary) faster; behind a GPU engine
-    # this is the pipeline's own time (BENCHMARKS.md, the image pipeline)
-    if output_format in ("binary", "svg"):
-        return blacked(probability >= threshold)
-    if output_format == "alpha":
-        rgba = np.zeros((*probability.shape, 4), np.uint8)
-        rgba[..., 3] = to_levels(probability)
-        return rgba
-    return to_levels(np.subtract(np.float32(1), probability, dtype=np.float32))
-
-
-def to_levels(values: np.ndarray) -> np.ndarray:
-    """float32 in [0, 1] -> uint8 round(value * 255), values outside clipped (a new array)."""
-    positive = cv2.threshold(values, 0, 0, cv2.THRESH_TOZERO)[1]  # negatives (and NaN) -> 0
-    return cv2.convertScaleAbs(positive, alpha=255)  # rounds half to even, saturates above 255
-
-
-def blacked(ink: np.ndarray) -> np.ndarray:
-    """bool (H, W) -> uint8: 0 (black) where `ink`, 255 elsewhere."""
-    return (~ink).view(np.uint8) * np.uint8(255)
-
-
-def check_scale(scale: float) -> None:
-    if not 0.05 <= scale <= 8:
-        raise UsageError(f"--scale must lie between 0.05 and 8, not {scale}")
-
-
-def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
-    """(height, width) of an image at `scale`, at least one pixel each."""
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def rescaled(image: np.ndarray, scale: float) -> np.ndarray:
-    """The image at `scale`: INTER_AREA to shrink (no aliasing), INTER_CUBIC to enlarge."""
-    if scale == 1.0:
-        return image
-    height, width = scaled_size(*image.shape[:2], scale)
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-
-
 @dataclass(frozen=True)
 class OutputOptions:
     output_format: str = "gray"  # one of FORMATS
@@ -149,7 +92,7 @@ class OutputOptions:
     overwrite: bool = False
     resume: bool = False  # skip files whose output exists
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
-    record: bool = True  # write what made each picture into it (toolkit.provenance), source path included
+    record: bool = True  # write what made each picture into it (toolkit.core.provenance), source path too
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -197,7 +140,7 @@ def output_labels(channels: Channels | None) -> list[str]:
 
 
 def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict[str, Any]:
-    """What made every picture of a run, stamped into each (toolkit.provenance): the model card's
+    """What made every picture of a run, stamped into each (toolkit.core.provenance): the model card's
     identity, the backend and the settings. With the source image and output, it says how to remake it."""
     card, tiling = runner.card, fitted(tiling, runner)  # the tiles that run, for an engine too
     stamp = {
@@ -330,7 +273,13 @@ def infer_files(
                 continue
             height, width = image.shape[:2]
             draw = draw_lines if channels is None else draw_feature_maps
-            pictures = draw(runner, rescaled(image, options.scale), options, tiling, (width, height))
+            pictures = draw(
+                runner,
+                rescaled(image, options.scale),
+                output_format=options.output_format,
+                tiling=tiling,
+                size=(width, height),
+            )
             del image
             source = {"source": str(job.item.path), "width": width, "height": height}
             written = writer.submit(write_output, job, pictures, options, started, stamp | source)
@@ -374,74 +323,6 @@ def write_output(
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
     width, height = stamp["width"], stamp["height"]
     return FileResult(job.item.path, job.outputs, "ok", time.perf_counter() - started, width, height)
-
-
-def trace_svg(binary: np.ndarray) -> str:
-    """Vector paths around the black lines of a binary line image, traced by VTracer (visioncortex's
-    maintained tracer; Rust, with wheels on PyPI): splines, specks under 4 pixels dropped."""
-    import vtracer
-
-    ok, png = cv2.imencode(".png", binary)
-    if not ok:
-        raise InputError("OpenCV could not encode the lines for tracing")
-    return vtracer.convert_raw_image_to_svg(
-        png.tobytes(), img_format="png", colormode="binary", mode="spline", filter_speckle=4
-    )
-
-
-def draw_lines(
-    runner: Runner, image: np.ndarray, options: OutputOptions, tiling: Tiling, size: tuple[int, int]
-) -> list[np.ndarray]:
-    """The line picture at `size` (width, height), converted tile row by tile row."""
-    threshold = runner.card.threshold
-    if options.scale == 1.0:
-        channels = (4,) if options.output_format == "alpha" else ()
-        lines = np.empty((*image.shape[:2], *channels), np.uint8)
-        for top, rows in tiled_rows(runner, image, tiling):
-            lines[top : top + len(rows)] = line_image(rows, options.output_format, threshold)
-        return [lines]
-    return [line_image(probability_at(runner, image, tiling, size), options.output_format, threshold)]
-
-
-def probability_at(runner: Runner, image: np.ndarray, tiling: Tiling, size: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 line probability of `image`, resized to `size` (width, height) where the network
-    saw it at another scale (--scale)."""
-    probability = predict_tiled(runner, image, tiling)
-    if probability.shape[::-1] == size:
-        return probability
-    return cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
-
-
-def draw_feature_maps(
-    runner: Runner, image: np.ndarray, options: OutputOptions, tiling: Tiling, size: tuple[int, int]
-) -> Iterator[np.ndarray]:
-    """One picture per channel of every feature output, at `size` (width, height): the model runs here,
-    on the caller's thread; each picture is made when the writer takes it.
-
-    The maps are held whole at their own stride (each channel is stretched over the whole image, so
-    a tile cannot be finished alone): the selected channels of a scan / stride^2 in float32, e.g.
-    80 MB per conv1 channel of a 10000x8000 scan. Binary, alpha and SVG read the stretched map as
-    ink, thresholded at the map's own mean, as `toolkit verify` binarises feature maps. Full-size
-    pictures are made in uint8: one 10000x8000 picture at a time is 80 MB.
-    """
-    maps = predict_tiled_outputs(runner, image, tiling)
-    return (
-        ink_picture(*ink_levels(feature, size), options.output_format)
-        for fmap in maps.values()
-        for feature in fmap
-    )
-
-
-def ink_picture(ink: np.ndarray, threshold: int, output_format: str) -> np.ndarray:
-    """(H, W) uint8 ink (255 = strongest) -> pixels of the output format, drawn as `line_image` draws
-    a probability; binary (and svg) black where ink >= `threshold`."""
-    if output_format in ("binary", "svg"):
-        return blacked(ink >= threshold)
-    if output_format == "alpha":
-        rgba = np.zeros((*ink.shape, 4), np.uint8)
-        rgba[..., 3] = ink
-        return rgba
-    return 255 - ink
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.errors import InputError, MissingDependencyError
-from toolkit.metadata import ModelCard, card_mismatch, refuse_mismatch
+from toolkit.core.errors import InputError, MissingDependencyError
+from toolkit.core.metadata import ModelCard, card_mismatch, refuse_mismatch
 from toolkit.runtime.base import Runner
 
 log = logging.getLogger(__name__)

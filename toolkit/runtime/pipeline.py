@@ -1,73 +1,13 @@
-"""Images in, model outputs out, for any image size: normalise, pad to the stride, run, crop back.
-
-Every backend gets exactly the same arrays from here, which is what lets `toolkit verify` compare
-them. Padding mirrors the image at its border (numpy's 'reflect'), which continues strokes and
-paper texture instead of drawing an edge where zero padding would.
-"""
+"""Images in, model outputs out, for one batch of same-sized images: normalise, pad to the stride,
+run, crop back (toolkit.imaging.model_input makes the arrays every backend gets)."""
 
 from __future__ import annotations
 
-import functools
-
-import cv2
 import numpy as np
 
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
+from toolkit.core.errors import InputError
+from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.base import Runner
-
-
-def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) gray or (H, W, 3) RGB, uint8/uint16/float in [0, 1] -> (C, H, W) normalised float32,
-    written into `out` when given (a slot of a batch: no stacking copy)."""
-    if image.ndim == 3 and card.input_channels == 1:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    elif image.ndim == 2 and card.input_channels == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    hwc = image.reshape(image.shape[0], image.shape[1], -1)
-    if out is None:
-        out = np.empty((hwc.shape[2], *hwc.shape[:2]), np.float32)
-    if image.dtype in (np.uint8, np.uint16):
-        # one table lookup per channel instead of five float passes and a transpose: the same float32
-        # arithmetic, done once per possible value; OpenCV's LUT (8-bit only) is 3x numpy's `take`
-        # on a 512 px tile (BENCHMARKS.md: the pipeline alone went from 21-24 to 61-76 Mpx/s)
-        table = normalisation_table(card, image.dtype)
-        for channel in range(hwc.shape[2]):
-            pixels = hwc[:, :, channel]
-            if image.dtype == np.uint8:
-                cv2.LUT(np.ascontiguousarray(pixels), table[channel][None], dst=out[channel])
-            else:
-                np.take(table[channel], pixels, out=out[channel])
-        return out
-    if np.issubdtype(image.dtype, np.integer):
-        pixels = hwc.astype(np.float32) / np.iinfo(image.dtype).max
-    else:
-        pixels = hwc.astype(np.float32)
-    mean = np.asarray(card.mean, np.float32)[:, None, None]
-    std = np.asarray(card.std, np.float32)[:, None, None]
-    out[:] = (pixels.transpose(2, 0, 1) - mean) / std
-    return out
-
-
-@functools.cache
-def _normalisation_table(mean: tuple[float, ...], std: tuple[float, ...], dtype: str) -> np.ndarray:
-    values = np.arange(np.iinfo(dtype).max + 1, dtype=np.float32) / np.float32(np.iinfo(dtype).max)
-    mean_, std_ = np.asarray(mean, np.float32)[:, None], np.asarray(std, np.float32)[:, None]
-    return (values[None] - mean_) / std_  # (C, 256 or 65536)
-
-
-def normalisation_table(card: ModelCard, dtype: np.dtype) -> np.ndarray:
-    """(C, levels) float32: the normalised value of every pixel level of `dtype`, per channel."""
-    return _normalisation_table(tuple(card.mean), tuple(card.std), np.dtype(dtype).name)
-
-
-def pad_to_stride(batch: np.ndarray, stride: int) -> np.ndarray:
-    """(N, C, H, W) -> (N, C, H', W') with H', W' the next multiples of `stride`, mirrored at the edge."""
-    height, width = batch.shape[2:]
-    pad_h, pad_w = -height % stride, -width % stride
-    if not pad_h and not pad_w:
-        return batch
-    return np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="reflect")
 
 
 def predict(runner: Runner, images: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.core.errors import InputError
+from toolkit.core.metadata import ModelCard
+from toolkit.engines.cuda import CudaError, DeviceBuffer, Stream
 from toolkit.engines.header import EngineMismatchError, check_compatible, read_engine, rebuild_command
 from toolkit.engines.trt import import_runtime, platform_of
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
 from toolkit.runtime.base import Runner
-from toolkit.runtime.cuda import CudaError, DeviceBuffer, Stream
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from toolkit.conditioning import condition
-from toolkit.errors import InputError, UsageError
-from toolkit.metadata import LINES_OUTPUT
+from toolkit.core.errors import InputError, UsageError
+from toolkit.core.metadata import LINES_OUTPUT
+from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
 

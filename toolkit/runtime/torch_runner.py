@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from toolkit.metadata import ModelCard
+from toolkit.core.metadata import ModelCard
 from toolkit.runtime.base import Runner
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.fileio import atomic_path, write_png
+from toolkit.core.fileio import atomic_path, write_png
 
 CURVES = (  # panel title, (history key, label) pairs
     ("loss", (("loss", "train"), ("val_loss", "validation"))),

@@ -34,17 +34,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
-from toolkit.conditioning import check_conditioning
+from toolkit.analysis import metrics as line_metrics
+from toolkit.analysis.evaluate import Scoreboard
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import atomic_path, write_json
+from toolkit.core.metadata import DOMAIN_OF_FAMILY
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
-from toolkit.errors import InputError
-from toolkit.evaluate import Scoreboard
-from toolkit.fileio import atomic_path, write_json
-from toolkit.metadata import DOMAIN_OF_FAMILY
+from toolkit.imaging.conditioning import check_conditioning
+from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
-from toolkit.runtime.pipeline import to_model_input
-from toolkit.train import metrics as line_metrics
 from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 
@@ -71,7 +71,7 @@ class TrainConfig:
     cosine: bool = False  # anneal the learning rate to 2 % of `lr` over `epochs` (after each epoch)
     time_limit: float | None = None  # minutes of training (all sessions of a resumed run) at most
     threads: int | None = None  # torch CPU threads (two runs side by side: 1 each)
-    conditioning: str = "none"  # toolkit.conditioning, on each whole image before it is cropped
+    conditioning: str = "none"  # toolkit.imaging.conditioning, on each whole image before it is cropped
     loss: str = "pmi-gmi"
     loss_g: float = 0.5
     loss_a: float = 0.5

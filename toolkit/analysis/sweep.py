@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.analysis.evaluate import BASELINES, Scoreboard
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import atomic_path
 from toolkit.data.factors import FACTORS, middle_factors
-from toolkit.data.imageio import lines_of
 from toolkit.data.synthetic import held_out_seed, make_pair
-from toolkit.errors import InputError
-from toolkit.evaluate import BASELINES, Scoreboard
-from toolkit.fileio import atomic_path
+from toolkit.imaging.imageio import lines_of
 from toolkit.runtime.base import Runner
 from toolkit.runtime.tiling import predict_tiled
 

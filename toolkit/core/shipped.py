@@ -9,29 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.errors import InputError
-
-SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED_PREFIX = "shipped:"  # how a model card names a shipped file, wherever the package lives
-MODEL_SUFFIXES = (".onnx", ".engine")  # what `--model` takes as a file rather than a name
 
 
 def shipped_graphs() -> list[str]:
     """Names of the ONNX graphs we ship: what `--model NAME` runs."""
     return sorted(path.stem for path in SHIPPED_DIR.glob("*.onnx"))
-
-
-def model_file(model: str | Path) -> Path:
-    """`model` as a file: an ONNX graph or TensorRT engine given as such, or the graph we ship for a name."""
-    if str(model).endswith(MODEL_SUFFIXES):
-        return Path(model)
-    shipped = shipped_graphs()
-    if model not in shipped:  # only a bare name: a path into the package's folder is no model name
-        raise InputError(
-            f"no shipped ONNX model '{model}' (shipped: {', '.join(shipped) or 'none'}); pass an .onnx or "
-            f".engine file (`toolkit export {model}` makes export/{model}.onnx of a registry model)"
-        )
-    return SHIPPED_DIR / f"{model}.onnx"
 
 
 def is_shipped(path: Path) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, unescape
 
-from toolkit.errors import InputError
+from toolkit.core.errors import InputError
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 # What a model card keeps of a training record; its `config` repeats the command, field by field.

@@ -1,7 +1,7 @@
 """`toolkit evaluate`: score a model, or a folder of its predictions, on a folder dataset, beside the
 classical baselines a user would otherwise reach for (Otsu, adaptive threshold, Canny).
 
-Every method is scored on the same pairs with the same metrics (toolkit.train.metrics), summed over
+Every method is scored on the same pairs with the same metrics (toolkit.analysis.metrics), summed over
 the set (micro average), so the table says directly how much the network gains.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.data.imageio import IMAGE_SUFFIXES, lines_of, read_image
-from toolkit.errors import InputError
+from toolkit.analysis.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
+from toolkit.core.errors import InputError
+from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.tiling import predict_tiled
-from toolkit.train.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
 
 
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:
@@ -102,14 +102,16 @@ def find_prediction(folder: Path, stem: str) -> Path:
 def evaluate(
     pairs: list[tuple[Path, Path]],
     data_name: str,
+    *,
     runner: Runner | None = None,
-    method_name: str = "model",
+    method_name: str | None = None,
     predictions: Path | None = None,
     radius: int = DEFAULT_RADIUS,
     baselines: bool = True,
     track: Callable[[list], Iterable] = iter,
 ) -> EvalReport:
     """Score the model run by `runner`, or the images in `predictions`, and the baselines on `pairs`."""
+    method_name = method_name or (runner.card.model if runner is not None else "model")
     board = Scoreboard(radius)
     skipped = []
     for input_path, target_path in track(pairs):

@@ -1,8 +1,8 @@
 """What an artifact says about itself, read back: `toolkit inspect` of graphs, engines, weights, pictures.
 
-Every artifact the toolkit writes describes itself (DESIGN decision 3): an ONNX graph its model
+Every artifact the toolkit writes describes itself (docs/ARCHITECTURE.md, decision 3): an ONNX graph its model
 card, an engine its JSON header, a weights file the record `toolkit train` put in its header, a
-picture the record `toolkit infer` stamped into it (toolkit.provenance). This module reads them
+picture the record `toolkit infer` stamped into it (toolkit.core.provenance). This module reads them
 without torch, without loading weights into a model and without deserialising a plan, and says in
 words what a pipeline engineer asks of a file someone handed them: which model, which precision and
 how it got there, which training run made the weights, and whether it can run here. Problems it
@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolkit.core.errors import InputError, MissingDependencyError
+from toolkit.core.metadata import ModelCard, card_of, graph_mismatch, load_graph
+from toolkit.core.model_ref import ENGINE_SUFFIXES, resolve_model
+from toolkit.core.provenance import output_record, record_in, safetensors_header
+from toolkit.engines.cuda import CudaError
 from toolkit.engines.header import (
     EngineHeader,
     EngineMismatchError,
@@ -32,13 +37,9 @@ from toolkit.engines.header import (
 )
 from toolkit.engines.header import sha256_of as sha256
 from toolkit.engines.trt import import_runtime, platform_of
-from toolkit.errors import InputError, MissingDependencyError
-from toolkit.metadata import ModelCard, card_of, graph_mismatch, load_graph
-from toolkit.provenance import output_record, record_in, safetensors_header
-from toolkit.runtime.cuda import CudaError
 
 Row = tuple[str, str]  # (label, text)
-ENGINE_SUFFIXES = (".engine", ".plan")
+
 # Card notes that `precision_text` puts in words; any other note is listed as it is.
 PRECISION_NOTES = {
     "fp16_converter",
@@ -63,8 +64,8 @@ class Inspection:
 
 
 def inspect_artifact(path: Path) -> Inspection:
-    """Read what `path` says: a .onnx graph, an engine or its .engine.json header, a .safetensors,
-    or a .png/.svg picture from `toolkit infer`."""
+    """Read what `path` says: a .onnx graph (or a shipped model's, by name), an engine or its
+    .engine.json header, a .safetensors, or a .png/.svg picture from `toolkit infer`."""
     name = path.name.lower()
     if name.endswith(".onnx"):
         return inspect_graph(path)
@@ -76,6 +77,8 @@ def inspect_artifact(path: Path) -> Inspection:
         return inspect_weights(path)
     if name.endswith((".png", ".svg")):
         return inspect_picture(path)
+    if not path.suffix and not path.is_file():  # a shipped model name, as every command takes it
+        return inspect_graph(resolve_model(path, accepts=("graph",)).path)
     raise InputError(f"{path}: not a file inspect reads (.onnx, .engine or .plan, .safetensors, .png, .svg)")
 
 
@@ -232,7 +235,7 @@ def inspect_weights(path: Path) -> Inspection:
 
 
 def inspect_picture(path: Path) -> Inspection:
-    """A picture `toolkit infer` wrote: the record it stamped into it (toolkit.provenance)."""
+    """A picture `toolkit infer` wrote: the record it stamped into it (toolkit.core.provenance)."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     record = output_record(path)
@@ -290,6 +293,8 @@ def card_rows(card: ModelCard) -> list[Row]:
             f"pixels x {scale_text(card.pixel_scale)}, then (x - {card.mean}) / {card.std}",
         ),
     ]
+    if card.conditioning != "none":
+        rows.append(("conditioning", f"{card.conditioning}, on each whole image before tiling"))
     for output in card.outputs:
         where = [f"stride {output.stride}"] if output.stride != 1 else []
         if output.channels is not None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit import __version__
-from toolkit.errors import InputError
+from toolkit.core.errors import InputError
+from toolkit.core.version import __version__
 
 if TYPE_CHECKING:
     import onnx
@@ -63,7 +63,7 @@ class ModelCard:
     torch_version: str = ""
     input_name: str = INPUT_NAME
     input_layout: str = "NCHW"
-    conditioning: str = "none"  # toolkit.conditioning: applied to the whole image before the graph
+    conditioning: str = "none"  # toolkit.imaging.conditioning: applied to the whole image before the graph
     pixel_scale: float = 1 / 255
     extra: dict[str, str] = field(default_factory=dict)  # later stages' notes (e.g. excluded nodes)
 

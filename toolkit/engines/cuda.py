@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.errors import ExitCode, MissingDependencyError, ToolkitError
+from toolkit.core.errors import ExitCode, MissingDependencyError, ToolkitError
 
 
 class CudaError(ToolkitError):

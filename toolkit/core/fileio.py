@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.errors import InputError, UsageError
-from toolkit.provenance import png_with_text
+from toolkit.core.errors import InputError, UsageError
+from toolkit.core.provenance import png_with_text
 
 
 def _current_umask() -> int:

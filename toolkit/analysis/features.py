@@ -24,13 +24,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.conditioning import condition
-from toolkit.data.imageio import read_image
-from toolkit.errors import InputError, ToolkitError
-from toolkit.fileio import refuse_overwrite, write_png
+from toolkit.core.errors import InputError, ToolkitError, UsageError
+from toolkit.core.fileio import refuse_overwrite, write_png
+from toolkit.core.model_ref import form_of
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import read_image
+from toolkit.runtime.backends import make_runner
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers, ink_levels
-from toolkit.runtime.infer import InputFile, rescaled
+from toolkit.runtime.infer import InputFile
+from toolkit.runtime.pictures import rescaled
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tiling import predict_tiled
 
@@ -137,10 +140,29 @@ def feature_sheet(
     return sheet
 
 
+def feature_runner(model: str, weights: Path | None = None) -> Runner:
+    """A runner of feature maps: every conv1 and layer1 channel of a contour model name in PyTorch
+    (with `weights`, default the shipped ones), or the graph or engine from `toolkit export --features`."""
+    if form_of(model) is None:
+        from toolkit.models.build import load_model
+        from toolkit.models.registry import get_spec, shipped_file
+        from toolkit.runtime.torch_runner import TorchRunner
+
+        spec = get_spec(model)
+        loaded = load_model(
+            spec, weights or shipped_file(spec, ".safetensors"), features={"conv1": None, "layer1": None}
+        )
+        return TorchRunner(loaded.module, loaded.card())
+    if weights is not None:
+        raise UsageError(f"--weights: {model} already holds its weights")
+    return make_runner(model)[0]
+
+
 def browse_features(
     features: Runner,
     inputs: list[InputFile],
     out_dir: Path,
+    *,
     reference: Runner | None = None,
     target: Path | None = None,
     top: int = 8,

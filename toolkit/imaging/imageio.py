@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.errors import InputError
+from toolkit.core.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from toolkit.errors import InputError
+from toolkit.core.errors import InputError
 
 CONDITIONINGS = ("none", "flatten")
 PAPER_GRID = 128  # long side of the low-resolution paper estimate, px

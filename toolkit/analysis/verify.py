@@ -4,7 +4,7 @@ per output, against the tolerances of its precision.
 The card (in the ONNX metadata, or the engine's header) names the model, its config, the weights
 file and their hash; we rebuild that PyTorch model, prove by the hash that it holds the same
 tensors, feed both the same padded batches (toolkit.runtime.pipeline) and compare
-(toolkit.agreement). Any backend runs the graph side: ONNX Runtime on the CPU by default, a TensorRT
+(toolkit.core.agreement). Any backend runs the graph side: ONNX Runtime on the CPU by default, a TensorRT
 engine on TensorRT (not executed here: no GPU), or ONNX Runtime's CUDA/TensorRT providers.
 
 Where torch is not installed (a Jetson with the runtime only), the reference can be an ONNX graph of
@@ -19,23 +19,20 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toolkit.agreement import TOLERANCES, Tolerance, compare, within
-from toolkit.conditioning import condition
-from toolkit.data.imageio import list_images, read_image
+from toolkit.core.agreement import TOLERANCES, Tolerance, compare, within
+from toolkit.core.errors import InputError, UsageError
+from toolkit.core.metadata import ModelCard
+from toolkit.core.model_ref import resolve_model
 from toolkit.data.samples import other_channels, painting, sketch
-from toolkit.errors import InputError
-from toolkit.metadata import ModelCard
-from toolkit.runtime.backends import ENGINE_SUFFIX, make_runner
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import list_images, read_image
+from toolkit.runtime.backends import make_runner
 from toolkit.runtime.base import Runner
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
-
-if TYPE_CHECKING:
-    import torch
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +136,7 @@ def folder_cases(folder: Path) -> tuple[list[Case], list[str]]:
 
 
 def conditioned(cases: list[Case], method: str) -> list[Case]:
-    """Each case's images as the model sees them (toolkit.conditioning), before any crop."""
+    """Each case's images as the model sees them (toolkit.imaging.conditioning), before any crop."""
     return [dataclasses.replace(case, images=[condition(i, method) for i in case.images]) for case in cases]
 
 
@@ -162,7 +159,8 @@ def fitted_cases(cases: list[Case], max_input: tuple[int, int, int] | None) -> l
 
 
 def verify_model(
-    model_path: Path,
+    model: str | Path,
+    *,
     images: Path | None = None,
     weights: Path | None = None,
     precision: str | None = None,
@@ -170,27 +168,38 @@ def verify_model(
     backend: str | None = None,
     reference: Path | None = None,
 ) -> VerifyReport:
-    """Run `model_path` (ONNX graph or engine) on `backend` and its PyTorch model (or the `reference`
-    graph, on ONNX Runtime's CPU provider) on the same images; compare. The backend defaults to ONNX
-    Runtime on the CPU for a graph, TensorRT for an engine.
+    """Run `model` (a shipped name, an ONNX graph or an engine) on `backend` and its PyTorch model (or
+    the `reference` graph, on ONNX Runtime's CPU provider) on the same images; compare. The backend
+    defaults to ONNX Runtime on the CPU for a graph, TensorRT for an engine.
 
     `track` wraps the list of cases, e.g. with a progress bar.
     """
-    backend = backend or ("tensorrt" if model_path.suffix == ENGINE_SUFFIX else "onnxruntime")
+    ref = resolve_model(model)
+    backend = backend or ("tensorrt" if ref.is_engine else "onnxruntime")
     if backend == "torch":
-        raise InputError(f"{model_path}: --backend torch is the reference itself; verify another backend")
+        raise UsageError(f"{ref}: --backend torch is the reference itself; verify another backend")
     if reference is not None and weights is not None:
-        raise InputError(
+        raise UsageError(
             "--weights rebuilds the PyTorch reference; with --reference the graph is the reference"
         )
-    runner, chosen = make_runner(model_path, backend)
+    runner, chosen = make_runner(ref, backend)
     with runner:
-        return verify_runner(runner, model_path, chosen, images, weights, precision, track, reference)
+        return verify_runner(
+            runner,
+            ref.path,
+            backend=chosen,
+            images=images,
+            weights=weights,
+            precision=precision,
+            track=track,
+            reference=reference,
+        )
 
 
 def verify_runner(
     graph: Runner,
     model_path: Path,
+    *,
     backend: str,
     images: Path | None = None,
     weights: Path | None = None,
@@ -241,6 +250,7 @@ def reference_runner(
     """What `model_path` is compared with: its PyTorch model, or the `reference` graph on the CPU."""
     if reference is not None:
         return OnnxRuntimeRunner(reference)
+    from toolkit.models.reference import reference_model
     from toolkit.runtime.torch_runner import TorchRunner
 
     return TorchRunner(reference_model(card, model_path, weights), card)
@@ -256,28 +266,3 @@ def check_same_model(expected: ModelCard, card: ModelCard, reference: Path | Non
             f"{expected.weights_sha256[:12]} {expected.output_names}, that is '{card.model}' "
             f"{card.weights_sha256[:12]} {card.output_names} (model, config, weights and outputs must match)"
         )
-
-
-def reference_model(card: ModelCard, model_path: Path, weights: Path | None) -> torch.nn.Module:
-    """The PyTorch module `model_path` (a graph, or an engine built from one) was exported from, proven
-    by the weights hash."""
-    from toolkit.models.build import load_model
-    from toolkit.models.registry import spec_from_card
-    from toolkit.shipped import resolve_weights_name
-
-    if weights is None and card.weights_file:
-        weights = resolve_weights_name(card.weights_file)
-        if not weights.is_file():
-            raise InputError(
-                f"{model_path}: was exported from weights {weights}, which is not found (pass --weights)"
-            )
-    features = None
-    if card.output_kind == "features":
-        features = {o.name: o.channels for o in card.outputs}
-    loaded = load_model(spec_from_card(card), weights, card.init_seed, features)
-    if loaded.weights_sha256 != card.weights_sha256:
-        raise InputError(
-            f"{weights or 'untrained initialisation'}: weights sha256 {loaded.weights_sha256[:12]} are "
-            f"not those {model_path} was exported from ({card.weights_sha256[:12]})"
-        )
-    return loaded.module

@@ -1,0 +1,164 @@
+"""`toolkit infer` (a folder of scans into line pictures) and `toolkit bench` (how fast, against the
+model alone)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from toolkit.cli.common import (
+    BackendOption,
+    JsonOption,
+    JsonReport,
+    ModelOption,
+    OverlapOption,
+    OverwriteOption,
+    ScaleOption,
+    TileOption,
+    console,
+    echo_errors,
+    progress,
+    sigterm_as_interrupt,
+)
+from toolkit.core.errors import ExitCode
+
+
+def infer_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the line images.")] = Path(
+        "lines"
+    ),
+    model: ModelOption = "unet-light",
+    backend: BackendOption = "auto",
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="gray (lines on white), binary (at the model's threshold), alpha (ink on transparency), "
+            "svg (vector paths traced from the binary lines).",
+        ),
+    ] = "gray",
+    scale: ScaleOption = 1.0,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
+    resume: Annotated[bool, typer.Option(help="Skip images whose output is already written.")] = False,
+    summary: Annotated[
+        Optional[Path],
+        typer.Option(help="Write a per-file report (.csv or .json): status, size, time, error."),
+    ] = None,
+    max_pixels: Annotated[
+        int,
+        typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
+    ] = 400_000_000,
+    tile: TileOption = 512,
+    overlap: OverlapOption = 64,
+    tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="Write what made each picture into it: model, weights, settings and the source path "
+            "(`toolkit inspect` reads it). --no-record for pictures to publish."
+        ),
+    ] = True,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
+
+    Writes OUTPUT/NAME.png, black lines on white. A graph exported with `--features` writes
+    OUTPUT/NAME-LAYER-cN.png for each of its channels instead, at the image's size, ink = activation.
+    A file that cannot be read is reported in one line and the rest go on; the exit code is then 3.
+
+    Examples:
+
+    * `toolkit infer examples/sketches -o lines/`
+    * `toolkit infer scans/ --model contour -o outlines/ --format binary`
+    * `toolkit infer page.jpg --model export/unet.onnx`
+    * `toolkit infer scans/ --model engines/contour-fp16.engine -o outlines/` (TensorRT)
+    * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
+    * `toolkit infer scans/ --model export/contour-features.onnx -o maps/` (the paper's feature maps)
+    """
+    from toolkit.core.fileio import refuse_overwrite
+    from toolkit.runtime.backends import make_runner, warn_if_unsuited
+    from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
+    from toolkit.runtime.tiling import Tiling
+
+    options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
+    tiling = Tiling(tile, overlap, tile_batch)
+    runner, chosen = make_runner(model, backend)
+    sources = collect_inputs(inputs, recursive)
+    if summary is not None:
+        refuse_overwrite(summary, overwrite)
+    with runner, sigterm_as_interrupt():
+        warn_if_unsuited(runner, chosen)
+        model_name = runner.card.model
+        if runner.card.output_kind == "features":
+            model_name += f" {'+'.join(runner.card.output_names)} maps"
+        run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
+    failed = [r for r in run.results if r.status == "error"]
+    echo_errors([str(result.error) for result in failed])
+    counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
+    console.print(
+        f"{counts['ok']} of {len(sources)} images written to {output}/ ({model_name} on {chosen})"
+        + (f", {counts['skipped']} already there" if counts["skipped"] else "")
+        + (f", {counts['error']} failed" if counts["error"] else "")
+    )
+    if summary is not None:
+        write_summary(run.results, summary, overwrite)
+        console.print(f"wrote {summary}")
+    if run.interrupted:
+        typer.echo("interrupted: no output is half-written; run again with --resume to carry on", err=True)
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    if failed:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def bench_command(
+    folder: Annotated[
+        Optional[Path], typer.Argument(help="Images to run. Default: COUNT generated images of SIZE.")
+    ] = None,
+    model: ModelOption = "unet-light",
+    backend: BackendOption = "auto",
+    count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
+    size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
+    json_path: JsonOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Model-only against end-to-end throughput in one run, latency percentiles, GFLOP/s, peak memory.
+
+    Examples:
+
+    * `toolkit bench` (32 generated 424x424 sketches through the shipped unet-light)
+    * `toolkit bench scans/ --model contour --json bench.json`
+    * `toolkit bench --model engines/unet-light-fp16.engine` (TensorRT)
+    """
+    from toolkit.imaging.imageio import list_images
+    from toolkit.runtime.backends import make_runner, warn_if_unsuited
+    from toolkit.runtime.bench import bench, bench_generated
+
+    json_report = JsonReport(json_path, overwrite)
+    runner, chosen = make_runner(model, backend)
+    with runner:
+        warn_if_unsuited(runner, chosen)
+        if folder is None:
+            report = bench_generated(runner, count=count, size=size, track=progress("generating"))
+        else:
+            with console.status(f"benchmarking {runner.card.model}"):
+                report = bench(runner, list_images(folder))
+    table = Table("measure", "value")
+    table.add_row("backend", chosen)
+    table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
+    table.add_row("model only", f"{report.model_images_per_s} images/s")
+    latency = ", ".join(f"{k} {v} ms" for k, v in report.model_latency_ms.items())
+    table.add_row("model latency", latency)
+    table.add_row(
+        "end to end", f"{report.end_to_end_images_per_s} images/s, {report.megapixels_per_s} megapixels/s"
+    )
+    table.add_row("end to end / model only", f"{report.end_to_end_fraction:.1%}")
+    if report.gflop_per_s is not None:
+        table.add_row("achieved", f"{report.gflop_per_s} GFLOP/s ({report.gflop_per_image} GFLOP per image)")
+    table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
+    console.print(table)
+    json_report.write(dataclasses.asdict(report))

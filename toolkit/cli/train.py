@@ -1,0 +1,135 @@
+"""Models and training: `toolkit models` (the named configurations) and `toolkit train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from toolkit.cli.common import console, invocation, print_scores
+
+
+def models_command() -> None:
+    """List the named model configurations.
+
+    Example: `toolkit models`
+    """
+    from toolkit.models.registry import MODELS
+
+    table = Table("name", "family", "parameters", "stride", "input", "summary")
+    for spec in MODELS.values():
+        parameters = sum(p.numel() for p in spec.build().parameters())
+        channels = "gray" if spec.in_channels == 1 else "RGB"
+        table.add_row(
+            spec.name, spec.family, f"{parameters / 1e6:.2f} M", str(spec.stride), channels, spec.summary
+        )
+    console.print(table)
+
+
+def train_command(
+    context: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model name (see `toolkit models`).")] = "unet-light",
+    data: Annotated[
+        str, typer.Option(help="`synthetic`, or a folder holding input/ and target/ images matched by name.")
+    ] = "synthetic",
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Run folder. Default: runs/MODEL.")
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Epochs at most.")] = 100,
+    batch_size: Annotated[int, typer.Option(help="Images per step (per process under torchrun).")] = 6,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    lr_decay: Annotated[
+        Optional[float], typer.Option(help="Multiply the learning rate by this after each epoch.")
+    ] = None,
+    cosine: Annotated[
+        bool, typer.Option(help="Anneal the learning rate to 2 % over --epochs (cosine), after each epoch.")
+    ] = False,
+    time_limit: Annotated[
+        Optional[float], typer.Option(help="Stop after the epoch that passes this many minutes of training.")
+    ] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(help="Torch CPU threads (e.g. 1 each for two runs side by side).")
+    ] = None,
+    conditioning: Annotated[
+        str,
+        typer.Option(
+            help="Input conditioning on each whole image: none, or flatten (paper to white, ink stretched; "
+            "sketches). Recorded in the weights; every graph and engine made from them applies it."
+        ),
+    ] = "none",
+    loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",
+    crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
+    image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
+    train_size: Annotated[int, typer.Option(help="Synthetic pairs: new pairs per epoch.")] = 480,
+    val_size: Annotated[int, typer.Option(help="Synthetic pairs: held-out validation pairs.")] = 32,
+    kind: Annotated[
+        Optional[str], typer.Option(help="Synthetic pairs: sketch or painting. Default: by model.")
+    ] = None,
+    resize: Annotated[
+        Optional[int], typer.Option(help="Folder data: shrink the longest side to this (INTER_AREA).")
+    ] = None,
+    in_channels: Annotated[Optional[int], typer.Option("--in-channels", help="1 (gray) or 3 (RGB).")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Keep a checkpoint every N epochs.")] = 50,
+    patience: Annotated[
+        int, typer.Option(help="Stop after N epochs without a better validation line F1 (0: never).")
+    ] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, data and order.")] = 0,
+    init_weights: Annotated[
+        Optional[Path], typer.Option(help="Start from these weights (e.g. a torchvision resnet18 file).")
+    ] = None,
+    amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
+    workers: Annotated[int, typer.Option(help="Data loader worker processes.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
+) -> None:
+    """Train a model; resumes by itself from RUN/checkpoints/last.pt when the run folder has one.
+
+    Examples:
+
+    * `toolkit train unet-light --epochs 40`
+    * `toolkit train unet --data data/ --resize 1024 --crop 384`
+    * `torchrun --nproc_per_node 4 -m toolkit train unet --batch-size 6`
+    """
+    from toolkit.train.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        command=invocation(context),
+        model=model,
+        in_channels=in_channels,
+        data=data,
+        kind=kind,
+        image_size=image_size,
+        crop=crop,
+        train_size=train_size,
+        val_size=val_size,
+        resize=resize,
+        batch_size=batch_size,
+        epochs=epochs,
+        lr=lr,
+        lr_decay=lr_decay,
+        cosine=cosine,
+        time_limit=time_limit,
+        threads=threads,
+        conditioning=conditioning,
+        loss=loss,
+        checkpoint_every=checkpoint_every,
+        patience=patience or None,
+        seed=seed,
+        amp=amp,
+        workers=workers,
+        device=device,
+        init_weights=str(init_weights) if init_weights else None,
+        out=str(out or f"runs/{model}"),
+    )
+    result = train(config)
+    if result.evaluation:
+        console.print(
+            f"validation set, best weights against classical baselines ({result.run}/evaluation.json):"
+        )
+        print_scores(result.evaluation, radius=2)
+    if result.best:
+        console.print(
+            f"best epoch {result.best_epoch} of {result.epochs_run}: validation line F1 "
+            f"{result.best['val_line_f1']:.4f}; weights in {result.run / 'weights.safetensors'}"
+        )
