@@ -158,7 +158,7 @@ def test_a_compatible_engine_reaches_the_gpu_query(tmp_path: Path, image_folder:
     if has_gpu():
         pytest.skip("a GPU is present: the fake plan would reach TensorRT's deserialiser")
     assert result.exit_code == ExitCode.MISSING_DEPENDENCY
-    assert "error: CUDA cudaGetDeviceCount failed: cudaError" in result.output
+    assert f"error: {path}: CUDA cudaGetDeviceCount failed: cudaError" in result.output
 
 
 def test_cuda_reports_the_failed_call_or_the_gpu() -> None:

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import has_gpu, header_for
 from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.core.errors import ExitCode
 from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
+from toolkit.engines.header import Platform, write_engine
+from toolkit.engines.trt import import_runtime
 
 cli = CliRunner()
 
@@ -56,6 +59,11 @@ def refusals(tmp: Path) -> dict[str, tuple[str, ExitCode, str]]:
     weights = tmp / "weights.safetensors"
     weights.write_bytes(b"")
     return {
+        "engine here, no GPU": (
+            str(compatible_engine(tmp)),
+            ExitCode.MISSING_DEPENDENCY,
+            "CUDA cudaGetDeviceCount failed",
+        ),
         "unknown name": (
             "nope",
             ExitCode.USAGE,
@@ -78,12 +86,27 @@ def refusals(tmp: Path) -> dict[str, tuple[str, ExitCode, str]]:
 RUNNERS = [name for name in COMMANDS if name != "inspect"]
 
 
-@pytest.mark.parametrize("form", ["unknown name", "missing graph", "engine without header", "weights"])
+def compatible_engine(tmp: Path) -> Path:
+    """An engine whose header this machine's TensorRT (the lean runtime bindings) accepts: what stops it
+    is the want of a GPU, the one refusal `toolkit bench --model X.engine` may give here."""
+    trt, _ = import_runtime()
+    path, plan = tmp / "unet-light.engine", b"plan"
+    built_on = Platform(trt.__version__, "NVIDIA H100 80GB HBM3", "9.0")
+    write_engine(path, plan, header_for(plan, built_on, version_compatible=True))
+    return path
+
+
+@pytest.mark.parametrize(
+    "form", ["unknown name", "missing graph", "engine without header", "weights", "engine here, no GPU"]
+)
 def test_every_command_refuses_a_form_it_cannot_run_in_the_same_words(
     form: str, pages: Path, tmp_path: Path
 ) -> None:
+    if form == "engine here, no GPU" and has_gpu():
+        pytest.skip("a GPU is present: the fake plan would reach TensorRT's deserialiser")
     model, code, line = refusals(tmp_path)[form]
-    for name in RUNNERS if form == "weights" else [*RUNNERS, "inspect"]:
+    readers_too = form not in ("weights", "engine here, no GPU")  # inspect reads those, it runs nothing
+    for name in [*RUNNERS, "inspect"] if readers_too else RUNNERS:
         result = cli.invoke(app, COMMANDS[name](model, pages, tmp_path))
         assert (result.exit_code, result.output.count("error: ")) == (code, 1), (name, result.output)
         assert line in result.output, (name, result.output)

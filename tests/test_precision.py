@@ -228,7 +228,7 @@ def test_cpu_form_runs_conv_relu_chains_in_uint8(
     # every convolution but the head's, the upsampling ones included, in INT8; no requantisation
     assert qlinear == ops["Conv"] - 1 + ops["ConvTranspose"] and chains == 0
     # against PyTorch FP32; a 64-px image holds few line pixels, so one flipped edge moves F1 by 0.01
-    # (README: 0.996 worst on 40 held-out 424-px images)
+    # (docs/precision.md: 0.996 worst on 40 held-out 424-px images)
     assert verify_model(result.path, images=calibration).worst()["line_f1"] >= 0.97
 
 

@@ -26,7 +26,7 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
         assert record["command"].startswith(f"toolkit train {name}")
         assert isinstance(record["data_seed"], int) and len(record["git_commit"]) == 40
         # on validation pages drawn with every factor uniform over its whole range (the training run's
-        # generator): the widened held-out sets and the sweeps in the README are the fuller measure
+        # generator): the widened held-out sets and the sweeps (docs/shipped-models.md) are the fuller measure
         assert record["validation"]["val_line_f1"] > 0.7
         card = read_card(SHIPPED_DIR / f"{name}.onnx")  # the graph says which run made its weights
         assert card.training_command == record["command"]
@@ -42,7 +42,7 @@ def test_shipped_onnx_computes_what_the_shipped_weights_compute(name: str) -> No
 
 @pytest.mark.parametrize(("name", "floor"), [("unet-light", 0.7), ("contour", 0.65)])
 def test_shipped_models_draw_lines_on_held_out_pairs(name: str, floor: float, tmp_path: Path) -> None:
-    """A small, fast guard; the README's numbers come from 200 pairs (see its command)."""
+    """A small, fast guard; docs/shipped-models.md's numbers come from 200 pairs (see its command)."""
     write_pairs(SHIPPED[name], 6, 256, seed=1, root=tmp_path)
     with OnnxRuntimeRunner(SHIPPED_DIR / f"{name}.onnx") as runner:
         report = evaluate(pair_folder(tmp_path), "held-out", runner=runner, method_name=name)

@@ -10,7 +10,7 @@ and are not what scans look like. Each factor's own extremes are what `toolkit s
 with the others at their middle. Values are in the units the help text names, at the input
 image's own scale (widths in pixels of the input).
 
-`toolkit synth --factors` prints a kind's table from here; the README's tables are its output
+`toolkit synth --factors` prints a kind's table from here; the tables in docs/training.md are its output
 (regenerate them with it when a range changes).
 """
 
@@ -125,7 +125,7 @@ def middle_factors(kind: str) -> dict[str, float]:
 
 
 def factor_table(kind: str) -> str:
-    """Markdown rows of a kind's factors, for the README."""
+    """Markdown rows of a kind's factors, for docs/training.md."""
     rows = ["| factor | range | sweep middle | absent on | meaning |", "|---|---|---|---|---|"]
     for name, f in FACTORS[kind].items():
         span = f"0..{f.levels - 1} (choice)" if f.levels else f"{f.low:g}..{f.high:g}"

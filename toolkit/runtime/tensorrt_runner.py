@@ -49,7 +49,11 @@ class TensorRTRunner(Runner):
         card, self.graph = header.model_card, Path(header.onnx_file)
         trt, lean = import_runtime()
         check_compatible(self.engine_path, header, platform_of(trt, lean, device=None))  # no GPU needed
-        check_compatible(self.engine_path, header, platform_of(trt, lean, self.device))
+        try:
+            here = platform_of(trt, lean, self.device)
+        except CudaError as error:  # no GPU or driver: say which engine could not run
+            raise CudaError(f"{self.engine_path}: {error}") from error
+        check_compatible(self.engine_path, header, here)
         logger = trt.Logger(trt.Logger.WARNING)
         runtime = trt.Runtime(logger)
         if header.version_compatible:
