@@ -465,3 +465,20 @@ def test_an_output_folder_that_is_a_file_is_refused_before_the_model_runs(
         assert f"{out}: {where}; -o names the folder the pictures go to" in result.output
         assert result.output.count("error:") == 1  # one line, not one per image
     assert afile.read_text() == "mine"
+
+
+def test_third_party_console_lines_stay_out_unless_verbose(tmp_path: Path) -> None:
+    """A truncated TIFF: Pillow warns about its EXIF and OpenCV prints two [ERROR] lines of its own on
+    the process's stderr; the user sees one line naming the file, and the rest only with -v."""
+    pixels = np.random.default_rng(0).integers(0, 255, (200, 200, 3), np.uint8)
+    _, data = cv2.imencode(".tiff", pixels)
+    scan = tmp_path / "scan.tiff"
+    scan.write_bytes(data.tobytes()[: len(data) // 2])
+    command = [sys.executable, "-m", "toolkit", "infer", str(scan), "-o", str(tmp_path / "out")]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == ExitCode.BAD_INPUT
+    assert quiet.stderr.strip().splitlines() == [
+        f"error: {scan}: not a readable image (OpenCV cannot decode it)"
+    ]
+    verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True, timeout=120)
+    assert "TIFF" in verbose.stderr and f"error: {scan}: not a readable image" in verbose.stderr

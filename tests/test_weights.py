@@ -142,6 +142,8 @@ def test_pickled_code_is_refused(tmp_path: Path) -> None:
         ("missing.safetensors", None, "weights file not found"),
         ("corrupt.safetensors", b"\x00not a header", "not a readable weights file"),
         ("corrupt.pth", b"PK\x03\x04 truncated", "not a readable weights file"),
+        ("random.pth", bytes(range(7, 64)), r"not a PyTorch checkpoint \(neither a zip archive nor a pickle"),
+        ("empty.ckpt", b"", "not a PyTorch checkpoint"),
         ("weights.bin", b"1234", "unknown weights format '.bin'"),
     ],
 )

@@ -134,7 +134,7 @@ def inspect_engine(path: Path) -> Inspection:
         problems = []
     except EngineMismatchError as mismatch:  # still worth reading: the header says what to rebuild
         sidecar = sidecar_path(path)
-        header, plan = EngineHeader.from_json(sidecar.read_text(), sidecar), path.read_bytes()
+        header, plan = EngineHeader.from_json(sidecar.read_bytes(), sidecar), path.read_bytes()
         problems = ["the file " + str(mismatch).removeprefix(f"{path}: ")]
     here, here_problems = engine_here(header)
     problems += here_problems

@@ -102,6 +102,7 @@ def spread(count: int, wanted: int) -> list[int]:
 
 def load_calibration_set(
     folder: Path,
+    *,
     scale: float = 1.0,
     tiling: Tiling = DEFAULT_TILING,
     tiles_per_image: int = DEFAULT_TILES_PER_IMAGE,

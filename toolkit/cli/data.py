@@ -47,7 +47,7 @@ def synth_command(
         return
     if output is None:
         raise UsageError("give the dataset folder: -o FOLDER")
-    write_pairs(kind, count, size, seed, output, overwrite, track=progress("writing"), width=width)
+    write_pairs(kind, count, size, seed, output, overwrite=overwrite, track=progress("writing"), width=width)
     console.print(f"wrote {count} {kind} pairs to {output}/input and {output}/target")
     if sheet is not None:
         write_sheet(

@@ -118,9 +118,11 @@ def convert_command(
     if to != "fp16":
         raise UsageError(f"--to {to}: only fp16 is a conversion; INT8 comes from `toolkit calibrate`")
     output = output or derived_path(onnx_file, "fp16")
-    calibration = load_calibration_set(images, scale, Tiling(tile, overlap), tiles_per_image)
+    calibration = load_calibration_set(
+        images, scale=scale, tiling=Tiling(tile, overlap), tiles_per_image=tiles_per_image
+    )
     batches = calibration.batches(read_card(onnx_file), track=progress("measuring activations"))
-    result = convert_to_fp16(onnx_file, batches, output, overwrite)
+    result = convert_to_fp16(onnx_file, batches, output, overwrite=overwrite)
     kept = ", ".join(f"{node} ({why})" for node, why in result.fp32_nodes.items()) or "none"
     console.print(f"wrote {result.path}; nodes kept in FP32: {kept}")
     console.print(f"next: toolkit verify {result.path}")
@@ -173,7 +175,9 @@ def calibrate_command(
     from toolkit.calibration.images import load_calibration_set
     from toolkit.runtime.tiling import Tiling
 
-    calibration = load_calibration_set(images, scale, Tiling(tile, overlap), tiles_per_image)
+    calibration = load_calibration_set(
+        images, scale=scale, tiling=Tiling(tile, overlap), tiles_per_image=tiles_per_image
+    )
     outcome = calibrate(
         onnx_file,
         calibration,

@@ -96,7 +96,9 @@ def infer_command(
         model_name = runner.card.model
         if runner.card.output_kind == "features":
             model_name += f" {'+'.join(runner.card.output_names)} maps"
-        run = infer_files(runner, sources, output, options, progress("inferring"), tiling)
+        run = infer_files(
+            runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
+        )
     failed = [r for r in run.results if r.status == "error"]
     echo_errors([str(result.error) for result in failed])
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}

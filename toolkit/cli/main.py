@@ -87,3 +87,6 @@ def main(
     handler.setFormatter(MessageFormatter())
     logging.basicConfig(handlers=[handler], level=logging.WARNING)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    from toolkit.imaging.imageio import quiet_opencv  # numpy and OpenCV only: no torch, fast
+
+    quiet_opencv(verbose)

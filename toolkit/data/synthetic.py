@@ -699,9 +699,9 @@ def write_pairs(
     size: int,
     seed: int,
     root: Path,
+    *,
     overwrite: bool = False,
     track: Callable[[range], Iterable[int]] = iter,
-    *,
     width: int | None = None,
 ) -> list[tuple[Path, Path]]:
     """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout), `size`

@@ -76,9 +76,9 @@ class EngineHeader:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str, source: Path) -> EngineHeader:
+    def from_json(cls, text: str | bytes, source: Path) -> EngineHeader:
         try:
-            values = json.loads(text)
+            values = json.loads(text)  # bytes: UTF-8 (a UnicodeDecodeError is a ValueError)
             if values.get("format") != FORMAT:
                 raise ValueError(f"format is {values.get('format')!r}, expected {FORMAT!r}")
             values["built_on"] = Platform(**values["built_on"])
@@ -117,7 +117,7 @@ def read_engine(engine_path: Path) -> tuple[EngineHeader, bytes]:
             f"{engine_path}: has no header {sidecar.name} beside it, so its TensorRT version, GPU and model "
             "are unknown; build engines with `toolkit build-engine` (it writes both)"
         )
-    header = EngineHeader.from_json(sidecar.read_text(), sidecar)
+    header = EngineHeader.from_json(sidecar.read_bytes(), sidecar)
     plan = engine_path.read_bytes()
     if sha256_of(plan) != header.engine_sha256:
         raise EngineMismatchError(

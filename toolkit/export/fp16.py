@@ -100,7 +100,7 @@ def converter_kept(model: onnx.ModelProto, blocked_ops: Iterable[str]) -> dict[s
 
 
 def convert_to_fp16(
-    fp32_path: Path, batches: Iterable[np.ndarray], out: Path, overwrite: bool = False
+    fp32_path: Path, batches: Iterable[np.ndarray], out: Path, *, overwrite: bool = False
 ) -> Fp16Result:
     """Write the FP16 graph of the FP32 toolkit graph at `fp32_path` to `out`."""
     from onnxconverter_common import __version__ as converter_version

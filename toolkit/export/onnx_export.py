@@ -76,7 +76,7 @@ def export_model(
     selection = parse_feature_selection(features) if features else None
     output = output or export_path(model, features=bool(selection), in_channels=in_channels)
     refuse_overwrite(output, overwrite)  # before minutes of tracing, not after
-    loaded = load_model(spec, weights, seed, selection)
+    loaded = load_model(spec, weights, seed=seed, features=selection)
     return export_onnx(loaded, output, opset=opset, simplify=simplify, overwrite=overwrite)
 
 

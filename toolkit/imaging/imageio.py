@@ -5,12 +5,16 @@ Torch-free, like everything under toolkit.runtime that uses it.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from toolkit.core.errors import InputError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -25,10 +29,21 @@ def header_size(path: Path) -> tuple[int, int] | None:
 
     Image.MAX_IMAGE_PIXELS = None  # our own limit applies, with a message that names the option
     try:
-        with Image.open(path) as image:
-            return image.size
+        with warnings.catch_warnings(record=True) as caught, Image.open(path) as image:
+            warnings.simplefilter("always")
+            size = image.size
     except (UnidentifiedImageError, OSError, ValueError):
         return None  # OpenCV may still read it; it also refuses anything over its own limit
+    for warning in caught:  # e.g. "Corrupt EXIF data": the decode that follows says what matters
+        log.debug("%s: Pillow: %s", path, warning.message)
+    return size
+
+
+def quiet_opencv(verbose: bool = False) -> None:
+    """OpenCV's own console lines ("[ERROR:0@0.3] ... TIFF_Error ...") only with -v: a file it cannot
+    decode is reported as our one line naming the file."""
+    levels = cv2.utils.logging
+    levels.setLogLevel(levels.LOG_LEVEL_WARNING if verbose else levels.LOG_LEVEL_SILENT)
 
 
 def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:

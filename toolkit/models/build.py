@@ -74,6 +74,7 @@ class LoadedModel:
 def load_model(
     spec: ModelSpec,
     weights: Path | None = None,
+    *,
     seed: int = 0,
     features: FeatureSelection | None = None,
     partial: bool = False,

@@ -26,7 +26,7 @@ def reference_model(card: ModelCard, model_path: Path, weights: Path | None) -> 
     features = None
     if card.output_kind == "features":
         features = {o.name: o.channels for o in card.outputs}
-    loaded = load_model(spec_from_card(card), weights, card.init_seed, features)
+    loaded = load_model(spec_from_card(card), weights, seed=card.init_seed, features=features)
     if loaded.weights_sha256 != card.weights_sha256:
         raise InputError(
             f"{weights or 'untrained initialisation'}: weights sha256 {loaded.weights_sha256[:12]} are "

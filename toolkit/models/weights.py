@@ -33,7 +33,7 @@ MAX_NAMED_KEYS = 4
 
 
 def read_state_dict(path: Path) -> StateDict:
-    """Tensors of a .safetensors, .pth or .pt file, unwrapped from common checkpoint containers."""
+    """Tensors of a .safetensors, .pth, .pt or .ckpt file, unwrapped from common checkpoint containers."""
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
     suffix = path.suffix.lower()
@@ -41,6 +41,11 @@ def read_state_dict(path: Path) -> StateDict:
         if suffix == ".safetensors":
             return load_file(path, device="cpu")
         if suffix in (".pth", ".pt", ".ckpt"):
+            with path.open("rb") as handle:
+                start = handle.read(4)
+            # torch.save writes a zip archive (PK..), older PyTorch a pickle (protocol byte 0x80)
+            if not (start.startswith(b"PK\x03\x04") or start[:1] == b"\x80"):
+                raise InputError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle)")
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             return unwrap_checkpoint(checkpoint, path)
     except pickle.UnpicklingError as error:
@@ -52,7 +57,7 @@ def read_state_dict(path: Path) -> StateDict:
         # RuntimeError/EOFError: truncated or non-zip .pth; SafetensorError: bad header.
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"{path}: not a readable weights file ({first_line})") from error
-    raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth or .pt)")
+    raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth, .pt or .ckpt)")
 
 
 def unwrap_checkpoint(checkpoint: object, path: Path) -> StateDict:

@@ -233,6 +233,7 @@ def infer_files(
     runner: Runner,
     inputs: list[InputFile],
     out_dir: Path,
+    *,
     options: OutputOptions = DEFAULT_OPTIONS,
     track: Callable[[list[Job]], Iterable[Job]] = iter,
     tiling: Tiling = DEFAULT_TILING,

@@ -211,7 +211,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     run = Path(config.out or f"runs/{config.model}")
     torch.manual_seed(config.seed)
     init = Path(config.init_weights) if config.init_weights else None
-    model = load_model(spec, init, config.seed, partial=True).module.to(device)
+    model = load_model(spec, init, seed=config.seed, partial=True).module.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
     if config.threads:
         torch.set_num_threads(config.threads)
