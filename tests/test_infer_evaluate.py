@@ -415,6 +415,14 @@ def test_an_output_never_replaces_its_input(
     assert via_hard_link.exit_code == ExitCode.USAGE and "is the input" in via_hard_link.output
     assert {p.name: p.read_bytes() for p in image_folder.iterdir()} == before  # nothing written, nothing lost
     assert sorted(p.name for p in hard.iterdir()) == ["a-sketch.png"]
+    # a tree (-r mirrors it) written into the folder at its top
+    archive = tmp_path / "archive"
+    write_pairs("sketch", 1, 40, seed=4, root=archive / "box1")
+    tree = {p: p.read_bytes() for p in archive.rglob("*.png")}
+    onto_tree = runner.invoke(app, ["infer", str(archive), "-r", "-o", str(archive), "--overwrite", *model])
+    assert onto_tree.exit_code == ExitCode.USAGE and "is the input" in onto_tree.output
+    assert len(onto_tree.output.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in archive.rglob("*.png")} == tree
 
 
 def test_resume_rewrites_outputs_that_are_no_whole_picture(exported: dict[str, Path], tmp_path: Path) -> None:
@@ -482,3 +490,30 @@ def test_third_party_console_lines_stay_out_unless_verbose(tmp_path: Path) -> No
     ]
     verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True, timeout=120)
     assert "TIFF" in verbose.stderr and f"error: {scan}: not a readable image" in verbose.stderr
+
+
+def test_a_full_disk_fails_one_file_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with EFBIG, as on a full disk) in a
+    subprocess: the picture too large to write is reported in one line, no part of it remains, and
+    the small pictures on either side of it are written."""
+    import resource
+
+    scans, out = tmp_path / "scans", tmp_path / "lines"
+    scans.mkdir()
+    write_png(scans / "a-small.png", np.full((64, 64), 255, np.uint8))
+    write_png(scans / "b-large.png", np.random.default_rng(0).integers(0, 255, (900, 900), np.uint8))
+    write_png(scans / "c-small.png", np.full((64, 64), 200, np.uint8))
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+
+    command = [sys.executable, "-m", "toolkit", "infer", str(scans), "-o", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stderr.strip().splitlines() == [
+        f"error: {out / 'b-large.png'}: not written (a file size limit applies: File too large); "
+        "no partial file is left"
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["a-small.png", "c-small.png"]  # no temporary file
+    assert "2 of 3 images written" in result.stdout

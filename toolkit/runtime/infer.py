@@ -9,6 +9,7 @@ overlapping tiles (toolkit.runtime.tiling).
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import time
@@ -320,10 +321,23 @@ def write_output(
                 text = {"Software": stamp["software"], OUTPUT_KEYWORD: json.dumps(record)}
                 write_png(path, pixels, replace, text if options.record else None)
     except (InputError, OSError) as error:
-        message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
+        message = str(error) if isinstance(error, InputError) else not_written(path, error)
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
     width, height = stamp["width"], stamp["height"]
     return FileResult(job.item.path, job.outputs, "ok", time.perf_counter() - started, width, height)
+
+
+FULL = {
+    errno.ENOSPC: "the disk is full",
+    errno.EFBIG: "a file size limit applies",
+    errno.EDQUOT: "over quota",
+}
+
+
+def not_written(path: Path, error: OSError) -> str:
+    """One line for an output the system would not take: which file, why, and that no part of it stays."""
+    why = FULL.get(error.errno or 0, error.strerror or str(error))
+    return f"{path}: not written ({why}: {error.strerror}); no partial file is left"
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
