@@ -39,13 +39,20 @@ class LineModel:
 
     `model`: a shipped name (`unet-light`, `contour`), an ONNX graph or a TensorRT engine.
     `backend`: as `toolkit infer --backend` (auto: TensorRT for an engine, else the fastest ONNX Runtime
-    provider installed). Load it once with `with`, then call it for as many images as you like.
+    provider installed). `precision`: for a shipped name, as `toolkit infer --precision` (auto: the
+    fastest shipped graph for the backend whose recorded agreement with FP32 is verified). Load it
+    once with `with`, then call it for as many images as you like.
     """
 
     def __init__(
-        self, model: str | Path = DEFAULT_MODEL, backend: str = "auto", tiling: Tiling = DEFAULT_TILING
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        backend: str = "auto",
+        tiling: Tiling = DEFAULT_TILING,
+        *,
+        precision: str = "auto",
     ) -> None:
-        self.runner, self.backend = make_runner(model, backend)
+        self.runner, self.backend = make_runner(model, backend, precision=precision)
         self.tiling = tiling
 
     def __enter__(self) -> LineModel:

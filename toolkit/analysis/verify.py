@@ -29,7 +29,7 @@ from toolkit.core.model_ref import resolve_model
 from toolkit.data.samples import other_channels, painting, sketch
 from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import list_images, read_image
-from toolkit.runtime.backends import make_runner
+from toolkit.runtime.backends import make_runner, shipped_form
 from toolkit.runtime.base import Runner
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
@@ -163,14 +163,17 @@ def verify_model(
     *,
     images: Path | None = None,
     weights: Path | None = None,
-    precision: str | None = None,
+    precision: str = "auto",
+    tolerances: str | None = None,
     track: Callable[[list[Case]], Iterable[Case]] = iter,
     backend: str | None = None,
     reference: Path | None = None,
 ) -> VerifyReport:
     """Run `model` (a shipped name, an ONNX graph or an engine) on `backend` and its PyTorch model (or
-    the `reference` graph, on ONNX Runtime's CPU provider) on the same images; compare. The backend
-    defaults to ONNX Runtime on the CPU for a graph, TensorRT for an engine.
+    the `reference` graph, on ONNX Runtime's CPU provider) on the same images; compare against the
+    `tolerances` of a precision (default: the graph's own). The backend defaults to ONNX Runtime on
+    the CPU for a graph, TensorRT for an engine; for a shipped name, `precision` picks its graph as
+    `toolkit infer --precision` does.
 
     `track` wraps the list of cases, e.g. with a progress bar.
     """
@@ -182,6 +185,8 @@ def verify_model(
         raise UsageError(
             "--weights rebuilds the PyTorch reference; with --reference the graph is the reference"
         )
+    if not ref.is_engine:  # for a shipped name, the graph `precision` picks (a file stays itself)
+        ref = shipped_form(ref, backend, precision)
     runner, chosen = make_runner(ref, backend)
     with runner:
         return verify_runner(
@@ -190,7 +195,7 @@ def verify_model(
             backend=chosen,
             images=images,
             weights=weights,
-            precision=precision,
+            tolerances=tolerances,
             track=track,
             reference=reference,
         )
@@ -203,7 +208,7 @@ def verify_runner(
     backend: str,
     images: Path | None = None,
     weights: Path | None = None,
-    precision: str | None = None,
+    tolerances: str | None = None,
     track: Callable[[list[Case]], Iterable[Case]] = iter,
     reference: Path | None = None,
 ) -> VerifyReport:
@@ -213,7 +218,7 @@ def verify_runner(
     if not cases:
         raise InputError(f"{images}: none of its images could be read")
     cases = fitted_cases(conditioned(cases, card.conditioning), graph.max_input)
-    precision = precision or card.precision
+    precision = tolerances or card.precision
     if precision not in TOLERANCES:
         raise InputError(f"{model_path}: no tolerances for precision '{precision}' ({', '.join(TOLERANCES)})")
     tolerance = TOLERANCES[precision]

@@ -17,6 +17,7 @@ from toolkit.cli.common import (
     JsonReport,
     ModelOption,
     OverwriteOption,
+    PrecisionOption,
     WeightsOption,
     console,
     echo_errors,
@@ -39,7 +40,8 @@ def verify_command(
         typer.Option("--images", help="Folder of images. Default: generated images of the model's domain."),
     ] = None,
     weights: WeightsOption = None,
-    precision: Annotated[
+    precision: PrecisionOption = "auto",
+    tolerances: Annotated[
         Optional[str], typer.Option(help="Tolerances to apply. Default: the graph's own precision.")
     ] = None,
     backend: Annotated[
@@ -79,6 +81,7 @@ def verify_command(
         images=images,
         weights=weights,
         precision=precision,
+        tolerances=tolerances,
         track=progress("verifying"),
         backend=backend,
         reference=reference,
@@ -173,6 +176,7 @@ def evaluate_command(
     predictions: Annotated[
         Optional[Path], typer.Option(help="Instead of (or beside) a model: a folder of its line images.")
     ] = None,
+    precision: PrecisionOption = "auto",
     radius: Annotated[int, typer.Option(help="Line F1 tolerance in pixels.")] = 2,
     baselines: Annotated[bool, typer.Option(help="Also score Otsu, adaptive threshold and Canny.")] = True,
     json_path: JsonOption = None,
@@ -194,7 +198,7 @@ def evaluate_command(
     if model is None and predictions is None and not baselines:
         raise UsageError("nothing to evaluate: give --model or --predictions, or keep the baselines")
     pairs = pair_folder(data)
-    runner = make_runner(model)[0] if model else None
+    runner = make_runner(model, precision=precision)[0] if model else None
     with runner or contextlib.nullcontext():
         report = evaluate(
             pairs,
@@ -215,6 +219,7 @@ def evaluate_command(
 
 def sweep_command(
     model: ModelOption = "unet-light",
+    precision: PrecisionOption = "auto",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The PNG of small plots; the JSON goes beside it.")
     ] = Path("sweep.png"),
@@ -244,7 +249,7 @@ def sweep_command(
     json_report = JsonReport(output.with_suffix(".json"), overwrite)
     if points < 2 or images < 1 or size < 32:
         raise UsageError("--points must be at least 2, --images at least 1 and --size at least 32")
-    runner = make_runner(model)[0]
+    runner = make_runner(model, precision=precision)[0]
     with runner:
         plan = SweepPlan(runner.card.domain, points, images, size, tuple(factor or ()))
         report = run_sweep(runner, plan, track=progress(f"sweeping {runner.card.model}"))

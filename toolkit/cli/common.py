@@ -70,6 +70,13 @@ BackendOption = Annotated[
         "onnxruntime-cuda, onnxruntime-tensorrt, torch."
     ),
 ]
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        help="For a shipped model name: auto (the fastest shipped graph for the backend whose recorded "
+        "agreement with FP32 is verified: on a CPU the INT8 CPU form), fp32, fp16 or int8."
+    ),
+]
 JsonOption = Annotated[
     Optional[Path], typer.Option("--json", help="Also write the full report as JSON to this file.")
 ]

@@ -17,6 +17,7 @@ from toolkit.cli.common import (
     ModelOption,
     OverlapOption,
     OverwriteOption,
+    PrecisionOption,
     ScaleOption,
     TileOption,
     console,
@@ -34,6 +35,7 @@ def infer_command(
     ),
     model: ModelOption = "unet-light",
     backend: BackendOption = "auto",
+    precision: PrecisionOption = "auto",
     output_format: Annotated[
         str,
         typer.Option(
@@ -87,13 +89,15 @@ def infer_command(
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
     tiling = Tiling(tile, overlap, tile_batch)
-    runner, chosen = make_runner(model, backend)
+    runner, chosen = make_runner(model, backend, precision=precision)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
     with runner, sigterm_as_interrupt():
         warn_if_unsuited(runner, chosen)
-        model_name = runner.card.model
+        model_name = runner.card.model + (
+            "" if runner.card.precision == "fp32" else f" {runner.card.precision}"
+        )
         if runner.card.output_kind == "features":
             model_name += f" {'+'.join(runner.card.output_names)} maps"
         run = infer_files(
@@ -123,6 +127,7 @@ def bench_command(
     ] = None,
     model: ModelOption = "unet-light",
     backend: BackendOption = "auto",
+    precision: PrecisionOption = "auto",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,
@@ -141,7 +146,7 @@ def bench_command(
     from toolkit.runtime.bench import bench, bench_generated
 
     json_report = JsonReport(json_path, overwrite)
-    runner, chosen = make_runner(model, backend)
+    runner, chosen = make_runner(model, backend, precision=precision)
     with runner:
         warn_if_unsuited(runner, chosen)
         if folder is None:
@@ -150,7 +155,7 @@ def bench_command(
             with console.status(f"benchmarking {runner.card.model}"):
                 report = bench(runner, list_images(folder))
     table = Table("measure", "value")
-    table.add_row("backend", chosen)
+    table.add_row("backend", f"{chosen}, {report.precision} graph")
     table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
     table.add_row("model only", f"{report.model_images_per_s} images/s")
     latency = ", ".join(f"{k} {v} ms" for k, v in report.model_latency_ms.items())

@@ -13,9 +13,26 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED_PREFIX = "shipped:"  # how a model card names a shipped file, wherever the package lives
 
 
+# Beside each shipped FP32 graph NAME.onnx, the graphs derived from it that we ship too (by
+# scripts/ship_graphs.py), each carrying its measured agreement with FP32 in its card.
+SHIPPED_FORMS = {"fp16": "-fp16", "int8": "-int8", "int8-cpu": "-int8-cpu"}
+
+
 def shipped_graphs() -> list[str]:
-    """Names of the ONNX graphs we ship: what `--model NAME` runs."""
-    return sorted(path.stem for path in SHIPPED_DIR.glob("*.onnx"))
+    """Names of the models we ship a graph of: what `--model NAME` runs."""
+    stems = {path.stem for path in SHIPPED_DIR.glob("*.onnx")}
+    derived = {stem + suffix for stem in stems for suffix in SHIPPED_FORMS.values()}
+    return sorted(stems - derived)
+
+
+def shipped_forms(name: str) -> dict[str, Path]:
+    """{"fp32": NAME.onnx, and "fp16", "int8" (TensorRT's form), "int8-cpu" where shipped}."""
+    forms = {"fp32": "", **SHIPPED_FORMS}
+    return {
+        form: path
+        for form, suffix in forms.items()
+        if (path := SHIPPED_DIR / f"{name}{suffix}.onnx").is_file()
+    }
 
 
 def is_shipped(path: Path) -> bool:

@@ -9,12 +9,15 @@ the `train` extra) and is there as the reference.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+from toolkit.core.agreement import TOLERANCES
 from toolkit.core.errors import InputError, MissingDependencyError, UsageError
-from toolkit.core.metadata import ModelCard
+from toolkit.core.metadata import ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
+from toolkit.core.shipped import shipped_forms
 from toolkit.runtime.base import Runner
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,18 @@ ONNXRUNTIME_PROVIDERS = {
     "onnxruntime": ["CPUExecutionProvider"],
 }
 BACKENDS = ("auto", "tensorrt", *ONNXRUNTIME_PROVIDERS, "torch")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
+# Per backend, the shipped graph forms fastest first: ONNX Runtime's CPU provider runs its own INT8
+# form (uint8 activations, VNNI) 2.2-4.5x faster than PyTorch eager and runs FP16 slower than FP32;
+# TensorRT's provider builds the TensorRT INT8 form, then FP16 (BENCHMARKS.md, docs/precision.md).
+FASTEST_FIRST = {
+    "onnxruntime": ("int8-cpu", "fp32"),
+    "onnxruntime-cuda": ("fp16", "fp32"),
+    "onnxruntime-tensorrt": ("int8", "fp16", "fp32"),
+    "torch": ("fp32",),
+}
+INT8_FORM = {"onnxruntime": "int8-cpu"}  # `--precision int8` on the CPU; elsewhere TensorRT's form
+MAX_F1_DROP = 0.005  # line F1 against the targets a derived graph may lose to FP32 and still be `auto`
 
 
 def available_providers() -> list[str]:
@@ -46,9 +61,50 @@ def pick_auto(model: ModelRef) -> str:
     raise MissingDependencyError("onnxruntime", "cpu", "`--backend auto`")
 
 
-def make_runner(model: str | Path | ModelRef, backend: str = "auto") -> tuple[Runner, str]:
+def verified(card: ModelCard) -> bool:
+    """Whether a derived graph's recorded agreement (scripts/ship_graphs.py) meets its precision's gate
+    against FP32, and its lines lose at most MAX_F1_DROP of line F1 against the targets."""
+    record = json.loads(card.extra.get("agreement", "null") or "null")
+    if not isinstance(record, dict):
+        return False
+    gate = TOLERANCES[card.precision].min_line_f1
+    return record.get("line_f1", 0.0) >= gate and record.get("f1_drop", 1.0) <= MAX_F1_DROP
+
+
+def shipped_form(model: ModelRef, backend: str, precision: str = "auto") -> ModelRef:
+    """The graph of a shipped model name to run on `backend` at `precision`: `auto` takes the fastest
+    shipped form whose recorded agreement is verified; a file is run as it is."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision}")
+    if model.name is None:
+        if precision != "auto":
+            raise UsageError(
+                f"{model}: --precision chooses among the graphs shipped for a model name; a file is one "
+                "graph of one precision (pass the graph you want)"
+            )
+        return model
+    forms = shipped_forms(model.name)
+    if precision == "auto":
+        wanted = FASTEST_FIRST.get(backend, ("fp32",))
+    elif precision == "int8":
+        wanted = (INT8_FORM.get(backend, "int8"),)
+    else:
+        wanted = (precision,)
+    for form in wanted:
+        path = forms.get(form)
+        if path is not None and (precision != "auto" or form == "fp32" or verified(read_card(path))):
+            if form == "fp32":
+                return model
+            log.info("%s: the shipped %s graph (%s) on %s", model.name, form, path.name, backend)
+            return ModelRef(f"{model.name} ({form})", "graph", path)  # a file now: chosen once
+    raise UsageError(f"no shipped {precision} graph of '{model.name}' (shipped: {', '.join(forms)})")
+
+
+def make_runner(
+    model: str | Path | ModelRef, backend: str = "auto", *, precision: str = "auto"
+) -> tuple[Runner, str]:
     """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
-    chosen (for `auto`)."""
+    chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`)."""
     if backend not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
     model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
@@ -59,12 +115,12 @@ def make_runner(model: str | Path | ModelRef, backend: str = "auto") -> tuple[Ru
             f"ONNX graphs"
             + (f"; build one with `toolkit build-engine {model}`" if not model.is_engine else "")
         )
+    model = shipped_form(model, chosen, precision)
     if chosen == "tensorrt":
         from toolkit.runtime.tensorrt_runner import TensorRTRunner
 
         return TensorRTRunner(model.path), chosen
     if chosen == "torch":
-        from toolkit.core.metadata import read_card
         from toolkit.models.reference import reference_model
         from toolkit.runtime.torch_runner import TorchRunner
 

@@ -27,6 +27,7 @@ from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
 @dataclass
 class BenchReport:
     model: str
+    precision: str
     images: int
     megapixels: float  # of all images together
     model_images_per_s: float
@@ -122,6 +123,7 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) ->
     gflop = None if runner.graph is None else conv_gflop(runner.graph, card.input_channels, *first.shape[:2])
     return BenchReport(
         model=card.model,
+        precision=card.precision,
         images=len(files),
         megapixels=round(pixels / 1e6, 2),
         model_images_per_s=round(model_rate, 2),

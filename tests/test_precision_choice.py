@@ -1,0 +1,77 @@
+"""`--precision` for shipped names: `auto` runs the fastest shipped graph for the backend whose recorded
+agreement with FP32 is verified; explicit precisions pick their form; a file is run as it is."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit.core.errors import UsageError
+from toolkit.core.metadata import ModelCard, read_card
+from toolkit.core.model_ref import resolve_model
+from toolkit.core.shipped import SHIPPED_DIR, shipped_forms, shipped_graphs
+from toolkit.runtime.backends import FASTEST_FIRST, MAX_F1_DROP, make_runner, shipped_form, verified
+
+
+def with_agreement(card: ModelCard, **record: float) -> ModelCard:
+    return dataclasses.replace(card, extra={**card.extra, "agreement": json.dumps(record)})
+
+
+def test_a_derived_graph_is_verified_only_by_a_record_that_meets_both_gates() -> None:
+    card = dataclasses.replace(read_card(SHIPPED_DIR / "unet-light.onnx"), precision="int8")
+    assert not verified(card)  # no record: never the default
+    assert verified(with_agreement(card, line_f1=0.985, f1_drop=0.001))
+    assert not verified(with_agreement(card, line_f1=0.975, f1_drop=0.001))  # INT8's gate is 0.98
+    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=MAX_F1_DROP + 0.001))
+    fp16 = dataclasses.replace(card, precision="fp16")
+    assert not verified(with_agreement(fp16, line_f1=0.99, f1_drop=0.0))  # FP16's gate is 0.995
+
+
+@pytest.mark.parametrize("name", shipped_graphs())
+def test_auto_takes_the_fastest_verified_shipped_graph(name: str) -> None:
+    model = resolve_model(name)
+    forms = shipped_forms(name)
+    for backend, fastest_first in FASTEST_FIRST.items():
+        expected = next(
+            form
+            for form in fastest_first
+            if form == "fp32" or (form in forms and verified(read_card(forms[form])))
+        )
+        assert shipped_form(model, backend).path == forms[expected], backend
+
+
+def test_explicit_precisions_pick_their_form_and_files_run_as_they_are(tmp_path: Path) -> None:
+    model = resolve_model("unet-light")
+    assert shipped_form(model, "onnxruntime", "fp32") == model
+    forms = shipped_forms("unet-light")
+    if "int8-cpu" in forms:
+        assert shipped_form(model, "onnxruntime", "int8").path == forms["int8-cpu"]  # the CPU's form
+    if "int8" in forms:
+        assert shipped_form(model, "onnxruntime-tensorrt", "int8").path == forms["int8"]
+    with pytest.raises(UsageError, match="--precision must be one of auto, fp32, fp16, int8, not fp8"):
+        make_runner("unet-light", precision="fp8")
+    graph = resolve_model(SHIPPED_DIR / "unet-light.onnx")
+    assert shipped_form(graph, "onnxruntime") == graph
+    with pytest.raises(UsageError, match="a file is one graph of one precision"):
+        shipped_form(graph, "onnxruntime", "int8")
+
+
+def test_the_cli_says_which_graph_ran(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+    from toolkit.data.synthetic import write_pairs
+
+    write_pairs("sketch", 1, 64, seed=3, root=tmp_path)
+    result = CliRunner().invoke(
+        app, ["infer", str(tmp_path / "input"), "-o", str(tmp_path / "out"), "--precision", "fp32"]
+    )
+    assert result.exit_code == 0 and "(unet-light on onnxruntime)" in result.output
+    if "int8-cpu" in shipped_forms("unet-light"):
+        result = CliRunner().invoke(
+            app, ["infer", str(tmp_path / "input"), "-o", str(tmp_path / "q"), "--precision", "int8"]
+        )
+        assert result.exit_code == 0 and "(unet-light int8 on onnxruntime)" in result.output
