@@ -87,7 +87,7 @@ def export_command(
 
 
 def convert_command(
-    onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
+    model: Annotated[str, typer.Argument(help="FP32 ONNX file made by `toolkit export`, or a shipped name.")],
     to: Annotated[str, typer.Option("--to", help="Target precision: fp16.")] = "fp16",
     images: CalibrationImagesOption = Path("calibration"),
     scale: ScaleOption = 1.0,
@@ -111,12 +111,14 @@ def convert_command(
     """
     from toolkit.calibration.images import load_calibration_set
     from toolkit.core.metadata import read_card
+    from toolkit.core.model_ref import resolve_model
     from toolkit.export.fp16 import convert_to_fp16
     from toolkit.export.graph_file import derived_path
     from toolkit.runtime.tiling import Tiling
 
     if to != "fp16":
         raise UsageError(f"--to {to}: only fp16 is a conversion; INT8 comes from `toolkit calibrate`")
+    onnx_file = resolve_model(model, accepts=("graph",)).path
     output = output or derived_path(onnx_file, "fp16")
     calibration = load_calibration_set(
         images, scale=scale, tiling=Tiling(tile, overlap), tiles_per_image=tiles_per_image
@@ -129,7 +131,7 @@ def convert_command(
 
 
 def calibrate_command(
-    onnx_file: Annotated[Path, typer.Argument(help="FP32 ONNX file made by `toolkit export`.")],
+    model: Annotated[str, typer.Argument(help="FP32 ONNX file made by `toolkit export`, or a shipped name.")],
     images: CalibrationImagesOption = Path("calibration"),
     scale: ScaleOption = 1.0,
     tile: TileOption = 512,
@@ -173,7 +175,10 @@ def calibrate_command(
     """
     from toolkit.calibration.calibrate import calibrate
     from toolkit.calibration.images import load_calibration_set
+    from toolkit.core.model_ref import resolve_model
     from toolkit.runtime.tiling import Tiling
+
+    onnx_file = resolve_model(model, accepts=("graph",)).path
 
     calibration = load_calibration_set(
         images, scale=scale, tiling=Tiling(tile, overlap), tiles_per_image=tiles_per_image
