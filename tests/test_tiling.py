@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +12,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolkit.core.agreement import compare
-from toolkit.core.errors import InputError
+from toolkit.core.errors import InputError, UsageError
 from toolkit.core.metadata import OutputInfo
 from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tiling import Tiling, predict_tiled, predict_tiled_outputs, ramp_weights, tile_starts
+from toolkit.runtime.tile_plan import activation_bytes_per_pixel, fewest_tiles, tile_pixels_within
+from toolkit.runtime.tiling import (
+    Tiling,
+    fitted,
+    predict_tiled,
+    predict_tiled_outputs,
+    ramp_weights,
+    tile_starts,
+)
 
 LINES = OutputInfo("lines", "")
 
@@ -114,3 +123,62 @@ def test_bad_tiling_and_feature_models(exported: dict[str, Path]) -> None:
         pytest.raises(InputError, match="needs a line output"),
     ):
         predict_tiled(runner, np.zeros((600, 600, 3), np.uint8))
+
+
+@settings(deadline=None)
+@given(
+    height=st.integers(8, 12000),
+    width=st.integers(8, 12000),
+    stride=st.sampled_from([1, 4, 8]),
+    overlap=st.sampled_from([0, 16, 64]),
+    max_pixels=st.integers(200 * 200, 30_000_000),
+)
+def test_a_memory_plan_takes_the_fewest_equal_tiles_that_fit(
+    height: int, width: int, stride: int, overlap: int, max_pixels: int
+) -> None:
+    height, width = height + -height % stride, width + -width % stride  # padded to the stride
+    tile_h, tile_w = fewest_tiles(height, width, stride, overlap, max_pixels)
+    if height * width <= max_pixels:
+        assert (tile_h, tile_w) == (height, width)  # it fits: one whole pass
+        return
+    assert tile_h * tile_w <= max_pixels
+    assert tile_h % stride == 0 and tile_w % stride == 0
+    assert (tile_h == height or tile_h > 2 * overlap) and (tile_w == width or tile_w > 2 * overlap)
+    ys, xs = tile_starts(height, tile_h, overlap, stride), tile_starts(width, tile_w, overlap, stride)
+    assert ys[-1] + tile_h == height and xs[-1] + tile_w == width  # covered, every tile the same size
+    # never more tiles than the largest square tile the budget allows would take (the fixed plan)
+    side = math.isqrt(max_pixels) // stride * stride
+    if side > 2 * overlap:
+        square = (
+            tile_starts(height, min(side, height), overlap, stride),
+            tile_starts(width, min(side, width), overlap, stride),
+        )
+        assert len(ys) * len(xs) <= len(square[0]) * len(square[1])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(height=st.integers(200, 520), width=st.integers(200, 520), memory_mb=st.integers(32, 300))
+def test_every_memory_plan_equals_the_whole_image_within_tolerance(
+    contour: OnnxRuntimeRunner, height: int, width: int, memory_mb: int
+) -> None:
+    """Whatever tiles a budget gives (from 32 MB: tiles of about 190 px and up, 64 px overlap, the
+    stated tolerance's conditions), the picture is the whole pass's within it."""
+    image, _ = make_pair("painting", height, width, seed=height * 1000 + width)
+    tiling = Tiling(overlap=64, memory_mb=memory_mb)
+    tiled = predict_tiled(contour, image, tiling)
+    whole = predict(contour, [image])["lines"][0, 0]
+    metrics = compare(whole[None], tiled[None], LINES, 0.5)
+    assert metrics["psnr_db"] >= 35 and metrics["line_f1"] >= 0.99, metrics
+    plan = fitted(tiling, contour)
+    assert plan.max_tile_pixels is not None and plan.batch == 1
+    if height * width <= plan.max_tile_pixels:
+        np.testing.assert_array_equal(tiled, whole)  # it fits: one whole pass, exactly
+
+
+def test_a_budget_is_read_off_the_models_own_tensors(contour: OnnxRuntimeRunner) -> None:
+    """contour: about 840 bytes of activations per input pixel (float32, every tensor of the graph)."""
+    per_pixel, weights = activation_bytes_per_pixel(contour.graph, contour.graph.stat().st_mtime)
+    assert 600 < per_pixel < 1200 and 0.5e6 < weights < 1e6
+    assert tile_pixels_within(100, contour) == int((100 * 2**20 - weights) / per_pixel)
+    with pytest.raises(UsageError, match="--memory must be at least 16"):
+        Tiling(memory_mb=8)

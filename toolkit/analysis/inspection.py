@@ -256,7 +256,7 @@ def inspect_picture(path: Path) -> Inspection:
             ("trained by", get("training_command") or "unknown"),
             (
                 "settings",
-                f"format {get('format', '?')}, scale {get('scale', '?')}, tile {get('tile', '?')}, "
+                f"format {get('format', '?')}, scale {get('scale', '?')}, {tiles_text(record)}, "
                 f"overlap {get('overlap', '?')}, threshold {get('threshold', '?')}",
             ),
         ]
@@ -383,3 +383,10 @@ def scale_text(scale: float) -> str:
 
 def megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def tiles_text(record: dict[str, Any]) -> str:
+    """How a picture's image was cut: a fixed tile side, or a memory budget's plan."""
+    if record.get("memory_mb") is not None and record.get("max_tile_pixels") is not None:
+        return f"memory {record['memory_mb']} MB (tiles of at most {record['max_tile_pixels']} pixels)"
+    return f"tile {record.get('tile', '?')}"

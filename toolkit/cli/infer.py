@@ -19,7 +19,6 @@ from toolkit.cli.common import (
     OverwriteOption,
     PrecisionOption,
     ScaleOption,
-    TileOption,
     console,
     echo_errors,
     progress,
@@ -55,7 +54,16 @@ def infer_command(
         int,
         typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
     ] = 400_000_000,
-    tile: TileOption = 512,
+    memory: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Memory budget of the model's activations, MB: each image runs whole where it fits, else "
+            "in the fewest equal tiles that do (from the graph's tensor sizes). --tile overrides it."
+        ),
+    ] = None,
+    tile: Annotated[
+        Optional[int], typer.Option(help="Images larger than this run in tiles of this side (512).")
+    ] = None,
     overlap: OverlapOption = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
     record: Annotated[
@@ -88,7 +96,7 @@ def infer_command(
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
-    tiling = Tiling(tile, overlap, tile_batch)
+    tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else memory)
     runner, chosen = make_runner(model, backend, precision=precision)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:

@@ -93,6 +93,19 @@ MODELS: dict[str, ModelSpec] = {
             ),
         ),
         ModelSpec(
+            "unet-wide",
+            "unet",
+            "unet-light at 1.5x width and one more layer in the middle blocks: the capacity step between",
+            UNetConfig(
+                in_channels=3,
+                widths=(24, 48, 96),
+                encoder_depths=(2, 3, 3),
+                bottleneck_width=192,
+                bottleneck_depth=3,
+                decoder_depths=(3, 3, 2),
+            ),
+        ),
+        ModelSpec(
             "contour",
             "contour",
             "line contours of paintings: ResNet18 up to layer1 with a light fusion head",

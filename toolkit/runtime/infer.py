@@ -154,7 +154,9 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
         "backend": runner.name,
         "format": options.output_format,
         "scale": options.scale,
-        "tile": tiling.tile,
+        "tile": tiling.tile if tiling.max_tile_pixels is None else None,
+        "memory_mb": tiling.memory_mb,  # with a budget: tiles of at most max_tile_pixels, per image
+        "max_tile_pixels": tiling.max_tile_pixels,
         "overlap": tiling.overlap,
         "threshold": card.threshold,
     }

@@ -13,6 +13,7 @@ one tile this is exactly `predict`. Torch-free.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +32,10 @@ class Tiling:
     tile: int = 512  # tile side in pixels
     overlap: int = 64  # pixels shared by neighbouring tiles, cross-faded
     batch: int = 4  # tiles per inference call
+    # A memory budget instead of a tile side (`--memory`): the image is cut into as few equal tiles
+    # as the model's activations allow in it, and runs whole where it fits (toolkit.runtime.tile_plan).
+    memory_mb: int | None = None
+    max_tile_pixels: int | None = None  # what `memory_mb` allows for this model (set by `fitted`)
 
     def __post_init__(self) -> None:
         if self.tile < 16 or not 0 <= self.overlap < self.tile // 2 or self.batch < 1:
@@ -38,15 +43,26 @@ class Tiling:
                 f"tiling needs tile >= 16, 0 <= overlap < tile/2 and batch >= 1; got tile {self.tile}, "
                 f"overlap {self.overlap}, batch {self.batch}"
             )
+        if self.memory_mb is not None and self.memory_mb < 16:
+            raise UsageError(f"--memory must be at least 16 (MB), not {self.memory_mb}")
 
 
 DEFAULT_TILING = Tiling()
 
 
 def fitted(tiling: Tiling, runner: Runner) -> Tiling:
-    """`tiling`, with tiles and tile batches shrunk to what the runner takes (`Runner.max_input`)."""
+    """`tiling`, with tiles and tile batches shrunk to what the runner takes (`Runner.max_input`), and
+    a memory budget turned into the largest tile this model's activations allow in it."""
     if runner.max_input is None:
-        return tiling
+        if tiling.memory_mb is None or tiling.max_tile_pixels is not None:
+            return tiling
+        from toolkit.runtime.tile_plan import tile_pixels_within
+
+        # one tile per call: a batch of tiles is as much memory as one tile that large
+        return dataclasses.replace(
+            tiling, max_tile_pixels=tile_pixels_within(tiling.memory_mb, runner), batch=1
+        )
+    # an engine's profile is its plan: its largest input is the largest tile
     max_batch, max_h, max_w = runner.max_input
     side = min(tiling.tile, max_h, max_w)
     side -= side % runner.card.stride
@@ -115,8 +131,13 @@ def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
     # Tiles live on the image mirrored out to the stride, as `predict` pads it, so border pixels see
     # the same context as in one whole pass and every tile is a whole number of strides.
     padded_h, padded_w = height + -height % stride, width + -width % stride
-    tile = tiling.tile - tiling.tile % stride
-    tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
+    if tiling.max_tile_pixels is not None:
+        from toolkit.runtime.tile_plan import fewest_tiles
+
+        tile_h, tile_w = fewest_tiles(padded_h, padded_w, stride, tiling.overlap, tiling.max_tile_pixels)
+    else:
+        tile = tiling.tile - tiling.tile % stride
+        tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
     ys = tile_starts(padded_h, tile_h, tiling.overlap, stride)
     xs = tile_starts(padded_w, tile_w, tiling.overlap, stride)
     return TileGrid(ys, xs, tile_h, tile_w)
