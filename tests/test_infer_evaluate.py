@@ -517,3 +517,21 @@ def test_a_full_disk_fails_one_file_and_the_batch_goes_on(tmp_path: Path) -> Non
     ]
     assert sorted(p.name for p in out.iterdir()) == ["a-small.png", "c-small.png"]  # no temporary file
     assert "2 of 3 images written" in result.stdout
+
+
+def test_libjpeg_warnings_stay_out_unless_verbose(tmp_path: Path) -> None:
+    """A JPEG with a damaged middle still decodes; libjpeg's own "Corrupt JPEG data" line, printed past
+    OpenCV to the process's stderr, goes to the log (-v) instead."""
+    pixels = np.random.default_rng(1).integers(0, 255, (200, 200, 3), np.uint8)
+    data = bytearray(cv2.imencode(".jpg", pixels)[1].tobytes())
+    data[len(data) // 2 : len(data) // 2 + 40] = bytes(40)
+    scan = tmp_path / "page.jpg"
+    scan.write_bytes(bytes(data))
+    command = [sys.executable, "-m", "toolkit", "infer", str(scan), "-o", str(tmp_path / "out")]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr.strip() == ""
+    verbose = [*command[:3], "-v", *command[3:-1], str(tmp_path / "out-v")]
+    assert (
+        f"{scan}: libjpeg: Corrupt JPEG data"
+        in subprocess.run(verbose, capture_output=True, text=True).stderr
+    )

@@ -5,8 +5,14 @@ Torch-free, like everything under toolkit.runtime that uses it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -39,6 +45,28 @@ def header_size(path: Path) -> tuple[int, int] | None:
     return size
 
 
+# libjpeg inside OpenCV prints its warnings ("Corrupt JPEG data: 860 extraneous bytes") with its own
+# fprintf to the process's stderr, past OpenCV's log level: the decode takes that file descriptor for
+# itself (one JPEG at a time) and hands what was printed to our log, where -v shows it.
+STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def libjpeg_lines_to_log(path: Path) -> Iterator[None]:
+    with STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines():
+                log.debug("%s: libjpeg: %s", path, line)
+
+
 def quiet_opencv(verbose: bool = False) -> None:
     """OpenCV's own console lines ("[ERROR:0@0.3] ... TIFF_Error ...") only with -v: a file it cannot
     decode is reported as our one line naming the file."""
@@ -69,7 +97,11 @@ def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     # which we need elsewhere for alpha and 16 bits (neither exists in JPEG).
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if is_jpeg else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags)
+    if is_jpeg:
+        with libjpeg_lines_to_log(path):
+            image = cv2.imdecode(data, flags)
+    else:
+        image = cv2.imdecode(data, flags)
     if image is None:
         raise InputError(f"{path}: not a readable image (OpenCV cannot decode it)")
     if image.ndim == 3 and image.shape[2] == 1:
