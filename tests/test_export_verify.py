@@ -177,13 +177,9 @@ def test_verify_refuses_a_reference_of_another_model(exported: dict[str, Path]) 
         in result.output
     )
     both = runner.invoke(app, [*args, "--weights", "w.safetensors"])
-    assert (
-        both.exit_code == ExitCode.USAGE and "with --reference the graph is the reference" in both.output
-    )
+    assert both.exit_code == ExitCode.USAGE and "with --reference the graph is the reference" in both.output
     itself = runner.invoke(app, ["verify", str(exported["unet-light"]), "--backend", "torch"])
-    assert (
-        itself.exit_code == ExitCode.USAGE and "--backend torch is the reference itself" in itself.output
-    )
+    assert itself.exit_code == ExitCode.USAGE and "--backend torch is the reference itself" in itself.output
 
 
 def test_export_cli_with_weights_refuses_overwrite(tmp_path: Path) -> None:

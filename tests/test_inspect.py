@@ -80,7 +80,8 @@ def test_a_graph_says_what_it_is_and_which_training_run_made_its_weights(tmp_pat
     assert rows["precision"] == ["fp32"]
     assert rows["trained by"] == [record["command"]]
     assert rows["training"] == [
-        f"synthetic data, seed 0, commit {record['git_commit'][:7]}, best epoch {record['best_epoch']}, "
+        f"synthetic data, seed {record['data_seed']}, commit {record['git_commit'][:7]}, "
+        f"best epoch {record['best_epoch']}, "
         f"validation line F1 {record['validation']['val_line_f1']:.3f}"
     ]
     assert rows["graph input"] == ["image float32 [batch, 3, height, width]"]
@@ -232,7 +233,8 @@ def test_unreadable_files_get_one_line_each_and_the_rest_are_inspected(tmp_path:
 
 
 def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_folder: Path) -> None:
-    result = cli.invoke(app, ["infer", str(image_folder), "-o", str(tmp_path / "lines")])
+    args = ["infer", str(image_folder), "-o", str(tmp_path / "lines"), "--precision", "fp32"]
+    result = cli.invoke(app, args)
     assert result.exit_code == ExitCode.OK, result.output
     picture = tmp_path / "lines" / "a-sketch.png"
     Image.open(picture).verify()  # chunks and CRCs as the PNG standard has them
@@ -250,6 +252,8 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
         "format": "gray",
         "scale": 1.0,
         "tile": 512,
+        "memory_mb": None,
+        "max_tile_pixels": None,
         "overlap": 64,
         "threshold": 0.5,
         "source": str(image_folder / "a-sketch.png"),

@@ -22,12 +22,17 @@ def with_agreement(card: ModelCard, **record: float) -> ModelCard:
 
 def test_a_derived_graph_is_verified_only_by_a_record_that_meets_both_gates() -> None:
     card = dataclasses.replace(read_card(SHIPPED_DIR / "unet-light.onnx"), precision="int8")
-    assert not verified(card)  # no record: never the default
-    assert verified(with_agreement(card, line_f1=0.985, f1_drop=0.001))
-    assert not verified(with_agreement(card, line_f1=0.975, f1_drop=0.001))  # INT8's gate is 0.98
-    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=MAX_F1_DROP + 0.001))
+    gpu = "onnxruntime-tensorrt"
+    assert not verified(card, gpu)  # no record: never the default
+    assert verified(with_agreement(card, line_f1=0.985, f1_drop=0.001), gpu)
+    assert not verified(with_agreement(card, line_f1=0.975, f1_drop=0.001), gpu)  # INT8's gate is 0.98
+    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=MAX_F1_DROP + 0.001), gpu)
     fp16 = dataclasses.replace(card, precision="fp16")
-    assert not verified(with_agreement(fp16, line_f1=0.99, f1_drop=0.0))  # FP16's gate is 0.995
+    assert not verified(with_agreement(fp16, line_f1=0.99, f1_drop=0.0), gpu)  # FP16's gate is 0.995
+    # on the CPU provider a form must also have been measured faster than FP32
+    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=0.0), "onnxruntime")
+    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedup=0.88), "onnxruntime")
+    assert verified(with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedup=1.7), "onnxruntime")
 
 
 @pytest.mark.parametrize("name", shipped_graphs())
@@ -38,7 +43,7 @@ def test_auto_takes_the_fastest_verified_shipped_graph(name: str) -> None:
         expected = next(
             form
             for form in fastest_first
-            if form == "fp32" or (form in forms and verified(read_card(forms[form])))
+            if form == "fp32" or (form in forms and verified(read_card(forms[form]), backend))
         )
         assert shipped_form(model, backend).path == forms[expected], backend
 
