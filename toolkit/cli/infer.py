@@ -137,6 +137,10 @@ def bench_command(
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
+    memory: Annotated[
+        Optional[int],
+        typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory)."),
+    ] = None,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,
@@ -152,16 +156,21 @@ def bench_command(
     from toolkit.imaging.imageio import list_images
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
     from toolkit.runtime.bench import bench, bench_generated
+    from toolkit.runtime.tiling import Tiling, fitted
 
     json_report = JsonReport(json_path, overwrite)
+    tiling = Tiling(memory_mb=memory)
     runner, chosen = make_runner(model, backend, precision=precision)
     with runner:
         warn_if_unsuited(runner, chosen)
+        plan = fitted(tiling, runner)
         if folder is None:
-            report = bench_generated(runner, count=count, size=size, track=progress("generating"))
+            report = bench_generated(
+                runner, count=count, size=size, tiling=tiling, track=progress("generating")
+            )
         else:
             with console.status(f"benchmarking {runner.card.model}"):
-                report = bench(runner, list_images(folder))
+                report = bench(runner, list_images(folder), tiling)
     table = Table("measure", "value")
     table.add_row("backend", f"{chosen}, {report.precision} graph")
     table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
@@ -175,5 +184,11 @@ def bench_command(
     if report.gflop_per_s is not None:
         table.add_row("achieved", f"{report.gflop_per_s} GFLOP/s ({report.gflop_per_image} GFLOP per image)")
     table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
+    tiles = f"tiles of {plan.tile} px, overlap {plan.overlap}"
+    if plan.max_tile_pixels is not None:
+        tiles = (
+            f"memory {memory} MB: whole where it fits, else tiles of at most {plan.max_tile_pixels} pixels"
+        )
+    table.add_row("tile plan", tiles)
     console.print(table)
     json_report.write(dataclasses.asdict(report))

@@ -137,10 +137,12 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) ->
     )
 
 
-def bench_generated(runner: Runner, *, count: int, size: int, track: Callable = iter) -> BenchReport:
+def bench_generated(
+    runner: Runner, *, count: int, size: int, tiling: Tiling = DEFAULT_TILING, track: Callable = iter
+) -> BenchReport:
     """`bench` over `count` generated pages of `size` px of the model's domain (held-out seed 2)."""
     from toolkit.data.synthetic import write_pairs
 
     with tempfile.TemporaryDirectory() as scratch:
         write_pairs(runner.card.domain, count, size, seed=2, root=Path(scratch), track=track)
-        return bench(runner, list_images(Path(scratch) / "input"))
+        return bench(runner, list_images(Path(scratch) / "input"), tiling)
