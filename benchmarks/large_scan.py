@@ -1,0 +1,171 @@
+"""Large scans end to end against the model alone, per stage, with peak memory, in one run.
+
+    python benchmarks/large_scan.py --sizes 1024 2048 10000x8000 --precisions fp32 auto --memory 2048
+
+For each shipped model, precision and scan size, in a fresh subprocess (so each case's peak RSS is its
+own): a synthetic page of the model's domain tiled up to the size and written as PNG beforehand, then
+`toolkit infer`'s whole path on it (`infer_files`: decode, conditioning, the memory budget's tile plan,
+model, blend, conversion, PNG encode, atomic write), and each stage timed alone on the same image.
+Model-only is one pass of the largest tile the budget allows (the whole image where it fits), repeated
+and best-of; rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
+end-to-end share counts every loss: tile overlap, host-side stages and their serialisation. Prints
+one table row per case with the CPU's name and flags; `--json` writes the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from toolkit.core.fileio import write_png
+from toolkit.data.synthetic import make_pair
+from toolkit.imaging.conditioning import condition
+from toolkit.imaging.imageio import read_image
+from toolkit.imaging.model_input import pad_to_stride, to_model_input
+from toolkit.runtime.backends import make_runner
+from toolkit.runtime.bench import conv_gflop
+from toolkit.runtime.infer import InputFile, infer_files
+from toolkit.runtime.pictures import draw_lines
+from toolkit.runtime.tiling import Tiling, fitted, tile_grid
+
+DOMAINS = {"unet-light": "sketch", "contour": "painting"}
+
+
+def cpu_flags() -> str:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), ""
+    )
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+    flags = next(
+        (line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []
+    )
+    return f"{name or platform.processor()} ({', '.join(f for f in wanted if f in flags)})"
+
+
+def scan(domain: str, height: int, width: int) -> np.ndarray:
+    page, _ = make_pair(domain, 1024, 1024, seed=7)
+    reps = (-(-height // 1024), -(-width // 1024)) + ((1,) if page.ndim == 3 else ())
+    return np.ascontiguousarray(np.tile(page, reps)[:height, :width])
+
+
+def timed(call: Callable[[], object], runs: int = 1) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def one_case(model: str, precision: str, height: int, width: int, memory: int) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "scan.png"
+        write_png(source, scan(DOMAINS[model], height, width))
+        runner, backend = make_runner(model, precision=precision)
+        with runner:
+            card, tiling = runner.card, fitted(Tiling(memory_mb=memory), runner)
+            image = read_image(source)
+            grid = tile_grid(height, width, card.stride, tiling)
+            tile = np.zeros((1, card.input_channels, grid.tile_h, grid.tile_w), np.float32)
+            feed = {card.input_name: pad_to_stride(tile, card.stride)}
+            runner.infer(feed)  # warm-up
+            tile_s = timed(lambda: runner.infer(feed), runs=3)
+            stages = {
+                "decode": timed(lambda: read_image(source)),
+                "condition": timed(lambda: condition(image, card.conditioning)),
+                "normalise one tile": timed(
+                    lambda: to_model_input(image[: grid.tile_h, : grid.tile_w], card)
+                ),
+            }
+            lines: list[np.ndarray] = []
+            stages["model, tiles and blend"] = timed(
+                lambda: lines.extend(
+                    draw_lines(runner, image, output_format="gray", tiling=tiling, size=(width, height))
+                )
+            )
+            stages["encode"] = timed(lambda: write_png(Path(scratch) / "lines.png", lines[0], overwrite=True))
+            started = time.perf_counter()
+            run = infer_files(
+                runner, [InputFile(source, Path("scan.png"))], Path(scratch) / "out", tiling=tiling
+            )
+            end_to_end = time.perf_counter() - started
+            assert run.results[0].status == "ok", run.results[0].error
+            graph = runner.graph
+        image_gflop = conv_gflop(graph, card.input_channels, height, width) or float("nan")
+        tile_gflop = conv_gflop(graph, card.input_channels, grid.tile_h, grid.tile_w) or float("nan")
+    return {
+        "model": model,
+        "precision": card.precision,
+        "backend": backend,
+        "size": f"{width}x{height}",
+        "plan": f"{len(grid.ys) * len(grid.xs)} tiles of {grid.tile_w}x{grid.tile_h}"
+        if not grid.whole
+        else "whole",
+        "model_only_gflop_s": round(tile_gflop / tile_s, 1),
+        "end_to_end_gflop_s": round(image_gflop / end_to_end, 1),
+        "end_to_end_share": round(image_gflop / end_to_end / (tile_gflop / tile_s), 3),
+        "end_to_end_s": round(end_to_end, 2),
+        "stages_s": {name: round(seconds, 3) for name, seconds in stages.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(height or width), int(width)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", nargs="+", default=list(DOMAINS))
+    parser.add_argument("--sizes", nargs="+", default=["1024", "2048", "10000x8000"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
+    parser.add_argument("--memory", type=int, default=2048, help="the tile plan's budget, MB")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--case", nargs=5, help=argparse.SUPPRESS)  # one case, in its own process
+    args = parser.parse_args()
+    if args.case:
+        model, precision, height, width, memory = args.case
+        print(json.dumps(one_case(model, precision, int(height), int(width), int(memory))))
+        return
+    print(f"CPU: {cpu_flags()}; budget {args.memory} MB")
+    rows = []
+    for model in args.models:
+        for precision in args.precisions:
+            for size in args.sizes:
+                height, width = parse_size(size)
+                case = [model, precision, str(height), str(width), str(args.memory)]
+                done = subprocess.run(
+                    [sys.executable, __file__, "--case", *case], capture_output=True, text=True, check=True
+                )
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                rows.append(row)
+                stages = ", ".join(f"{k} {v}" for k, v in row["stages_s"].items())
+                print(
+                    f"{row['model']} {row['precision']} {row['size']}: {row['plan']}; model only "
+                    f"{row['model_only_gflop_s']} GFLOP/s, end to end {row['end_to_end_gflop_s']} "
+                    f"({row['end_to_end_share']:.0%}, {row['end_to_end_s']} s); {stages}; "
+                    f"peak RSS {row['peak_rss_mb']} MB",
+                    flush=True,
+                )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"cpu": cpu_flags(), "memory_mb": args.memory, "rows": rows}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()
