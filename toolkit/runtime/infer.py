@@ -25,6 +25,7 @@ from toolkit.core.errors import InputError, UsageError
 from toolkit.core.fileio import atomic_path, refuse_replacing_inputs, write_png
 from toolkit.core.provenance import OUTPUT_KEYWORD, PNG_SIGNATURE, svg_with_metadata
 from toolkit.core.version import __version__
+from toolkit.imaging.conditioning import conditioned
 from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers
@@ -257,10 +258,16 @@ def infer_files(
     writes: list[tuple[int, Future]] = []
     finished: dict[int, FileResult] = {}
 
+    def read(path: Path) -> tuple[tuple[int, int], np.ndarray]:
+        """(height, width) of the scan, and the scan as the model takes it: scaled, then conditioned
+        here in the reader thread rather than on the model's."""
+        image = read_image(path, options.max_pixels)
+        return image.shape[:2], conditioned(rescaled(image, options.scale), runner.card.conditioning)
+
     def prefetch(upto: int) -> None:
         for index in range(upto, min(upto + PREFETCH, len(jobs))):
             if jobs[index].result is None and index not in reads:
-                reads[index] = readers.submit(read_image, jobs[index].item.path, options.max_pixels)
+                reads[index] = readers.submit(read, jobs[index].item.path)
 
     try:
         for index, job in enumerate(track(jobs)):
@@ -270,19 +277,14 @@ def infer_files(
                 continue
             started = time.perf_counter()
             try:
-                image = reads.pop(index).result()
+                (height, width), image = reads.pop(index).result()
             except (InputError, OSError) as error:
                 message = str(error) if isinstance(error, InputError) else f"{job.item.path}: {error}"
                 finished[index] = FileResult(job.item.path, [], "error", 0.0, error=message)
                 continue
-            height, width = image.shape[:2]
             draw = draw_lines if channels is None else draw_feature_maps
             pictures = draw(
-                runner,
-                rescaled(image, options.scale),
-                output_format=options.output_format,
-                tiling=tiling,
-                size=(width, height),
+                runner, image, output_format=options.output_format, tiling=tiling, size=(width, height)
             )
             del image
             source = {"source": str(job.item.path), "width": width, "height": height}
