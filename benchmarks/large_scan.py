@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core.fileio import write_png
+from toolkit.core.machine import cpu_flags, cpu_model
 from toolkit.data.synthetic import make_pair
 from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import read_image
@@ -41,16 +41,10 @@ from toolkit.runtime.tiling import Tiling, fitted, tile_grid
 DOMAINS = {"unet-light": "sketch", "contour": "painting"}
 
 
-def cpu_flags() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next(
-        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), ""
+def cpu_description() -> str:
+    return (
+        f"{cpu_model()} ({', '.join(cpu_flags(('avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8')))})"
     )
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-    flags = next(
-        (line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []
-    )
-    return f"{name or platform.processor()} ({', '.join(f for f in wanted if f in flags)})"
 
 
 def scan(domain: str, height: int, width: int) -> np.ndarray:
@@ -141,7 +135,7 @@ def main() -> None:
         model, precision, height, width, memory = args.case
         print(json.dumps(one_case(model, precision, int(height), int(width), int(memory))))
         return
-    print(f"CPU: {cpu_flags()}; budget {args.memory} MB")
+    print(f"CPU: {cpu_description()}; budget {args.memory} MB")
     rows = []
     for model in args.models:
         for precision in args.precisions:
@@ -163,7 +157,7 @@ def main() -> None:
                 )
     if args.json:
         args.json.write_text(
-            json.dumps({"cpu": cpu_flags(), "memory_mb": args.memory, "rows": rows}, indent=1)
+            json.dumps({"cpu": cpu_description(), "memory_mb": args.memory, "rows": rows}, indent=1)
         )
 
 

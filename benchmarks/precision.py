@@ -18,7 +18,6 @@ import argparse
 import gc
 import json
 import logging
-import platform
 import statistics
 import tempfile
 import time
@@ -32,6 +31,7 @@ import torch
 
 from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import quantize_int8
+from toolkit.core.machine import INT8_DOT_PRODUCTS, cpu_flags, cpu_model
 from toolkit.core.metadata import DOMAIN_OF_FAMILY, read_card
 from toolkit.data.synthetic import write_pairs
 from toolkit.export.fp16 import convert_to_fp16
@@ -82,22 +82,7 @@ def speedups_by_round(times: dict[str, list[list[float]]], baseline: str) -> dic
 
 def int8_dot_product_instructions() -> list[str]:
     """This CPU's flags for one-instruction 8-bit dot products: what decides the INT8 speed-up."""
-    try:
-        flags = next(
-            line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
-        )
-    except (OSError, StopIteration):
-        return []
-    return sorted(set(flags.split()) & {"avx512_vnni", "avx_vnni", "amx_int8", "avx_vnni_int8"})
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
-    return names[0] if names else platform.machine()
+    return sorted(cpu_flags(INT8_DOT_PRODUCTS))
 
 
 def main() -> None:

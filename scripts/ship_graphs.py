@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -31,6 +30,7 @@ from toolkit.analysis.evaluate import evaluate
 from toolkit.analysis.verify import verify_model
 from toolkit.calibration.calibrate import calibrate
 from toolkit.calibration.images import load_calibration_set
+from toolkit.core.machine import cpu_flags, cpu_model
 from toolkit.core.metadata import DOMAIN_OF_FAMILY, read_card
 from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS
 from toolkit.data.datasets import pair_folder
@@ -94,11 +94,7 @@ def record_speed(graph: Path, fp32: Path, heldout: Path) -> dict:
 
 def cpu_name() -> str:
     """The CPU's model name and whether it has AVX-512 VNNI (what decides INT8 speed on x86)."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next(
-        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), ""
-    )
-    return f"{name or platform.processor()}{', avx512_vnni' if 'avx512_vnni' in info else ''}"
+    return cpu_model() + "".join(f", {flag}" for flag in cpu_flags(("avx512_vnni",)))
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tile_plan import fewest_tiles, tile_pixels_within
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,6 @@ def fitted(tiling: Tiling, runner: Runner) -> Tiling:
     if runner.max_input is None:
         if tiling.memory_mb is None or tiling.max_tile_pixels is not None:
             return tiling
-        from toolkit.runtime.tile_plan import tile_pixels_within
-
         # one tile per call: a batch of tiles is as much memory as one tile that large
         return dataclasses.replace(
             tiling, max_tile_pixels=tile_pixels_within(tiling.memory_mb, runner), batch=1
@@ -132,8 +131,6 @@ def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
     # the same context as in one whole pass and every tile is a whole number of strides.
     padded_h, padded_w = height + -height % stride, width + -width % stride
     if tiling.max_tile_pixels is not None:
-        from toolkit.runtime.tile_plan import fewest_tiles
-
         tile_h, tile_w = fewest_tiles(padded_h, padded_w, stride, tiling.overlap, tiling.max_tile_pixels)
     else:
         tile = tiling.tile - tiling.tile % stride
