@@ -72,6 +72,7 @@ def test_verify_passes_fp32_at_reference_and_odd_sizes(exported: dict[str, Path]
         f"{domain}-424x424",
         f"{domain}-{other}-424x424",
         f"{domain}-517x389",
+        f"{domain}-250x250",
         f"{domain}-45x31",
         "batch-2x424x424",
     }

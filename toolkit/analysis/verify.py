@@ -24,7 +24,7 @@ import numpy as np
 
 from toolkit.core.agreement import TOLERANCES, Tolerance, compare, within
 from toolkit.core.errors import InputError, UsageError
-from toolkit.core.metadata import ModelCard
+from toolkit.core.metadata import ModelCard, classic_card
 from toolkit.core.model_ref import resolve_model
 from toolkit.data.samples import other_channels, painting, sketch
 from toolkit.imaging.conditioning import condition
@@ -99,7 +99,7 @@ class VerifyReport:
 
 def generated_cases(domain: str, seed: int = 0) -> list[Case]:
     """Images of the model's domain ("sketch" or "painting"): gray and RGB, the reference size, a
-    size that is no multiple of any stride, a tiny one, and a batch of two.
+    sizes that are no multiple of any stride, a tiny one, and a batch of two.
 
     Only its own domain: an INT8 graph's ranges come from calibration images of that domain, and
     out-of-domain inputs fail it for no fault of the graph (a sketch model's INT8 graph agreed at line
@@ -111,6 +111,7 @@ def generated_cases(domain: str, seed: int = 0) -> list[Case]:
         Case(f"{domain}-424x424", [draw(424, 424, seed)]),
         Case(f"{domain}-{other}-424x424", [other_channels(draw(424, 424, seed + 1))]),
         Case(f"{domain}-517x389", [draw(389, 517, seed + 2)]),
+        Case(f"{domain}-250x250", [draw(250, 250, seed + 6)]),
         Case(f"{domain}-45x31", [draw(31, 45, seed + 3)]),
         Case("batch-2x424x424", [draw(424, 424, seed + 4), other_channels(draw(424, 424, seed + 5))]),
     ]
@@ -258,7 +259,8 @@ def reference_runner(
     from toolkit.models.reference import reference_model
     from toolkit.runtime.torch_runner import TorchRunner
 
-    return TorchRunner(reference_model(card, model_path, weights), card)
+    # a serving graph's model is its classic graph's: normalised NCHW in (the pipeline feeds each)
+    return TorchRunner(reference_model(card, model_path, weights), classic_card(card))
 
 
 def check_same_model(expected: ModelCard, card: ModelCard, reference: Path | None, model_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Graphs: `toolkit export` (PyTorch -> ONNX), `toolkit convert` (the FP16 graph) and `toolkit calibrate`
-(the INT8 Q/DQ graph)."""
+"""Graphs: `toolkit export` (PyTorch -> ONNX), `toolkit convert` (the FP16 graph), `toolkit calibrate`
+(the INT8 Q/DQ graph) and `toolkit serving` (the raw-pixel serving form of any of them)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ from toolkit.cli.common import (
     progress,
 )
 from toolkit.core.errors import UsageError
+from toolkit.core.metadata import ModelCard
+
+PixelsOption = Annotated[
+    str,
+    typer.Option(
+        "--pixels",
+        help="What the serving graph takes: uint8 (8-bit images; TensorRT engines) or uint16 (16-bit "
+        "scans; ONNX Runtime only).",
+    ),
+]
 
 CalibrationImagesOption = Annotated[
     Path,
@@ -53,6 +63,15 @@ def export_command(
     untrained: Annotated[
         bool, typer.Option(help="Ignore shipped weights: export the initialisation.")
     ] = False,
+    serving: Annotated[
+        bool,
+        typer.Option(
+            "--serving",
+            help="Also write its serving graph (NAME-serving.onnx): raw pixels of any size in, scaling, "
+            "normalisation, padding and cropping inside, lines at the input's size out.",
+        ),
+    ] = False,
+    pixels: PixelsOption = "uint8",
     overwrite: OverwriteOption = False,
 ) -> None:
     """Export a model to ONNX with dynamic batch, height and width, checked and self-describing.
@@ -60,9 +79,14 @@ def export_command(
     Examples:
 
     * `toolkit export unet --weights runs/unet/best.safetensors`
+    * `toolkit export unet-light --serving` (for Triton, Ray or any client: see docs/serving.md)
     * `toolkit export contour --features conv1:3,21,48,56 --features layer1`
     """
     from toolkit.export.onnx_export import export_model
+    from toolkit.export.serving import check_pixels, serving_path
+
+    if serving:
+        check_pixels(pixels)
 
     with console.status(f"exporting {model}"):
         result = export_model(
@@ -83,7 +107,67 @@ def export_command(
         f"wrote {result.path} ({size_mb:.1f} MB, opset {opset}, {result.nodes_simplified} nodes, "
         f"outputs: {outputs}) in {result.seconds:.1f} s"
     )
-    console.print(f"next: toolkit verify {result.path}")
+    if serving:
+        from toolkit.export.serving import write_serving_graph
+
+        path, card = write_serving_graph(
+            result.path, serving_path(result.path), pixels=pixels, overwrite=overwrite
+        )
+        console.print(f"wrote {path}: {describe_serving(card)}")
+        console.print(f"next: toolkit verify {path}")
+    else:
+        console.print(f"next: toolkit verify {result.path}")
+
+
+def describe_serving(card: ModelCard) -> str:
+    channels = {1: "gray", 3: "RGB"}.get(card.input_channels, f"{card.input_channels}-channel")
+    return (
+        f"{card.input_name} (batch, height, width, {card.input_channels}) {card.input_dtype} {channels} "
+        f"of any size -> lines (batch, height, width, 1) float32"
+        + (
+            f"; condition whole images with '{card.conditioning}' first"
+            if card.conditioning != "none"
+            else ""
+        )
+    )
+
+
+def serving_command(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="ONNX graphs (FP32, FP16 or INT8), or shipped names: each of a shipped model's graphs."
+        ),
+    ],
+    pixels: PixelsOption = "uint8",
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="For one graph. Default: NAME-serving.onnx beside it (export/ if shipped)."
+        ),
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Write the serving form of graphs: raw (N, H, W, C) pixels of any size in, lines at that size out.
+
+    Scaling, normalisation, mirroring to the stride and the crop back happen inside the graph, so Triton,
+    Ray or any other client feeds it image pixels as image libraries give them; only whole-image
+    conditioning (named in the card) stays with the client. `toolkit infer` and `verify` run them too.
+
+    Examples:
+
+    * `toolkit serving unet-light` (its FP32, FP16 and both INT8 graphs)
+    * `toolkit serving export/unet-int8.onnx --pixels uint8`
+    """
+    from toolkit.export.serving import check_pixels, serving_sources, write_serving_graph
+
+    check_pixels(pixels)
+    sources = serving_sources(models)
+    if output is not None and len(sources) != 1:
+        raise UsageError(f"--output names one file, and these are {len(sources)} graphs")
+    for source in sources:
+        path, card = write_serving_graph(source, output, pixels=pixels, overwrite=overwrite)
+        console.print(f"wrote {path} ({card.precision}): {describe_serving(card)}")
 
 
 def convert_command(

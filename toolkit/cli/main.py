@@ -42,6 +42,7 @@ COMMANDS = {
     "export": export.export_command,
     "convert": export.convert_command,
     "calibrate": export.calibrate_command,
+    "serving": export.serving_command,
     "build-engine": engines.build_engine_command,
     "verify": analysis.verify_command,
     "evaluate": analysis.evaluate_command,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 # The input every toolkit graph takes, and the output of the line-probability models.
 INPUT_NAME = "image"
+PIXELS_INPUT = "pixels"  # a serving graph's input: raw pixels (toolkit.export.serving)
 LINES_OUTPUT = "lines"
 
 # What each model family draws lines of: its synthetic training pairs and `toolkit verify`'s images.
@@ -62,7 +63,9 @@ class ModelCard:
     toolkit_version: str = ""
     torch_version: str = ""
     input_name: str = INPUT_NAME
-    input_layout: str = "NCHW"
+    input_layout: str = "NCHW"  # NHWC: a serving graph, which takes pixels of any size
+    input_dtype: str = "float32"  # float32 = normalised values; uint8 or uint16 = raw pixels
+    output_layout: str = "NCHW"
     conditioning: str = "none"  # toolkit.imaging.conditioning: applied to the whole image before the graph
     pixel_scale: float = 1 / 255
     extra: dict[str, str] = field(default_factory=dict)  # later stages' notes (e.g. excluded nodes)
@@ -70,6 +73,16 @@ class ModelCard:
     @property
     def output_kind(self) -> str:
         return "lines" if [o.name for o in self.outputs] == [LINES_OUTPUT] else "features"
+
+    @property
+    def takes_pixels(self) -> bool:
+        """A serving graph: raw (N, H, W, C) pixels of any size in, scaling, normalisation, padding and
+        cropping inside the graph."""
+        return self.input_dtype != "float32"
+
+    @property
+    def channel_axis(self) -> int:
+        return self.input_layout.index("C")
 
     @property
     def domain(self) -> str:
@@ -107,6 +120,21 @@ class ModelCard:
             raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error
 
 
+def classic_card(card: ModelCard) -> ModelCard:
+    """The card of the classic graph a serving graph wraps (what its PyTorch model takes and gives)."""
+    if not card.takes_pixels:
+        return card
+    return dataclasses.replace(
+        card,
+        input_name=INPUT_NAME,
+        input_layout="NCHW",
+        input_dtype="float32",
+        output_layout="NCHW",
+        pixel_scale=1 / 255,
+        extra={key: value for key, value in card.extra.items() if key != "serving_padding"},
+    )
+
+
 def card_mismatch(card: ModelCard, inputs: dict[str, int | None], outputs: list[str]) -> str:
     """What the card says about a graph that the graph itself contradicts ('' when nothing): its input
     name and channels (`inputs`: name -> channels, None where unknown) and its output names. A card
@@ -132,7 +160,8 @@ def graph_mismatch(model: onnx.ModelProto, card: ModelCard) -> str:
     inputs = {}
     for value in model.graph.input:
         dims = value.type.tensor_type.shape.dim
-        inputs[value.name] = dims[1].dim_value or None if len(dims) > 1 else None
+        axis = card.channel_axis
+        inputs[value.name] = dims[axis].dim_value or None if len(dims) > axis else None
     return card_mismatch(card, inputs, [value.name for value in model.graph.output])
 
 

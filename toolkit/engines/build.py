@@ -58,7 +58,9 @@ class Profile:
     opt: tuple[int, int, int] = (4, 512, 512)
     max: tuple[int, int, int] = (4, 512, 512)
 
-    def check(self, stride: int) -> None:
+    def check(self, card: ModelCard) -> None:
+        # a serving graph pads and crops itself: any size; a classic graph takes multiples of the stride
+        stride = 1 if card.takes_pixels else card.stride
         for name, shape in (("min", self.min), ("opt", self.opt), ("max", self.max)):
             if any(size < 1 for size in shape) or shape[1] % stride or shape[2] % stride:
                 raise InputError(
@@ -71,8 +73,13 @@ class Profile:
                 f"{format_shape(self.min)}, {format_shape(self.opt)}, {format_shape(self.max)}"
             )
 
-    def nchw(self, channels: int) -> dict[str, list[int]]:
-        return {name: [b, channels, h, w] for name, (b, h, w) in zip(("min", "opt", "max"), self.shapes)}
+    def input_shapes(self, card: ModelCard) -> dict[str, list[int]]:
+        """ "min"/"opt"/"max" -> the input's shape in the card's layout (NCHW, or NHWC pixels)."""
+        channels = card.input_channels
+        return {
+            name: [b, h, w, channels] if card.input_layout == "NHWC" else [b, channels, h, w]
+            for name, (b, h, w) in zip(("min", "opt", "max"), self.shapes)
+        }
 
     @property
     def shapes(self) -> tuple[tuple[int, int, int], ...]:
@@ -125,7 +132,12 @@ class BuildFailed(ToolkitError):
 def check_request(card: ModelCard, onnx_path: Path, precision: str | None, options: BuildOptions) -> None:
     """Everything about a build request that can be refused before TensorRT is imported."""
     options.check()
-    options.profile.check(card.stride)
+    options.profile.check(card)
+    if card.input_dtype == "uint16":
+        raise InputError(
+            f"{onnx_path}: a serving graph of uint16 pixels, and TensorRT has no 16-bit unsigned tensors; "
+            "wrap its classic graph with `toolkit serving GRAPH --pixels uint8` for an engine"
+        )
     if precision is not None and precision != card.precision:
         make = {
             "fp16": f"toolkit convert {onnx_path} --to fp16 --images calibration/",
@@ -178,7 +190,7 @@ def build_engine(
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise BuildFailed(f"{onnx_path}: TensorRT's ONNX parser refused it: {errors}")
     config = builder.create_builder_config()
-    shapes = options.profile.nchw(card.input_channels)
+    shapes = options.profile.input_shapes(card)
     profile = builder.create_optimization_profile()
     profile.set_shape(card.input_name, shapes["min"], shapes["opt"], shapes["max"])
     config.add_optimization_profile(profile)

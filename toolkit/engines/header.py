@@ -56,7 +56,7 @@ class EngineHeader:
     card: dict[str, str]  # the ONNX graph's model card (ModelCard.to_props)
     built_on: Platform
     precision: str  # the graph's precision: fp32, fp16 or int8 (the graph carries it)
-    profile: dict[str, list[int]]  # "min"/"opt"/"max" -> NCHW shape of the input
+    profile: dict[str, list[int]]  # "min"/"opt"/"max" -> input shape, in the card's input layout
     onnx_file: str
     onnx_sha256: str
     engine_sha256: str

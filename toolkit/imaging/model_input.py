@@ -16,13 +16,34 @@ import numpy as np
 from toolkit.core.metadata import ModelCard
 
 
+def with_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """(H, W) gray or (H, W, 3) RGB as the model's channels: RGB to gray or gray to RGB where needed."""
+    if image.ndim == 3 and channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if image.ndim == 2 and channels == 3:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return image
+
+
+def to_pixels(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """(H, W[, C]) image -> (H, W, C) pixels of the serving graph's dtype. A float image is scaled by
+    the dtype's top and rounded, a uint16 one for a uint8 graph rounded to the nearest level (x / 257)."""
+    hwc = with_channels(image, card.input_channels)
+    hwc = hwc.reshape(hwc.shape[0], hwc.shape[1], -1)
+    if hwc.dtype == card.input_dtype:
+        return hwc
+    top = np.iinfo(card.input_dtype).max
+    if np.issubdtype(hwc.dtype, np.integer):
+        unit = hwc.astype(np.float32) / np.float32(np.iinfo(hwc.dtype).max)
+    else:
+        unit = np.clip(hwc, 0.0, 1.0)
+    return np.round(unit * top).astype(card.input_dtype)
+
+
 def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = None) -> np.ndarray:
     """(H, W) gray or (H, W, 3) RGB, uint8/uint16/float in [0, 1] -> (C, H, W) normalised float32,
     written into `out` when given (a slot of a batch: no stacking copy)."""
-    if image.ndim == 3 and card.input_channels == 1:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    elif image.ndim == 2 and card.input_channels == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    image = with_channels(image, card.input_channels)
     hwc = image.reshape(image.shape[0], image.shape[1], -1)
     if out is None:
         out = np.empty((hwc.shape[2], *hwc.shape[:2]), np.float32)

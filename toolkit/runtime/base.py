@@ -1,8 +1,10 @@
 """The one contract every backend keeps: `with runner: runner.infer({name: array}) -> {name: array}`.
 
 Inputs are validated here, once, against the model card (name, rank, dtype, channels, stride), so a
-backend only turns a valid NCHW float32 batch into its outputs. Backends import their heavy library
-in `activate`, not at module import, so `toolkit.runtime` loads on a machine with any one of them.
+backend only turns a valid batch into its outputs: NCHW float32 of multiples of the stride for a
+classic graph, NHWC uint8/uint16 pixels of any size for a serving graph (toolkit.export.serving).
+Backends import their heavy library in `activate`, not at module import, so `toolkit.runtime` loads
+on a machine with any one of them.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class Runner(ABC):
 
     @abstractmethod
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """(N, C, H, W) float32, already validated -> every output, float32 NCHW."""
+        """The card's input (NCHW float32, or NHWC pixels), already validated -> every output, in the
+        card's output layout."""
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         card = self.card
@@ -64,12 +67,17 @@ class Runner(ABC):
 
 
 def _shape_problem(batch: np.ndarray, card: ModelCard) -> str:
-    if not isinstance(batch, np.ndarray) or batch.dtype != np.float32:
-        return f"must be a float32 numpy array, got {getattr(batch, 'dtype', type(batch).__name__)}"
+    if not isinstance(batch, np.ndarray) or batch.dtype != card.input_dtype:
+        return (
+            f"must be a {card.input_dtype} numpy array, got {getattr(batch, 'dtype', type(batch).__name__)}"
+        )
     if batch.ndim != 4 or batch.shape[0] < 1:
-        return f"must be a non-empty NCHW batch, got shape {batch.shape}"
-    if batch.shape[1] != card.input_channels:
+        return f"must be a non-empty {card.input_layout} batch, got shape {batch.shape}"
+    if batch.shape[card.channel_axis] != card.input_channels:
         return f"must have {card.input_channels} channel(s), got shape {batch.shape}"
+    if card.takes_pixels:
+        height, width = batch.shape[1:3]
+        return "" if height and width else f"must have pixels, got shape {batch.shape}"
     height, width = batch.shape[2:]
     if height % card.stride or width % card.stride or not height or not width:
         return (

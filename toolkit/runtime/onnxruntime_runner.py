@@ -80,8 +80,9 @@ class OnnxRuntimeRunner(Runner):
             raise InputError(f"{self.path}: not a loadable ONNX model ({detail})") from error
         props = self._session.get_modelmeta().custom_metadata_map
         card = ModelCard.from_props(props, self.path)
+        axis = card.channel_axis
         inputs = {
-            i.name: i.shape[1] if len(i.shape) > 1 and isinstance(i.shape[1], int) else None
+            i.name: i.shape[axis] if len(i.shape) > axis and isinstance(i.shape[axis], int) else None
             for i in self._session.get_inputs()
         }
         refuse_mismatch(self.path, card_mismatch(card, inputs, [o.name for o in self._session.get_outputs()]))

@@ -1,12 +1,13 @@
 """Images in, model outputs out, for one batch of same-sized images: normalise, pad to the stride,
-run, crop back (toolkit.imaging.model_input makes the arrays every backend gets)."""
+run, crop back (toolkit.imaging.model_input makes the arrays every backend gets). A serving graph
+does all of that itself: it is given the pixels (toolkit.export.serving)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from toolkit.core.errors import InputError
-from toolkit.imaging.model_input import pad_to_stride, to_model_input
+from toolkit.imaging.model_input import pad_to_stride, to_model_input, to_pixels
 from toolkit.runtime.base import Runner
 
 
@@ -16,6 +17,10 @@ def predict(runner: Runner, images: list[np.ndarray]) -> dict[str, np.ndarray]:
     if len(sizes) != 1:
         raise InputError(f"one batch needs images of one size, got {sorted(sizes)}")
     (height, width), card = sizes.pop(), runner.card
+    if card.takes_pixels:
+        feed = np.stack([to_pixels(image, card) for image in images])
+        outputs = runner.infer({card.input_name: feed})
+        return {name: np.moveaxis(output, 3, 1) for name, output in outputs.items()}  # NHWC -> NCHW view
     batch = np.empty((len(images), card.input_channels, height, width), np.float32)
     for slot, image in zip(batch, images):
         to_model_input(image, card, out=slot)

@@ -79,8 +79,9 @@ class TensorRTRunner(Runner):
         """Check the plan's I/O against the card; one context, one stream, buffers for the largest input."""
         self._check_io(engine, card, trt)
         low, _, high = engine.get_tensor_profile_shape(card.input_name, 0)
-        self._min_input = (low[0], low[2], low[3])
-        self.max_input = (high[0], high[2], high[3])
+        hw = slice(1, 3) if card.takes_pixels else slice(2, 4)  # NHWC pixels or NCHW values
+        self._min_input = (low[0], *low[hw])
+        self.max_input = (high[0], *high[hw])
         context = engine.create_execution_context()
         self._objects.append(context)
         self._context = context
@@ -88,7 +89,8 @@ class TensorRTRunner(Runner):
         context.set_input_shape(card.input_name, tuple(high))
         for name in [card.input_name, *card.output_names]:
             shape = tuple(context.get_tensor_shape(name))
-            self._buffers[name] = DeviceBuffer(int(np.prod(shape)) * np.dtype(np.float32).itemsize)
+            itemsize = np.dtype(card.input_dtype if name == card.input_name else np.float32).itemsize
+            self._buffers[name] = DeviceBuffer(int(np.prod(shape)) * itemsize)
             if not context.set_tensor_address(name, self._buffers[name].pointer):
                 raise CudaError(f"{self.engine_path}: TensorRT refused the address of tensor '{name}'")
 
@@ -101,10 +103,15 @@ class TensorRTRunner(Runner):
                 f"{self.engine_path}: plan has inputs {inputs} and outputs {outputs}, its header's model "
                 f"has '{card.input_name}' and {card.output_names}"
             )
+        # a serving graph's pixels are uint8 (TensorRT has no uint16); everything else is float32
+        wanted = {name: trt.DataType.FLOAT for name in names}
+        if card.takes_pixels:
+            wanted[card.input_name] = trt.DataType.UINT8
         for name in names:
-            if engine.get_tensor_dtype(name) != trt.DataType.FLOAT:
+            if engine.get_tensor_dtype(name) != wanted[name]:
                 raise EngineMismatchError(
-                    f"{self.engine_path}: tensor '{name}' is not float32 at the boundary"
+                    f"{self.engine_path}: tensor '{name}' is {engine.get_tensor_dtype(name)} at the "
+                    f"boundary, its header's model has {wanted[name]}"
                 )
 
     def deactivate(self) -> None:
@@ -120,7 +127,7 @@ class TensorRTRunner(Runner):
 
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         (max_batch, max_h, max_w), (_, min_h, min_w) = self.max_input, self._min_input
-        height, width = batch.shape[2:]
+        height, width = batch.shape[1:3] if self.card.takes_pixels else batch.shape[2:]
         if not (min_h <= height <= max_h and min_w <= width <= max_w):
             raise InputError(
                 f"{self.engine_path}: takes images of {min_h}x{min_w} to {max_h}x{max_w} pixels, got "
