@@ -73,6 +73,13 @@ def infer_command(
             "(`toolkit inspect` reads it). --no-record for pictures to publish."
         ),
     ] = True,
+    triton: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Run the model on this Triton server (http://HOST:8000 or grpc://HOST:8001); --model "
+            "names it there. Tiling, conditioning and pictures stay here.",
+        ),
+    ] = None,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
@@ -89,6 +96,7 @@ def infer_command(
     * `toolkit infer scans/ --model engines/contour-fp16.engine -o outlines/` (TensorRT)
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     * `toolkit infer scans/ --model export/contour-features.onnx -o maps/` (the paper's feature maps)
+    * `toolkit infer scans/ --triton http://gpu-box:8000 -o lines/` (a `toolkit serve` server)
     """
     from toolkit.core.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
@@ -97,7 +105,12 @@ def infer_command(
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
     tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else memory)
-    runner, chosen = make_runner(model, backend, precision=precision)
+    if triton is not None:
+        from toolkit.runtime.triton_runner import TritonRunner
+
+        runner, chosen = TritonRunner(triton, model), f"triton at {triton}"
+    else:
+        runner, chosen = make_runner(model, backend, precision=precision)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from toolkit.cli import analysis, data, engines, export, features, infer, train
+from toolkit.cli import analysis, data, engines, export, features, infer, serving, train
 from toolkit.cli.common import guarded, log
 from toolkit.core.version import __version__
 
@@ -44,6 +44,8 @@ COMMANDS = {
     "calibrate": export.calibrate_command,
     "serving": export.serving_command,
     "build-engine": engines.build_engine_command,
+    "triton-repo": serving.triton_repo_command,
+    "serve": serving.serve_command,
     "verify": analysis.verify_command,
     "evaluate": analysis.evaluate_command,
     "sweep": analysis.sweep_command,

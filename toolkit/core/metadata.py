@@ -120,6 +120,20 @@ class ModelCard:
             raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error
 
 
+def serving_form(card: ModelCard, pixels: str = "uint8") -> ModelCard:
+    """The card of `card`'s serving form (toolkit.export.serving; `toolkit serve` offers its model in
+    this form too): raw (N, H, W, C) pixels of `pixels` dtype in, (N, H, W, 1) lines out."""
+    top = {"uint8": 255, "uint16": 65535}[pixels]
+    return dataclasses.replace(
+        card,
+        input_name=PIXELS_INPUT,
+        input_layout="NHWC",
+        input_dtype=pixels,
+        output_layout="NHWC",
+        pixel_scale=1 / top,
+    )
+
+
 def classic_card(card: ModelCard) -> ModelCard:
     """The card of the classic graph a serving graph wraps (what its PyTorch model takes and gives)."""
     if not card.takes_pixels:
@@ -131,7 +145,6 @@ def classic_card(card: ModelCard) -> ModelCard:
         input_dtype="float32",
         output_layout="NCHW",
         pixel_scale=1 / 255,
-        extra={key: value for key, value in card.extra.items() if key != "serving_padding"},
     )
 
 

@@ -26,7 +26,6 @@ no TensorRT builder installs on these machines.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,7 @@ from toolkit.core.metadata import (
     ModelCard,
     card_of,
     load_graph,
+    serving_form,
 )
 from toolkit.core.model_ref import resolve_model
 from toolkit.core.shipped import shipped_forms
@@ -88,19 +88,6 @@ def serving_sources(models: list[str]) -> list[Path]:
 def serving_path(onnx_file: Path) -> Path:
     """export/unet-light-int8.onnx -> export/unet-light-int8-serving.onnx; a shipped graph's go to export/."""
     return derived_path(onnx_file, "serving")
-
-
-def serving_card(card: ModelCard, dtype: str) -> ModelCard:
-    """The classic graph's card, saying what the serving graph takes and gives instead."""
-    return dataclasses.replace(
-        card,
-        input_name=PIXELS_INPUT,
-        input_layout="NHWC",
-        input_dtype=dtype,
-        output_layout="NHWC",
-        pixel_scale=1 / float(np.iinfo(dtype).max),
-        extra={**card.extra, "serving_padding": "reflect"},
-    )
 
 
 def make_serving_graph(model: onnx.ModelProto, card: ModelCard, pixels: str = "uint8") -> onnx.ModelProto:
@@ -193,6 +180,6 @@ def write_serving_graph(
     if any(init.data_location == TensorProto.EXTERNAL for init in model.graph.initializer):
         raise InputError(f"{onnx_file}: graphs with external weights are not wrapped; re-export it whole")
     card = card_of(model, onnx_file)
-    serving = serving_card(card, pixels)
+    serving = serving_form(card, pixels)
     save_graph(make_serving_graph(model, card, pixels), serving, output, overwrite=overwrite)
     return output, serving

@@ -17,7 +17,10 @@ from toolkit.core.metadata import ModelCard
 
 
 def with_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    """(H, W) gray or (H, W, 3) RGB as the model's channels: RGB to gray or gray to RGB where needed."""
+    """(H, W) gray or (H, W, 3) RGB as the model's channels: RGB to gray or gray to RGB where needed.
+    (H, W, 1), as a serving request carries gray pixels, is gray."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
     if image.ndim == 3 and channels == 1:
         return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if image.ndim == 2 and channels == 3:
