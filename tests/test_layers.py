@@ -21,6 +21,7 @@ ORDER = [
     "export",
     "calibration",
     "analysis",
+    "serving",
     "train",
     "api",
     "cli",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -24,7 +24,10 @@ from toolkit.cli.common import (
     progress,
     sigterm_as_interrupt,
 )
-from toolkit.core.errors import ExitCode
+from toolkit.core.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from toolkit.runtime.infer import InferRun
 
 
 def infer_command(
@@ -80,6 +83,18 @@ def infer_command(
             "names it there. Tiling, conditioning and pictures stay here.",
         ),
     ] = None,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run on a Ray cluster: `--ray local` starts one on this machine for the run; `auto`, "
+            "HOST:6379 or ray://HOST:10001 joins one. One task per image; -o must be a shared path.",
+        ),
+    ] = None,
+    threads: Annotated[
+        int, typer.Option(help="With --ray on CPUs: threads per model actor (one actor per THREADS CPUs).")
+    ] = 1,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Draw clean lines for images of any size with ONNX Runtime on the CPU (no torch needed).
@@ -97,23 +112,44 @@ def infer_command(
     * `toolkit infer archive/ -r --resume --summary run.csv -o lines/` (mirrors the folder tree)
     * `toolkit infer scans/ --model export/contour-features.onnx -o maps/` (the paper's feature maps)
     * `toolkit infer scans/ --triton http://gpu-box:8000 -o lines/` (a `toolkit serve` server)
+    * `toolkit infer /shared/scans -o /shared/lines --ray auto --resume` (a Ray cluster)
+    * `toolkit infer scans/ -o lines/ --ray local` (Ray on this machine)
     """
     from toolkit.core.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
-    from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files, write_summary
+    from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
     tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else memory)
-    if triton is not None:
-        from toolkit.runtime.triton_runner import TritonRunner
+    if triton is not None and ray is not None:
+        raise UsageError("--triton and --ray are two ways to run elsewhere: choose one")
+    if ray is None:
+        if triton is not None:
+            from toolkit.runtime.triton_runner import TritonRunner
 
-        runner, chosen = TritonRunner(triton, model), f"triton at {triton}"
-    else:
-        runner, chosen = make_runner(model, backend, precision=precision)
+            runner, chosen = TritonRunner(triton, model), f"triton at {triton}"
+        else:
+            runner, chosen = make_runner(model, backend, precision=precision)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
+    if ray is not None:
+        from toolkit.serving.ray_job import RayModel, infer_on_ray
+
+        spec = RayModel(model, backend, precision, threads)
+        with sigterm_as_interrupt():
+            run, described = infer_on_ray(
+                spec,
+                sources,
+                output,
+                address=ray,
+                options=options,
+                tiling=tiling,
+                track=progress("inferring"),
+            )
+        report_run(run, len(sources), output, described, summary, overwrite)
+        return
     with runner, sigterm_as_interrupt():
         warn_if_unsuited(runner, chosen)
         model_name = runner.card.model + (
@@ -124,11 +160,20 @@ def infer_command(
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )
+    report_run(run, len(sources), output, f"{model_name} on {chosen}", summary, overwrite)
+
+
+def report_run(
+    run: InferRun, total: int, output: Path, described: str, summary: Optional[Path], overwrite: bool
+) -> None:
+    """The run's one-line errors, its counts, the summary file and the exit code, local or on Ray."""
+    from toolkit.runtime.infer import write_summary
+
     failed = [r for r in run.results if r.status == "error"]
     echo_errors([str(result.error) for result in failed])
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
     console.print(
-        f"{counts['ok']} of {len(sources)} images written to {output}/ ({model_name} on {chosen})"
+        f"{counts['ok']} of {total} images written to {output}/ ({described})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")
         + (f", {counts['error']} failed" if counts["error"] else "")
     )

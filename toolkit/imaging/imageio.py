@@ -70,8 +70,11 @@ def libjpeg_lines_to_log(path: Path) -> Iterator[None]:
 def quiet_opencv(verbose: bool = False) -> None:
     """OpenCV's own console lines ("[ERROR:0@0.3] ... TIFF_Error ...") only with -v: a file it cannot
     decode is reported as our one line naming the file."""
-    levels = cv2.utils.logging
-    levels.setLogLevel(levels.LOG_LEVEL_WARNING if verbose else levels.LOG_LEVEL_SILENT)
+    levels = getattr(cv2.utils, "logging", None)
+    if levels is not None:
+        levels.setLogLevel(levels.LOG_LEVEL_WARNING if verbose else levels.LOG_LEVEL_SILENT)
+    else:  # OpenCV 4.x wheels have no cv2.utils.logging; its levels: 0 silent, 3 warning
+        cv2.setLogLevel(3 if verbose else 0)
 
 
 def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:

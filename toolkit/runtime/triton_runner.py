@@ -25,7 +25,7 @@ from toolkit.core.metadata import ModelCard
 from toolkit.runtime.base import Runner
 
 CARD_PARAMETER = "toolkit-card"  # config parameter: the card's props (ModelCard.to_props) as JSON
-CARD_OUTPUT = "card"  # or an output: the same JSON, one BYTES element per batch item
+CARD_OUTPUT = "card"  # or an output: the same JSON as uint8 bytes, one row per batch item
 PORTS = {"http": 8000, "grpc": 8001}
 
 
@@ -85,7 +85,7 @@ class TritonRunner(Runner):
             served = config["input"][0]  # `toolkit serve` takes (N, H, W, C) uint8 pixels
             probe = np.zeros((1, 1, 1, int(served["dims"][-1])), np.uint8)
             answer = self._request(served["name"], probe, [CARD_OUTPUT])[CARD_OUTPUT]
-            props = json.loads(answer.reshape(-1)[0])
+            props = json.loads(answer[0].tobytes())
         else:
             raise InputError(
                 f"{self.url}: model '{self.model}' carries no toolkit card (serve it with `toolkit serve` or "

@@ -4,7 +4,8 @@ on the CPU or a GPU, for `toolkit infer --triton` or any Triton client.
 The served model takes raw pixels, as a serving graph does, whatever graph or engine runs it: input
 `pixels` (N, H, W, C) uint8, output `lines` (N, H, W, 1) float32 line probability, any H and W, dynamic
 batching; a classic graph gets the host pipeline (normalise, pad, crop) in the server. Its card comes
-back as a second output, `card` (PyTriton's configs take no parameters), which clients ask for once.
+back as a second output, `card`, its JSON as uint8 (PyTriton's configs take no parameters), which
+clients ask for once.
 Clients condition whole scans themselves (the card names the method) and cut tiles as they like.
 """
 
@@ -75,13 +76,14 @@ def serve(
     runner, chosen = make_runner(model, backend, precision=precision)
     with runner:
         card = served_card(runner.card)
-        card_json = json.dumps(card.to_props()).encode()
+        # the card's JSON as uint8 bytes: BYTES tensors came back empty from PyTriton under numpy 2
+        card_json = np.frombuffer(json.dumps(card.to_props()).encode(), np.uint8)
         name = options.name or card.model
 
         @batch
         def infer(pixels: np.ndarray) -> dict[str, Any]:
             lines = predict(runner, list(pixels))[LINES_OUTPUT]  # (N, 1, H, W): each graph fed its way
-            cards = np.array([[card_json]] * len(pixels), dtype=object)
+            cards = np.broadcast_to(card_json, (len(pixels), len(card_json)))
             return {LINES_OUTPUT: np.ascontiguousarray(np.moveaxis(lines, 1, 3)), CARD_OUTPUT: cards}
 
         matching_libpython()
@@ -102,7 +104,7 @@ def serve(
                 inputs=[Tensor(name=card.input_name, dtype=np.uint8, shape=(-1, -1, card.input_channels))],
                 outputs=[
                     Tensor(name=LINES_OUTPUT, dtype=np.float32, shape=(-1, -1, 1)),
-                    Tensor(name=CARD_OUTPUT, dtype=bytes, shape=(1,)),
+                    Tensor(name=CARD_OUTPUT, dtype=np.uint8, shape=(-1,)),
                 ],
                 config=ModelConfig(
                     max_batch_size=options.max_batch,
