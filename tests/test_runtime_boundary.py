@@ -195,3 +195,36 @@ def test_verify_against_a_reference_graph_without_torch(tmp_path: Path) -> None:
     assert f"unet-light fp16 on onnxruntime against {shipped} on onnxruntime" in " ".join(
         result.stdout.split()
     )
+
+
+def test_the_cpu_runtime_installs_no_serving_stack() -> None:
+    """`pip install ".[cpu]"`: neither the core nor the cpu extra asks for Ray, PyTriton or tritonclient
+    (and what they ask for, checked in the installed metadata, does not either)."""
+    import importlib.metadata
+    import re
+
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["cpu"]]
+    names = {re.split(r"[\[<>=!~ ;]", requirement)[0].lower() for requirement in wanted}
+    serving = {"ray", "nvidia-pytriton", "tritonclient"}
+    seen, queue = set(), list(names)
+    while queue:  # the installed dependency closure of the runtime
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        queue += [re.split(r"[\[<>=!~ ;]", r)[0].lower() for r in requires if "extra ==" not in r]
+    assert not seen & serving, seen & serving
+    assert {"ray", "nvidia-pytriton"} <= {
+        re.split(r"[\[<>=!~ ;]", r)[0].lower()
+        for extra in ("triton", "ray")
+        for r in project["optional-dependencies"][extra]
+    }

@@ -2,9 +2,9 @@
 that size, so Triton, Ray or any other client feeds it without the model card's arithmetic.
 
     pixels (N, H, W, C) uint8 | uint16            the layout image libraries give, any H and W
+      Transpose -> (N, C, H, W), still uint8
       Cast -> float32, Div by the dtype's top      the same float32 operations as the host pipeline
-      Sub mean, Div std (per channel, last axis)   (toolkit.imaging.model_input): they agree exactly
-      Transpose -> (N, C, H, W)
+      Sub mean, Div std (per channel)              (toolkit.imaging.model_input): they agree exactly
       mirror to multiples of the stride            numpy's "reflect", as the host pads, at every size
       the classic graph, untouched                 FP32, FP16 or INT8: its Q/DQ stay where they were
       Slice back to (N, 1, H, W)
@@ -115,11 +115,17 @@ def make_serving_graph(model: onnx.ModelProto, card: ModelCard, pixels: str = "u
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
     # (N, H, W, C) pixels -> the normalised values, by the host pipeline's float32 operations
-    pixels = node("Cast", [PIXELS_INPUT], "float", to=TensorProto.FLOAT)
+    # NCHW first, on the 1-byte pixels: ONNX Runtime broadcasts per-channel constants over the long
+    # inner axes 8x faster than over an inner axis of 3 (64 of 100 ms per 4 tiles of 512 px were Sub
+    # and Div on NHWC); the arithmetic is the same float32 operations either way
+    nchw_pixels = node("Transpose", [PIXELS_INPUT], "nchw_pixels", perm=[0, 3, 1, 2])
+    pixels = node("Cast", [nchw_pixels], "float", to=TensorProto.FLOAT)
+    per_channel = (len(card.mean), 1, 1)
     unit = node("Div", [pixels, const("top", top, np.float32)], "unit")
-    centred = node("Sub", [unit, const("mean", card.mean, np.float32)], "centred")
-    normalised = node("Div", [centred, const("std", card.std, np.float32)], "normalised")
-    nchw = node("Transpose", [normalised], "nchw", perm=[0, 3, 1, 2])
+    mean = const("mean", np.reshape(card.mean, per_channel), np.float32)
+    centred = node("Sub", [unit, mean], "centred")
+    std = const("std", np.reshape(card.std, per_channel), np.float32)
+    nchw = node("Div", [centred, std], "nchw")
     # mirror out to the next multiple of the stride at the bottom, then the right: numpy's "reflect"
     # (which the host pipeline pads with) at every size, by gathering the few mirrored rows/columns
     shape = node("Shape", [PIXELS_INPUT], "shape")
