@@ -170,3 +170,14 @@ def test_infer_and_verify_run_serving_graphs(tmp_path: Path, image_folder: Path)
         assert np.array_equal(served, cv2.imread(str(picture), cv2.IMREAD_UNCHANGED))
     result = cli.invoke(app, ["verify", str(graph)])
     assert result.exit_code == 0 and "250x250" in result.output and "PASSED" in result.output
+
+
+def test_line_model_runs_a_serving_graph(serving: dict[str, Path]) -> None:
+    import toolkit
+
+    image = page("contour", 203, 317, 9)
+    with (
+        toolkit.LineModel(serving["contour"]) as served,
+        toolkit.LineModel("contour", precision="fp32") as classic,
+    ):
+        assert np.abs(served.probability(image) - classic.probability(image)).max() <= 1e-5
