@@ -15,7 +15,7 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
-from toolkit.cli.main import app
+from toolkit.cli.main import app, with_bare_values
 from toolkit.serving.ray_job import actor_plan
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -42,6 +42,19 @@ def scans(tmp_path: Path) -> Path:
         cv2.imwrite(str(folder / f"small-{example.name}"), image[:203, :317])
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(300))
     return folder
+
+
+def test_bare_ray_means_a_local_instance() -> None:
+    assert with_bare_values(["infer", "s/", "--ray"]) == ["infer", "s/", "--ray", "local"]
+    assert with_bare_values(["infer", "s/", "--ray", "-o", "x"]) == [
+        "infer",
+        "s/",
+        "--ray",
+        "local",
+        "-o",
+        "x",
+    ]
+    assert with_bare_values(["infer", "s/", "--ray", "auto"]) == ["infer", "s/", "--ray", "auto"]
 
 
 def test_actors_leave_no_cpu_to_wait_for() -> None:
@@ -81,7 +94,7 @@ def test_ray_resumes_after_an_interrupted_run(scans: Path, tmp_path: Path) -> No
     for index in range(6):  # more work, so that the signal comes while images are in flight
         shutil.copy(scans / "sketch-0.png", scans / f"copy-{index}.png")
     out = tmp_path / "ray"
-    command = [sys.executable, "-m", "toolkit", "infer", str(scans), "-o", str(out), "--ray", "local"]
+    command = [sys.executable, "-m", "toolkit", "infer", str(scans), "--ray", "-o", str(out)]  # bare --ray
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while not (out.is_dir() and any(out.glob("*.png"))) and process.poll() is None:

@@ -1,5 +1,5 @@
 """`python -m toolkit` (and `torchrun -m toolkit train ...`) run the CLI."""
 
-from toolkit.cli import app
+from toolkit.cli.main import run
 
-app(prog_name="toolkit")
+run()

@@ -87,9 +87,10 @@ def infer_command(
         Optional[str],
         typer.Option(
             "--ray",
-            metavar="ADDRESS",
-            help="Run on a Ray cluster: `--ray local` starts one on this machine for the run; `auto`, "
-            "HOST:6379 or ray://HOST:10001 joins one. One task per image; -o must be a shared path.",
+            metavar="[ADDRESS]",
+            help="Run on a Ray cluster: --ray alone (or `--ray local`) starts one on this machine for "
+            "the run; `auto`, HOST:6379 or ray://HOST:10001 joins one. One task per image; -o must be a "
+            "path every node sees.",
         ),
     ] = None,
     threads: Annotated[
@@ -113,7 +114,7 @@ def infer_command(
     * `toolkit infer scans/ --model export/contour-features.onnx -o maps/` (the paper's feature maps)
     * `toolkit infer scans/ --triton http://gpu-box:8000 -o lines/` (a `toolkit serve` server)
     * `toolkit infer /shared/scans -o /shared/lines --ray auto --resume` (a Ray cluster)
-    * `toolkit infer scans/ -o lines/ --ray local` (Ray on this machine)
+    * `toolkit infer scans/ -o lines/ --ray` (Ray on this machine)
     """
     from toolkit.core.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner, warn_if_unsuited

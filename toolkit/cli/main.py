@@ -7,6 +7,7 @@ imported inside the command, so `toolkit --help` and the inference commands work
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Annotated
 
 import typer
@@ -93,3 +94,25 @@ def main(
     from toolkit.imaging.imageio import quiet_opencv  # numpy and OpenCV only: no torch, fast
 
     quiet_opencv(verbose)
+
+
+# Options that may stand alone, and the value they then take: `--ray` is `--ray local`. typer 0.29's
+# vendored Click has no options with an optional value, so the command line is completed here, by
+# Click's own rule: a bare option is one at the end or followed by another option.
+BARE_OPTION_VALUES = {"--ray": "local"}
+
+
+def with_bare_values(args: list[str]) -> list[str]:
+    """`infer scans/ --ray -o lines/` -> `infer scans/ --ray local -o lines/`."""
+    completed: list[str] = []
+    for index, arg in enumerate(args):
+        completed.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in BARE_OPTION_VALUES and (following is None or following.startswith("-")):
+            completed.append(BARE_OPTION_VALUES[arg])
+    return completed
+
+
+def run() -> None:
+    """The `toolkit` console script and `python -m toolkit`."""
+    app(args=with_bare_values(sys.argv[1:]), prog_name="toolkit")
