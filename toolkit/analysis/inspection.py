@@ -289,8 +289,12 @@ def card_rows(card: ModelCard) -> list[Row]:
         (
             "input",
             f"{card.input_name}: {channels} {card.input_layout}, "
-            f"height and width multiples of {card.stride}; "
-            f"pixels x {scale_text(card.pixel_scale)}, then (x - {card.mean}) / {card.std}",
+            + (
+                f"{card.input_dtype} pixels of any size; inside the graph: "
+                if card.takes_pixels
+                else f"height and width multiples of {card.stride}; "
+            )
+            + f"pixels x {scale_text(card.pixel_scale)}, then (x - {card.mean}) / {card.std}",
         ),
     ]
     if card.conditioning != "none":
