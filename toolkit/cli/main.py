@@ -30,7 +30,10 @@ app = typer.Typer(
         "toolkit inspect export/unet-light-int8.onnx engines/unet-light-fp16.engine  \n"
         "toolkit features scans/thangka.jpg  \n"
         "toolkit export contour --features conv1:3,21,48,56 --features layer1  \n"
-        "toolkit build-engine export/unet-fp16.onnx --fp16"
+        "toolkit build-engine export/unet-fp16.onnx --fp16  \n"
+        "toolkit serve --model unet-light  \n"
+        "toolkit infer scans/ --triton http://HOST:8000 -o lines/  \n"
+        "toolkit infer scans/ --ray -o lines/"
     ),
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
