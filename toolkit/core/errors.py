@@ -52,3 +52,10 @@ class CheckFailed(ToolkitError):
     """A verification ran to the end and found results outside tolerance."""
 
     exit_code = ExitCode.CHECK_FAILED
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a third-party error's message (or its class name): the detail in our one-line
+    messages, when libraries raise multi-line messages or none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

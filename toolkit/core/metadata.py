@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # The input every toolkit graph takes, and the output of the line-probability models.
 INPUT_NAME = "image"
 PIXELS_INPUT = "pixels"  # a serving graph's input: raw pixels (toolkit.export.serving)
+PIXEL_TOPS = {"uint8": 255, "uint16": 65535}  # what a serving graph takes, and its largest level
 LINES_OUTPUT = "lines"
 
 # What each model family draws lines of: its synthetic training pairs and `toolkit verify`'s images.
@@ -123,7 +124,7 @@ class ModelCard:
 def serving_form(card: ModelCard, pixels: str = "uint8") -> ModelCard:
     """The card of `card`'s serving form (toolkit.export.serving; `toolkit serve` offers its model in
     this form too): raw (N, H, W, C) pixels of `pixels` dtype in, (N, H, W, 1) lines out."""
-    top = {"uint8": 255, "uint16": 65535}[pixels]
+    top = PIXEL_TOPS[pixels]
     return dataclasses.replace(
         card,
         input_name=PIXELS_INPUT,
@@ -193,6 +194,14 @@ def load_graph(path: Path) -> onnx.ModelProto:
         return onnx.load(path, load_external_data=False)
     except Exception as error:  # protobuf raises its own DecodeError; the message names no file
         raise InputError(f"{path}: not a readable ONNX model ({type(error).__name__})") from error
+
+
+def refuse_external_weights(model: onnx.ModelProto, source: Path | str) -> None:
+    """Graphs written or copied whole only: `load_graph` leaves external weights on disk."""
+    if any(init.data_location == 1 for init in model.graph.initializer):  # TensorProto.EXTERNAL
+        raise InputError(
+            f"{source}: graphs with external weights are not copied or wrapped; re-export it whole"
+        )
 
 
 def card_of(model: onnx.ModelProto, source: Path | str) -> ModelCard:

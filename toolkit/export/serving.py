@@ -36,17 +36,19 @@ from toolkit.core.errors import InputError, UsageError
 from toolkit.core.fileio import refuse_overwrite
 from toolkit.core.metadata import (
     LINES_OUTPUT,
+    PIXEL_TOPS,
     PIXELS_INPUT,
     ModelCard,
     card_of,
     load_graph,
+    refuse_external_weights,
     serving_form,
 )
 from toolkit.core.model_ref import resolve_model
 from toolkit.core.shipped import shipped_forms
 from toolkit.export.graph_file import derived_path, save_graph
 
-SERVING_DTYPES = {"uint8": TensorProto.UINT8, "uint16": TensorProto.UINT16}
+SERVING_DTYPES = {"uint8": TensorProto.UINT8, "uint16": TensorProto.UINT16}  # the keys of PIXEL_TOPS
 PREFIX = "serving/"
 
 # Every operator the wrapper adds, and the types onnx-tensorrt's docs/operators.md lists for it at
@@ -101,7 +103,7 @@ def make_serving_graph(model: onnx.ModelProto, card: ModelCard, pixels: str = "u
             f"model '{card.model}': serving graphs carry line models, not feature maps ({card.output_names})"
         )
     channels, stride = card.input_channels, card.stride
-    top = float(np.iinfo(dtype).max)
+    top = float(PIXEL_TOPS[dtype])
 
     def const(name: str, values: object, dtype_: type = np.int64) -> str:
         if PREFIX + name not in {init.name for init in initializers}:
@@ -183,8 +185,7 @@ def write_serving_graph(
     output = output or serving_path(onnx_file)
     refuse_overwrite(output, overwrite)
     model = load_graph(onnx_file)
-    if any(init.data_location == TensorProto.EXTERNAL for init in model.graph.initializer):
-        raise InputError(f"{onnx_file}: graphs with external weights are not wrapped; re-export it whole")
+    refuse_external_weights(model, onnx_file)
     card = card_of(model, onnx_file)
     serving = serving_form(card, pixels)
     save_graph(make_serving_graph(model, card, pixels), serving, output, overwrite=overwrite)

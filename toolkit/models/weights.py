@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
 from torch import nn
 
-from toolkit.core.errors import InputError, WeightsMismatchError
+from toolkit.core.errors import InputError, WeightsMismatchError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def read_state_dict(path: Path) -> StateDict:
         ) from error
     except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as error:
         # RuntimeError/EOFError: truncated or non-zip .pth; SafetensorError: bad header.
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"{path}: not a readable weights file ({first_line})") from error
+        raise InputError(f"{path}: not a readable weights file ({first_line(error)})") from error
     raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth, .pt or .ckpt)")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.core.errors import InputError, MissingDependencyError
+from toolkit.core.errors import InputError, MissingDependencyError, first_line
 from toolkit.core.metadata import ModelCard, card_mismatch, refuse_mismatch
 from toolkit.runtime.base import Runner
 
@@ -76,8 +76,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=self.providers)
         except Exception as error:  # ORT raises its own pybind classes (InvalidProtobuf, Fail, ...)
-            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise InputError(f"{self.path}: not a loadable ONNX model ({detail})") from error
+            raise InputError(f"{self.path}: not a loadable ONNX model ({first_line(error)})") from error
         props = self._session.get_modelmeta().custom_metadata_map
         card = ModelCard.from_props(props, self.path)
         axis = card.channel_axis

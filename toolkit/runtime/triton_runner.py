@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from toolkit.core.errors import InputError, MissingDependencyError
+from toolkit.core.errors import InputError, MissingDependencyError, first_line
 from toolkit.core.metadata import ModelCard
 from toolkit.runtime.base import Runner
 
@@ -57,7 +57,9 @@ class TritonRunner(Runner):
                 import tritonclient.http as module
         except ImportError:
             raise MissingDependencyError("tritonclient", "triton", "--triton") from None
-        self._module = module
+        from tritonclient.utils import np_to_triton_dtype
+
+        self._module, self._triton_dtype = module, np_to_triton_dtype
         if self.protocol == "grpc":
             self._client = module.InferenceServerClient(self.address)
         else:
@@ -105,10 +107,8 @@ class TritonRunner(Runner):
         return {name: np.concatenate([piece[name] for piece in pieces]) for name in names}
 
     def _request(self, input_name: str, batch: np.ndarray, outputs: list[str]) -> dict[str, np.ndarray]:
-        from tritonclient.utils import np_to_triton_dtype
-
         module = self._module
-        request = module.InferInput(input_name, list(batch.shape), np_to_triton_dtype(batch.dtype))
+        request = module.InferInput(input_name, list(batch.shape), self._triton_dtype(batch.dtype))
         request.set_data_from_numpy(np.ascontiguousarray(batch))
         wanted = [module.InferRequestedOutput(name) for name in outputs]
         try:
@@ -118,8 +118,3 @@ class TritonRunner(Runner):
                 f"{self.url}: model '{self.model}' failed the request ({first_line(error)})"
             ) from error
         return {name: result.as_numpy(name) for name in outputs}
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

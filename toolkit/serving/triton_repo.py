@@ -25,7 +25,7 @@ from typing import Any
 
 from toolkit.core.errors import InputError, MissingDependencyError, UsageError
 from toolkit.core.fileio import atomic_path, refuse_overwrite
-from toolkit.core.metadata import ModelCard, card_of, load_graph
+from toolkit.core.metadata import ModelCard, card_of, load_graph, refuse_external_weights
 from toolkit.core.model_ref import ModelRef, resolve_model
 from toolkit.engines.header import read_engine
 from toolkit.runtime.triton_runner import CARD_PARAMETER
@@ -134,8 +134,7 @@ def artifact(ref: ModelRef) -> tuple[ModelCard, bytes, dict[str, list[int]] | No
         header, plan = read_engine(ref.path)
         return header.model_card, plan, header.profile
     model = load_graph(ref.path)
-    if any(init.data_location == 1 for init in model.graph.initializer):  # TensorProto.EXTERNAL
-        raise InputError(f"{ref.path}: graphs with external weights are not copied; re-export it whole")
+    refuse_external_weights(model, ref.path)
     return card_of(model, ref.path), ref.path.read_bytes(), None
 
 
