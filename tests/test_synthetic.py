@@ -8,11 +8,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from skimage.morphology import skeletonize
 
 from toolkit.core.errors import InputError
 from toolkit.data.datasets import VALIDATION_SEED_OFFSET, binarise_target
 from toolkit.data.factors import FACTORS, draw_factors, factor_table, middle_factors
-from toolkit.data.synthetic import HELD_OUT_SEED_OFFSET, contact_sheet, craquelure, make_pair, write_pairs
+from toolkit.data.synthetic import (
+    HELD_OUT_SEED_OFFSET,
+    contact_sheet,
+    craquelure,
+    make_pair,
+    visible_outlines,
+    write_pairs,
+)
 from toolkit.imaging.imageio import read_image
 
 # A page with every effect of the camera and the scan off: what is left is the drawing on paper.
@@ -67,13 +75,55 @@ def test_every_factor_is_drawn_within_its_range(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sketch", "painting"])
 def test_a_pinned_factor_changes_the_input_and_nothing_else(kind: str) -> None:
-    name = {"sketch": "pencil_contrast", "painting": "crack_darkness"}[kind]
+    name = {"sketch": "pencil_contrast", "painting": "noise"}[kind]
     low = make_pair(kind, 96, 96, seed=3, factors={name: FACTORS[kind][name].low})
     high = make_pair(kind, 96, 96, seed=3, factors={name: FACTORS[kind][name].high})
     assert np.array_equal(low[1], high[1])  # the same drawing, the same target
     assert not np.array_equal(low[0], high[0])
     with pytest.raises(ValueError, match="unknown sketch factor"):
         make_pair("sketch", 32, 32, 0, factors={"craquelure": 1.0})
+
+
+def test_dark_cracks_touch_the_painting_target_only_where_they_cross_an_outline() -> None:
+    # a crack over an outline hides a pixel or two of it, which the bridge draws through
+    for seed in range(3):
+        light, dark = (
+            make_pair("painting", 256, 256, seed, factors={"crack_darkness": value})[1] < 128
+            for value in (0.1, 0.9)
+        )
+        assert np.count_nonzero(light != dark) < 0.015 * np.count_nonzero(light)
+
+
+def test_painting_target_is_the_outlines_the_scan_shows() -> None:
+    outlines = np.zeros((40, 120), np.float32)
+    outlines[10, 5:115] = 1.0  # one outline, seen except along a short and a long break
+    outlines[14, 5:115] = 1.0  # a parallel outline 4 px away that the scan never shows
+    contrast = np.zeros_like(outlines)
+    contrast[10, 5:30] = contrast[10, 40:60] = contrast[10, 100:115] = 0.5
+    contrast[10, 30:40] = contrast[10, 60:100] = 0.02  # breaks of 10 and 40 px
+    target = visible_outlines(outlines, contrast, scale=1.0) > 0.5
+    assert target[10, 5:60].all()  # the 10 px break is drawn through
+    assert not target[10, 72:88].any()  # the 40 px one is not: nothing shows there
+    assert target[10, 60:66].all() and target[10, 94:100].all()  # bridged 6 px in from each side
+    assert not target[14].any()  # never across to a line the scan does not show
+
+
+def test_sketch_target_runs_through_the_middle_of_the_passes() -> None:
+    # wandering single passes: the clean line is where the pencil went, within the metric's 2 px
+    near = []
+    for seed in range(3):
+        image, target = make_pair(
+            "sketch",
+            256,
+            256,
+            seed,
+            factors=CLEAN_SCAN | {"passes": 1, "pass_offset": 4.0, "pencil_contrast": 200, "stroke_width": 2},
+        )
+        pencil = image.mean(axis=2) < 200
+        distance = cv2.distanceTransform((~pencil).astype(np.uint8), cv2.DIST_L2, 5)
+        lines = skeletonize(target < 128)
+        near.append(np.mean(distance[lines] <= 2))
+    assert min(near) > 0.97, near
 
 
 def test_pencil_contrast_is_grey_levels_between_line_and_paper() -> None:

@@ -87,7 +87,9 @@ PAINTING: dict[str, Factor] = {
     # the painting as made
     "outline_colour": Factor(0, 2, 0, "outline ink: 0 black, 1 red-brown, 2 gold", levels=3),
     "outline_strength": Factor(0.5, 1.0, 0.8, "ink strength of the outlines"),
-    "outline_wear": Factor(0.0, 0.6, 0.2, "share of the outlines worn away (the target keeps them)"),
+    "outline_wear": Factor(
+        0.0, 0.6, 0.2, "share of the outlines worn away (short breaks stay in the target)"
+    ),
     "unoutlined_fills": Factor(0.0, 0.6, 0.2, "share of regions painted without an outline (no target line)"),
     "misregistration": Factor(0.0, 5.0, 1.5, "fills shifted over their outlines, px"),
     "ornament": Factor(0.0, 1.0, 0.4, "gold and white patterns inside regions (not lines)", p_absent=0.3),

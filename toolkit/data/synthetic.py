@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -100,8 +101,7 @@ def make_pair(
     scale = min(height, width) / 256  # element sizes follow the canvas
     if kind == "sketch":
         strokes, texts = compose_page(rng, height, width, scale, values["stroke_width"])
-        target = render_clean(strokes, texts, height, width)
-        return pencil_sketch(rng, seed, strokes, texts, (height, width), scale, values), target
+        return pencil_sketch(rng, seed, strokes, texts, (height, width), scale, values)
     regions, details = painting_layout(rng, height, width, scale)
     return aged_painting(seed, regions, details, (height, width), scale, values)
 
@@ -169,13 +169,15 @@ def page_ramp(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 def pencil_pass(
     rng: np.random.Generator, canvas: np.ndarray, stroke: Stroke, wander: float, pressure: float
-) -> None:
+) -> np.ndarray:
     """One pass of the pencil over a stroke: wandering `wander` px, overshooting, pressure varying.
+    Returns the wander: (K, 2) offsets of the pass from `resampled(stroke.points)`.
 
     Drawn into a layer the size of the stroke's box and screened onto `canvas`, so that a pass costs
     what its stroke covers, not the page."""
     points = resampled(stroke.points.astype(np.float64), stroke.closed)
-    points = points + smooth_noise(rng, len(points), wander)
+    drift = smooth_noise(rng, len(points), wander)
+    points = points + drift
     if not stroke.closed and rng.random() < 0.6:  # overshoot past the ends
         head, tail = points[1] - points[0], points[-1] - points[-2]
         points = np.concatenate(
@@ -185,7 +187,7 @@ def pencil_pass(
     width = max(1, round(stroke.width * rng.uniform(0.7, 1.2)))
     box = bounding_box(points, canvas.shape, margin=width + 2)
     if box is None:
-        return
+        return drift
     (top, bottom), (left, right) = box
     layer = np.zeros((bottom - top, right - left), np.float32)
     # pressure varies along the stroke: segments drawn per level of pressure (32 levels), one call each
@@ -196,30 +198,39 @@ def pencil_pass(
         cv2.polylines(layer, segments, False, float(level / 32), width, cv2.LINE_AA, shift=4)
     view = canvas[top:bottom, left:right]
     view[:] = screen(view, layer)
+    return drift
 
 
 def graphite(
     rng: np.random.Generator, strokes: list[Stroke], texts: list[Text], shape: tuple[int, int], values: dict
-) -> np.ndarray:
-    """(H, W) float32 graphite cover in [0, 1] of the drawing itself, every stroke in 1..passes passes."""
+) -> tuple[np.ndarray, list[Stroke], list[Text]]:
+    """(H, W) float32 graphite cover in [0, 1] of the drawing itself, every stroke in 1..passes passes,
+    and the clean drawing those passes stand for: each stroke (and lettering) moved to the mean of its
+    passes. A hand's passes wander together (up to `pass_offset` px apart); the clean line is drawn
+    through their middle, which the rough page shows, not through the path they were meant to
+    follow, which it does not (a target off the passes by 3-4 px put a floor under line F1)."""
     ink = np.zeros(shape, np.float32)
     most = max(1, round(values["passes"]))
+    drawn_strokes, drawn_texts = [], []
     for stroke in strokes:
         pressure = rng.uniform(0.55, 1.0)
-        for _ in range(int(rng.integers(1, most + 1))):  # passes of graphite darken each other
+        drifts = [  # passes of graphite darken each other
             pencil_pass(rng, ink, stroke, values["pass_offset"] * rng.uniform(0.5, 1.0), pressure)
+            for _ in range(int(rng.integers(1, most + 1)))
+        ]
+        centre = resampled(stroke.points.astype(np.float64), stroke.closed) + np.mean(drifts, axis=0)
+        drawn_strokes.append(Stroke(centre, stroke.width, stroke.closed))
     for text in texts:
+        origins = []
         for _ in range(int(rng.integers(1, 3))):
             layer = np.zeros_like(ink)
             dx, dy = rng.normal(0, 0.5 * values["pass_offset"], size=2)
-            draw_text(
-                layer,
-                text,
-                (int(text.origin[0] + dx), int(text.origin[1] + dy)),
-                float(rng.uniform(0.6, 1.0)),
-            )
+            origins.append((int(text.origin[0] + dx), int(text.origin[1] + dy)))
+            draw_text(layer, text, origins[-1], float(rng.uniform(0.6, 1.0)))
             ink = screen(ink, layer)
-    return ink
+        centre = np.round(np.mean(origins, axis=0)).astype(int)
+        drawn_texts.append(replace(text, origin=(int(centre[0]), int(centre[1]))))
+    return ink, drawn_strokes, drawn_texts
 
 
 def shading(seed: int, strokes: list[Stroke], shape: tuple[int, int], amount: float) -> np.ndarray:
@@ -405,10 +416,11 @@ def pencil_sketch(
     shape: tuple[int, int],
     scale: float,
     values: dict,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """(H, W, 3) uint8 RGB: the rough page a person would draw before inking `strokes` and `texts`,
-    photographed or scanned."""
-    ink = graphite(rng, strokes, texts, shape, values)
+    photographed or scanned; and (H, W) uint8 its clean version, the target."""
+    ink, drawn_strokes, drawn_texts = graphite(rng, strokes, texts, shape, values)
+    target = render_clean(drawn_strokes, drawn_texts, *shape)
     ink = screen(ink, shading(seed, strokes, shape, values["shading"]))
     ink = screen(ink, drafting_marks(seed, strokes, shape, scale, values["drafting_marks"]))
     grain = np.clip(stream(seed, GRAIN).normal(1.0, 0.25, size=shape), 0.3, 1.3).astype(np.float32)
@@ -428,7 +440,7 @@ def pencil_sketch(
     ):
         colour = colours[stream(seed, stage).integers(len(colours))]
         image = image * (1 - strength * cover[..., None] * (1 - colour))
-    return scanned(seed, photographed(seed, image, values), values)
+    return scanned(seed, photographed(seed, image, values), values), target
 
 
 # --- paintings -----------------------------------------------------------------------------------
@@ -657,12 +669,25 @@ def aged_painting(
     scale: float,
     values: dict,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) uint8 RGB painting after centuries of wear, and its intended outlines (H, W) uint8."""
+    """(H, W, 3) uint8 RGB painting after centuries of wear, and its intended outlines (H, W) uint8:
+    the outlines that can still be seen (`visible_outlines`)."""
     image, outlines = paint_regions(seed, regions, details, shape, values)
     image = ornament(seed, image, scale, values["ornament"])
     ink = worn_ink(seed, outlines, scale, values)[..., None]
     colour = OUTLINE_INKS[int(values["outline_colour"])]
-    image = image * (1 - ink) + colour * ink
+    # aged twice, with its ink and without, from the same random streams: what the ink still changes
+    # in the scan is what a person can trace
+    painted = aged(seed, image * (1 - ink) + colour * ink, scale, values)
+    bare = aged(seed, image, scale, values)
+    visible = np.abs(painted - bare).max(axis=2)
+    target = visible_outlines(outlines, visible, scale)
+    return scanned(seed, painted, values), np.round(255 * (1 - target)).astype(np.uint8)
+
+
+def aged(seed: int, image: np.ndarray, scale: float, values: dict) -> np.ndarray:
+    """The painting's centuries and its scan: fading, varnish, losses, stains, cracks, folds, cloth
+    weave, uneven light and colour cast, on (H, W, 3) float RGB in [0, 1]."""
+    shape = image.shape[:2]
     rng = stream(seed, AGEING)
     fade = values["fading"]
     image = image * (1 - fade) + fade * np.array([0.84, 0.78, 0.64], np.float32)
@@ -677,9 +702,31 @@ def aged_painting(
     weave = 1 + 0.025 * np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)
     light = 1 - values["lighting"] * page_ramp(rng, shape)
     gains = 1 + rng.normal(0, 1, 3).astype(np.float32) * values["colour_cast"]
-    image = np.clip(image * (weave * light)[..., None] * gains, 0, 1)
-    target = np.round(255 * (1 - outlines)).astype(np.uint8)
-    return scanned(seed, image, values), target
+    return np.clip(image * (weave * light)[..., None] * gains, 0, 1)
+
+
+# An outline pixel is seen where its ink changes the scan by this much (of [0, 1], any channel: 25 of
+# 255 grey levels) ...
+VISIBLE_CONTRAST = 0.1
+# ... and kept in the target within this many pixels along the outline of a seen pixel (at 256 px
+# pages; it grows with the page), so that a break up to twice as long is drawn through.
+BRIDGE_PX = 6
+
+
+def visible_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -> np.ndarray:
+    """(H, W) float ink of the intended outlines a person can trace in the scan.
+
+    An outline worn away, lost with its paint, or inked in a colour too close to what lies under it
+    (gold on orpiment) is not in the scan: no model can draw it, and a target that keeps it teaches
+    guessing and caps recall (a quarter of the outline pixels of an average page were below 20 grey
+    levels). What survives is grown along the outline's own pixels (never across to another line),
+    so a short break in a worn outline is drawn through, as the painter intended."""
+    line = (outlines > 0.05).astype(np.uint8)
+    support = ((outlines > 0.5) & (contrast >= VISIBLE_CONTRAST)).astype(np.uint8)
+    step = np.ones((3, 3), np.uint8)
+    for _ in range(round(BRIDGE_PX * max(scale, 0.5))):
+        support = cv2.dilate(support, step) & line
+    return outlines * support
 
 
 # --- on disk ---------------------------------------------------------------------------------------
