@@ -35,6 +35,7 @@ from toolkit.models.registry import get_spec
 from toolkit.models.weights import write_weights
 from toolkit.runtime.infer import collect_inputs, infer_files
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 from toolkit.runtime.tiling import Tiling
 
 cli = CliRunner()
@@ -232,12 +233,22 @@ def test_unreadable_files_get_one_line_each_and_the_rest_are_inspected(tmp_path:
     assert rows_of(result.output)["precision"] == ["fp32"]
 
 
+def test_tile_overrides_the_default_memory_plan(tmp_path: Path, image_folder: Path) -> None:
+    args = ["infer", str(image_folder / "a-sketch.png"), "-o", str(tmp_path), "--precision", "fp32"]
+    result = cli.invoke(app, [*args, "--tile", "64", "--overlap", "8"])
+    assert result.exit_code == ExitCode.OK, result.output
+    record = output_record(tmp_path / "a-sketch.png")
+    assert (record["tile"], record["memory_mb"], record["max_tile_pixels"]) == (64, None, None)
+
+
 def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_folder: Path) -> None:
     args = ["infer", str(image_folder), "-o", str(tmp_path / "lines"), "--precision", "fp32"]
     result = cli.invoke(app, args)
     assert result.exit_code == ExitCode.OK, result.output
     picture = tmp_path / "lines" / "a-sketch.png"
     Image.open(picture).verify()  # chunks and CRCs as the PNG standard has them
+    # unet-light's activations take at most 1451 bytes a pixel: the default budget runs 0.7 MP whole
+    assert 700_000 < output_record(picture)["max_tile_pixels"] < 800_000
     assert Image.open(picture).info["Software"] == f"line-art-toolkit {__version__}"
     record = output_record(picture)
     card = read_card(SHIPPED)
@@ -251,9 +262,9 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
         "backend": "onnxruntime",
         "format": "gray",
         "scale": 1.0,
-        "tile": 512,
-        "memory_mb": None,
-        "max_tile_pixels": None,
+        "tile": None,  # by default a plan from a memory budget, not fixed tiles
+        "memory_mb": DEFAULT_MEMORY_MB,
+        "max_tile_pixels": record["max_tile_pixels"],
         "overlap": 64,
         "threshold": 0.5,
         "source": str(image_folder / "a-sketch.png"),
@@ -265,7 +276,10 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
     assert inspected.exit_code == ExitCode.OK, inspected.output
     rows = rows_of(inspected.output)
     assert rows["source"] == [f"{image_folder / 'a-sketch.png'} (93x71)"]
-    assert rows["settings"] == ["format gray, scale 1.0, tile 512, overlap 64, threshold 0.5"]
+    assert rows["settings"] == [
+        f"format gray, scale 1.0, memory 1024 MB (tiles of at most {record['max_tile_pixels']} pixels), "
+        "overlap 64, threshold 0.5"
+    ]
     assert rows["made by"][1] == "unknown: it carries no record of `toolkit infer`"  # the user's own PNG
 
 

@@ -26,7 +26,7 @@ from toolkit.runtime.backends import make_runner, warn_if_unsuited
 from toolkit.runtime.feature_maps import channel_numbers
 from toolkit.runtime.infer import OutputOptions
 from toolkit.runtime.pictures import draw_feature_maps, draw_lines, probability_at, rescaled, trace_svg
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
+from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 __all__ = ["LineModel", "Tiling", "read_image", "trace_svg"]
 
@@ -48,7 +48,7 @@ class LineModel:
         self,
         model: str | Path = DEFAULT_MODEL,
         backend: str = "auto",
-        tiling: Tiling = DEFAULT_TILING,
+        tiling: Tiling = PLANNED_TILING,
         *,
         precision: str = "auto",
     ) -> None:

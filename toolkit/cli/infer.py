@@ -25,6 +25,7 @@ from toolkit.cli.common import (
     sigterm_as_interrupt,
 )
 from toolkit.core.errors import ExitCode, UsageError
+from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 
 if TYPE_CHECKING:
     from toolkit.runtime.infer import InferRun
@@ -58,12 +59,12 @@ def infer_command(
         typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
     ] = 400_000_000,
     memory: Annotated[
-        Optional[int],
+        int,
         typer.Option(
             help="Memory budget of the model's activations, MB: each image runs whole where it fits, else "
             "in the fewest equal tiles that do (from the graph's tensor sizes). --tile overrides it."
         ),
-    ] = None,
+    ] = DEFAULT_MEMORY_MB,
     tile: Annotated[
         Optional[int], typer.Option(help="Images larger than this run in tiles of this side (512).")
     ] = None,
@@ -197,9 +198,8 @@ def bench_command(
     precision: PrecisionOption = "auto",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     memory: Annotated[
-        Optional[int],
-        typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory)."),
-    ] = None,
+        int, typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory).")
+    ] = DEFAULT_MEMORY_MB,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,

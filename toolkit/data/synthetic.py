@@ -501,7 +501,8 @@ def paint_regions(
     """Colours (H, W, 3) float RGB in [0, 1], and the visible outlines (H, W) float in [0, 1].
 
     Regions are painted in order, each hiding what lies under it, outlines included, as a painter
-    lays pigment and then inks each shape; the outlines left visible are the target. Some regions
+    lays pigment and then inks each shape; of the outlines left uncovered, the target is what the
+    aged scan still shows (`visible_outlines`). Some regions
     get no outline (their edge is only a change of colour), and fills may be laid a few pixels off
     their outline (misregistration): the target is the ink, never the colour edge.
     """

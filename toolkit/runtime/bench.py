@@ -21,7 +21,7 @@ from toolkit.imaging.imageio import list_images, read_image
 from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.base import Runner
 from toolkit.runtime.infer import InputFile, infer_files
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
+from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 
 @dataclass
@@ -99,7 +99,7 @@ def model_only(runner: Runner, files: list[Path]) -> list[float]:
     return latencies
 
 
-def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) -> BenchReport:
+def bench(runner: Runner, files: list[Path], tiling: Tiling = PLANNED_TILING) -> BenchReport:
     """`runner` (active) over `files`: the model alone, then `toolkit infer`'s whole path.
 
     The model alone is timed before and after the whole path and the faster pass counts. With one pass
@@ -138,7 +138,7 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = DEFAULT_TILING) ->
 
 
 def bench_generated(
-    runner: Runner, *, count: int, size: int, tiling: Tiling = DEFAULT_TILING, track: Callable = iter
+    runner: Runner, *, count: int, size: int, tiling: Tiling = PLANNED_TILING, track: Callable = iter
 ) -> BenchReport:
     """`bench` over `count` generated pages of `size` px of the model's domain (held-out seed 2)."""
     from toolkit.data.synthetic import write_pairs

@@ -30,7 +30,7 @@ from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_ima
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers
 from toolkit.runtime.pictures import FORMATS, check_scale, draw_feature_maps, draw_lines, rescaled, trace_svg
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling, fitted
+from toolkit.runtime.tiling import PLANNED_TILING, Tiling, fitted
 
 
 @dataclass
@@ -240,7 +240,7 @@ def infer_files(
     *,
     options: OutputOptions = DEFAULT_OPTIONS,
     track: Callable[[list[Job]], Iterable[Job]] = iter,
-    tiling: Tiling = DEFAULT_TILING,
+    tiling: Tiling = PLANNED_TILING,
 ) -> InferRun:
     """OUT_DIR/RELATIVE.png for every input (or one file per feature channel), in input order.
 

@@ -20,6 +20,10 @@ from toolkit.runtime.base import Runner
 
 PROBE_SIDE = 256  # the size shape inference is run at; every tensor scales with the pixels
 MIN_TILE = 64  # a budget that does not allow a tile this large is refused
+# The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: it leaves
+# room for the scan and the rest on a Jetson Orin Nano (8 GB shared with the GPU) or a small VM, and
+# runs pages up to 0.74 MP (unet-light) and 1.27 MP (contour) in one pass.
+DEFAULT_MEMORY_MB = 1024
 
 
 @functools.cache

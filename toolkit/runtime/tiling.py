@@ -25,7 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tile_plan import fewest_tiles, tile_pixels_within
+from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, fewest_tiles, tile_pixels_within
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class Tiling:
             raise UsageError(f"--memory must be at least 16 (MB), not {self.memory_mb}")
 
 
-DEFAULT_TILING = Tiling()
+DEFAULT_TILING = Tiling()  # fixed tiles of 512 px (`--tile 512`; calibration crops)
+PLANNED_TILING = Tiling(memory_mb=DEFAULT_MEMORY_MB)  # what infer, bench and LineModel run by default
 
 
 def fitted(tiling: Tiling, runner: Runner) -> Tiling:

@@ -34,7 +34,7 @@ from toolkit.runtime.infer import (
     infer_files,
     plan,
 )
-from toolkit.runtime.tiling import DEFAULT_TILING, Tiling
+from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def infer_on_ray(
     *,
     address: str = LOCAL,
     options: OutputOptions = DEFAULT_OPTIONS,
-    tiling: Tiling = DEFAULT_TILING,
+    tiling: Tiling = PLANNED_TILING,
     track: Callable[[list[Any]], Iterable[Any]] = iter,
 ) -> tuple[InferRun, str]:
     """Local infer's run (results in input order) and a description of the model on the cluster."""
