@@ -10,7 +10,7 @@ import pytest
 from toolkit.analysis.evaluate import evaluate
 from toolkit.analysis.verify import verify_model
 from toolkit.core.metadata import read_card
-from toolkit.core.shipped import SHIPPED_DIR
+from toolkit.core.shipped import SHIPPED_DIR, shipped_forms
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
@@ -32,6 +32,22 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
         assert card.training_command == record["command"]
         assert card.training["git_commit"] == record["git_commit"]
         assert card.training["validation"] == record["validation"]
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_every_derived_graph_carries_its_measured_agreement(name: str) -> None:
+    # without it `--precision auto` silently runs FP32 (as it did once, after an interrupted
+    # scripts/ship_graphs.py rewrote the graphs and not their records)
+    fp32 = read_card(SHIPPED_DIR / f"{name}.onnx")
+    for form, path in shipped_forms(name).items():
+        if form == "fp32":
+            continue
+        card = read_card(path)
+        record = json.loads(card.extra["agreement"])
+        assert {"line_f1", "psnr_db", "f1_drop", "date"} <= record.keys(), (form, record)
+        if form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
+            assert record["cpu_speedup"] > 0 and record["cpu"], (form, record)
+        assert card.weights_sha256 == fp32.weights_sha256, form  # made from the shipped weights
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))
