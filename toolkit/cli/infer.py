@@ -25,7 +25,6 @@ from toolkit.cli.common import (
     sigterm_as_interrupt,
 )
 from toolkit.core.errors import ExitCode, UsageError
-from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 
 if TYPE_CHECKING:
     from toolkit.runtime.infer import InferRun
@@ -58,15 +57,19 @@ def infer_command(
         int,
         typer.Option(help="Refuse images over this many pixels, read from the header (decompression bombs)."),
     ] = 400_000_000,
+    # the budget's default lives in toolkit.runtime.tile_plan (DEFAULT_MEMORY_MB), read in the command
+    # body: importing the runtime here would load numpy on every `toolkit` start-up
     memory: Annotated[
-        int,
+        Optional[int],
         typer.Option(
-            help="Memory budget of the model's activations, MB: each image runs whole where it fits, else "
-            "in the fewest equal tiles that do (from the graph's tensor sizes). --tile overrides it."
+            help="Memory budget of the model's activations, MB (default 1024): each image runs whole where "
+            "it fits, else in the fewest equal tiles that do (from the graph's tensor sizes). --tile "
+            "overrides it."
         ),
-    ] = DEFAULT_MEMORY_MB,
+    ] = None,
     tile: Annotated[
-        Optional[int], typer.Option(help="Images larger than this run in tiles of this side (512).")
+        Optional[int],
+        typer.Option(help="Fixed tiles of this side instead of the memory budget's plan (e.g. 512)."),
     ] = None,
     overlap: OverlapOption = 64,
     tile_batch: Annotated[int, typer.Option(help="Tiles per inference call.")] = 4,
@@ -123,7 +126,7 @@ def infer_command(
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
-    tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else memory)
+    tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else budget(memory))
     if triton is not None and ray is not None:
         raise UsageError("--triton and --ray are two ways to run elsewhere: choose one")
     if ray is None:
@@ -198,8 +201,9 @@ def bench_command(
     precision: PrecisionOption = "auto",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     memory: Annotated[
-        int, typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory).")
-    ] = DEFAULT_MEMORY_MB,
+        Optional[int],
+        typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory: 1024)."),
+    ] = None,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,
     overwrite: OverwriteOption = False,
@@ -218,6 +222,7 @@ def bench_command(
     from toolkit.runtime.tiling import Tiling, fitted
 
     json_report = JsonReport(json_path, overwrite)
+    memory = budget(memory)
     tiling = Tiling(memory_mb=memory)
     runner, chosen = make_runner(model, backend, precision=precision)
     with runner:
@@ -251,3 +256,10 @@ def bench_command(
     table.add_row("tile plan", tiles)
     console.print(table)
     json_report.write(dataclasses.asdict(report))
+
+
+def budget(memory: int | None) -> int:
+    """`--memory`, or the default budget where it is not given."""
+    from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
+
+    return DEFAULT_MEMORY_MB if memory is None else memory
