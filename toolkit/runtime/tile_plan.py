@@ -2,10 +2,10 @@
 stride-aligned tiles that cover an image with it (`toolkit infer --memory MB`). Torch-free.
 
 A model's working memory grows with the pixels it runs: every tensor inside the graph is (C, H/s, W/s)
-at its own stride s. Their float32 sizes summed per input pixel, read once from the ONNX graph by
-shape inference at a fixed size, are the bytes one more input pixel costs; the budget, less the
-weights, over that is the largest tile. The sum bounds what ONNX Runtime holds at once from above (its
-memory planner reuses buffers), so a plan never runs over its budget on the model's account; images
+at its own stride s. The graph is walked in its order once, at a fixed size by shape inference, each
+tensor alive from the node that makes it to the last node that reads it: the most float32 bytes alive
+at once, per input pixel, times what ONNX Runtime holds beyond them (`RUNTIME_OVERHEAD`, measured), is
+what one more input pixel costs. The budget, less the weights, over that is the largest tile; images
 that fit run whole, as one `predict`.
 """
 
@@ -20,15 +20,21 @@ from toolkit.runtime.base import Runner
 
 PROBE_SIDE = 256  # the size shape inference is run at; every tensor scales with the pixels
 MIN_TILE = 64  # a budget that does not allow a tile this large is refused
+# ONNX Runtime's CPU provider held 1.3-2.4x the live float32 bytes (peak RSS growth of one pass at
+# 1024x1024 and 2048x2048, every shipped graph, onnxruntime 1.31, 2026-12-03: unet-light 504 bytes per
+# pixel against 213 alive, its INT8 CPU form 336 against 192, contour 344 against 182); FP16 and INT8
+# graphs count as float32, as the CPU provider runs much of them so. Summing every tensor instead, as
+# this did before, overstated the need 2.9x (unet-light) to 9x (INT8 graphs): tiles were far too small.
+RUNTIME_OVERHEAD = 2.5
 # The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: it leaves
 # room for the scan and the rest on a Jetson Orin Nano (8 GB shared with the GPU) or a small VM, and
-# runs pages up to 0.74 MP (unet-light) and 1.27 MP (contour) in one pass.
+# runs pages up to 2.0 MP (unet-light) and 2.3 MP (contour) in one pass.
 DEFAULT_MEMORY_MB = 1024
 
 
 @functools.cache
 def activation_bytes_per_pixel(graph: Path, modified: float) -> tuple[float, int]:
-    """(float32 bytes of all tensors per input pixel, bytes of the weights) of an ONNX graph."""
+    """(bytes the runtime holds per input pixel, bytes of the weights) of an ONNX graph."""
     import onnx
 
     model = onnx.load(graph)
@@ -37,13 +43,28 @@ def activation_bytes_per_pixel(graph: Path, modified: float) -> tuple[float, int
             dim.ClearField("dim_param")
             dim.dim_value = value
     inferred = onnx.shape_inference.infer_shapes(model)
-    elements = 0
+    sizes = {}  # float32 bytes of every tensor whose shape is known at the probe size
     for value_info in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
         dims = [d.dim_value for d in value_info.type.tensor_type.shape.dim]
         if dims and all(dims):
-            elements += math.prod(dims)
+            sizes[value_info.name] = 4 * math.prod(dims)
     weights = sum(math.prod(tensor.dims) * 4 for tensor in model.graph.initializer)
-    return 4 * elements / PROBE_SIDE**2, weights
+    return RUNTIME_OVERHEAD * most_alive(inferred.graph, sizes) / PROBE_SIDE**2, weights
+
+
+def most_alive(graph: object, sizes: dict[str, int]) -> int:
+    """The most bytes of tensors alive at once as `graph`'s nodes run in order: a tensor lives from
+    the node that makes it (or the graph's input) to the last node that reads it (or the output)."""
+    nodes = list(graph.node)  # type: ignore[attr-defined]
+    last_read = {name: step for step, node in enumerate(nodes) for name in node.input}
+    last_read |= {output.name: len(nodes) for output in graph.output}  # type: ignore[attr-defined]
+    alive = sum(sizes.get(value.name, 0) for value in graph.input)  # type: ignore[attr-defined]
+    most = alive
+    for step, node in enumerate(nodes):
+        alive += sum(sizes.get(name, 0) for name in node.output)
+        most = max(most, alive)
+        alive -= sum(sizes.get(name, 0) for name in set(node.input) if last_read.get(name) == step)
+    return most
 
 
 def tile_pixels_within(memory_mb: int, runner: Runner) -> int | None:
@@ -62,13 +83,16 @@ def tile_pixels_within(memory_mb: int, runner: Runner) -> int | None:
 
 
 def fewest_tiles(height: int, width: int, stride: int, overlap: int, max_pixels: int) -> tuple[int, int]:
-    """(tile height, tile width): the fewest equal tiles of at most `max_pixels` that cover a padded
-    `height` x `width` image with `overlap` between neighbours, both sides multiples of `stride`;
-    the whole image where it fits. Of plans with as many tiles, the squarest."""
+    """(tile height, tile width): equal tiles of at most `max_pixels` that cover a padded `height` x
+    `width` image with `overlap` between neighbours, both sides multiples of `stride`, chosen so the
+    model runs the fewest pixels (the overlap costs the least); of plans as costly, the fewest tiles.
+    The whole image where it fits."""
     if height * width <= max_pixels:
         return height, width
     best: tuple[tuple[int, int], int, int] | None = None
     for rows in range(1, height // stride + 1):
+        if best and (height + (rows - 1) * overlap) * width >= best[0][0]:
+            break  # the overlap of this many rows alone costs more than the best plan
         tile_h = equal_side(height, rows, overlap, stride)
         widest = max_pixels // tile_h // stride * stride
         if widest <= 2 * overlap:
@@ -77,11 +101,9 @@ def fewest_tiles(height: int, width: int, stride: int, overlap: int, max_pixels:
             continue
         columns = 1 if widest >= width else math.ceil((width - overlap) / (widest - overlap))
         tile_w = equal_side(width, columns, overlap, stride)
-        key = (rows * columns, abs(tile_h - tile_w))
+        key = (rows * columns * tile_h * tile_w, rows * columns)
         if best is None or key < best[0]:
             best = (key, tile_h, tile_w)
-        if rows > (best[0][0] if best else rows):
-            break  # more rows than the best plan has tiles can only be worse
     if best is None:
         raise UsageError(f"no tile of at most {max_pixels} pixels takes an overlap of {overlap}")
     return best[1], best[2]
