@@ -76,8 +76,9 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             folder.append(InputFile(Path(scratch) / f"scan-{copy}.png", Path(f"scan-{copy}.png")))
         runner, backend = make_runner(model, precision=precision)
         with runner:
-            card, tiling = runner.card, fitted(Tiling(memory_mb=memory), runner)
-            image = read_image(source)
+            program_mb = resident_mb()  # the interpreter, libraries, session and weights: not the budget's
+            card, image = runner.card, read_image(source)
+            tiling = fitted(Tiling(memory_mb=memory), runner, image)  # the plan infer makes for this scan
             grid = tile_grid(height, width, card.stride, tiling)
             tile = np.zeros((1, card.input_channels, grid.tile_h, grid.tile_w), np.float32)
             feed = {card.input_name: pad_to_stride(tile, card.stride)}
@@ -127,7 +128,13 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
         "folder_s_per_scan": round(per_scan, 2),
         "stages_s": {name: round(seconds, 3) for name, seconds in stages.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "program_rss_mb": round(program_mb),
     }
+
+
+def resident_mb() -> float:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -172,7 +179,7 @@ def main() -> None:
                     f"({row['end_to_end_share']:.0%}, {row['end_to_end_s']} s); a folder of "
                     f"{args.scans}: {row['folder_gflop_s']} per scan ({row['folder_share']:.0%}, "
                     f"{row['folder_s_per_scan']} s); {stages}; "
-                    f"peak RSS {row['peak_rss_mb']} MB",
+                    f"peak RSS {row['peak_rss_mb']} MB ({row['program_rss_mb']} MB before the scan)",
                     flush=True,
                 )
     if args.json:

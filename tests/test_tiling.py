@@ -135,22 +135,27 @@ def test_bad_tiling_and_feature_models(exported: dict[str, Path]) -> None:
     stride=st.sampled_from([1, 4, 8]),
     overlap=st.sampled_from([0, 16, 64]),
     max_pixels=st.integers(200 * 200, 30_000_000),
+    per_row=st.sampled_from([0.0, 26.5, 264.0]),
 )
 def test_a_memory_plan_runs_the_fewest_pixels_in_equal_tiles_that_fit(
-    height: int, width: int, stride: int, overlap: int, max_pixels: int
+    height: int, width: int, stride: int, overlap: int, max_pixels: int, per_row: float
 ) -> None:
     height, width = height + -height % stride, width + -width % stride  # padded to the stride
-    tile_h, tile_w = fewest_tiles(height, width, stride, overlap, max_pixels)
+    try:
+        tile_h, tile_w = fewest_tiles(height, width, stride, overlap, max_pixels, per_row)
+    except UsageError as error:  # the rows' own cost can leave no tile wider than twice the overlap
+        assert per_row > 0 and "takes an overlap of" in str(error)
+        return
     if height * width <= max_pixels:
         assert (tile_h, tile_w) == (height, width)  # it fits: one whole pass
         return
-    assert tile_h * tile_w <= max_pixels
+    assert tile_h * tile_w + per_row * tile_h <= max_pixels
     assert tile_h % stride == 0 and tile_w % stride == 0
     assert (tile_h == height or tile_h > 2 * overlap) and (tile_w == width or tile_w > 2 * overlap)
     ys, xs = tile_starts(height, tile_h, overlap, stride), tile_starts(width, tile_w, overlap, stride)
     assert ys[-1] + tile_h == height and xs[-1] + tile_w == width  # covered, every tile the same size
     # never more pixels run than with the largest square tile the budget allows (a fixed plan)
-    side = math.isqrt(max_pixels) // stride * stride
+    side = int((math.sqrt(per_row**2 + 4 * max_pixels) - per_row) / 2) // stride * stride
     if side > 2 * overlap:
         square_h, square_w = min(side, height), min(side, width)
         square = (

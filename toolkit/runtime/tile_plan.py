@@ -67,26 +67,40 @@ def most_alive(graph: object, sizes: dict[str, int]) -> int:
     return most
 
 
-def tile_pixels_within(memory_mb: int, runner: Runner) -> int | None:
-    """The most pixels a tile of `runner`'s model may have within `memory_mb`; None where the model is
-    not a graph file (the PyTorch reference: its fixed tiles stay)."""
+def tile_pixels_within(memory_mb: int, runner: Runner, *, held_bytes: int = 0) -> int | None:
+    """The most pixels a tile of `runner`'s model may have within `memory_mb`, after `held_bytes` (what
+    the caller holds while the tiles run: the scan, its picture) are paid from it; None where the model
+    is not a graph file (the PyTorch reference: its fixed tiles stay)."""
     if runner.graph is None or runner.graph.suffix != ".onnx":
         return None
     per_pixel, weights = activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)
-    pixels = int((memory_mb * 2**20 - weights) / per_pixel)
+    pixels = int((memory_mb * 2**20 - weights - held_bytes) / per_pixel)
     if pixels < MIN_TILE**2:
-        need = math.ceil((MIN_TILE**2 * per_pixel + weights) / 2**20)
+        need = math.ceil((MIN_TILE**2 * per_pixel + weights + held_bytes) / 2**20)
+        held_mb = math.ceil(held_bytes / 2**20)
+        scan = f", {held_mb} MB of it for the scan and its picture" if held_bytes else ""
         raise UsageError(
-            f"--memory {memory_mb}: {runner.card.model} needs {need} MB for even a {MIN_TILE} px tile"
+            f"--memory {memory_mb}: {runner.card.model} needs {need} MB for even a {MIN_TILE} px tile{scan}"
         )
     return pixels
 
 
-def fewest_tiles(height: int, width: int, stride: int, overlap: int, max_pixels: int) -> tuple[int, int]:
-    """(tile height, tile width): equal tiles of at most `max_pixels` that cover a padded `height` x
-    `width` image with `overlap` between neighbours, both sides multiples of `stride`, chosen so the
-    model runs the fewest pixels (the overlap costs the least); of plans as costly, the fewest tiles.
-    The whole image where it fits."""
+def row_pixels(runner: Runner, row_bytes: float) -> float:
+    """`row_bytes` (what each input row of a tile's height costs beside the model: blending buffers as
+    wide as the scan) in tile pixels of `runner`'s model."""
+    if runner.graph is None or runner.graph.suffix != ".onnx":
+        return 0.0
+    return row_bytes / activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
+
+
+def fewest_tiles(
+    height: int, width: int, stride: int, overlap: int, max_pixels: int, per_row: float = 0.0
+) -> tuple[int, int]:
+    """(tile height, tile width): equal tiles that cover a padded `height` x `width` image with
+    `overlap` between neighbours, both sides multiples of `stride`, chosen so the model runs the fewest
+    pixels (the overlap costs the least); of plans as costly, the fewest tiles. A tile may have
+    `max_pixels`, less `per_row` for each of its rows (buffers as wide as the image that a taller tile
+    makes taller). The whole image where it fits."""
     if height * width <= max_pixels:
         return height, width
     best: tuple[tuple[int, int], int, int] | None = None
@@ -94,10 +108,10 @@ def fewest_tiles(height: int, width: int, stride: int, overlap: int, max_pixels:
         if best and (height + (rows - 1) * overlap) * width >= best[0][0]:
             break  # the overlap of this many rows alone costs more than the best plan
         tile_h = equal_side(height, rows, overlap, stride)
-        widest = max_pixels // tile_h // stride * stride
-        if widest <= 2 * overlap:
-            if tile_h <= 2 * overlap:
-                break  # more rows only make tiles flatter
+        if tile_h < height and tile_h <= 2 * overlap:
+            break  # no room left between the fades; more rows only make tiles flatter
+        widest = int((max_pixels - per_row * tile_h) // tile_h) // stride * stride
+        if widest < width and widest <= 2 * overlap:
             continue
         columns = 1 if widest >= width else math.ceil((width - overlap) / (widest - overlap))
         tile_w = equal_side(width, columns, overlap, stride)
@@ -105,7 +119,10 @@ def fewest_tiles(height: int, width: int, stride: int, overlap: int, max_pixels:
         if best is None or key < best[0]:
             best = (key, tile_h, tile_w)
     if best is None:
-        raise UsageError(f"no tile of at most {max_pixels} pixels takes an overlap of {overlap}")
+        raise UsageError(
+            f"no tile of at most {max_pixels} pixels ({per_row:.0f} of them per row) takes an "
+            f"overlap of {overlap}"
+        )
     return best[1], best[2]
 
 

@@ -25,7 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, fewest_tiles, tile_pixels_within
+from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, fewest_tiles, row_pixels, tile_pixels_within
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Tiling:
     # as the model's activations allow in it, and runs whole where it fits (toolkit.runtime.tile_plan).
     memory_mb: int | None = None
     max_tile_pixels: int | None = None  # what `memory_mb` allows for this model (set by `fitted`)
+    row_pixels: float = 0.0  # of those, what each row of a tile's height costs in blending buffers
 
     def __post_init__(self) -> None:
         if self.tile < 16 or not 0 <= self.overlap < self.tile // 2 or self.batch < 1:
@@ -52,16 +53,23 @@ DEFAULT_TILING = Tiling()  # fixed tiles of 512 px (`--tile 512`; calibration cr
 PLANNED_TILING = Tiling(memory_mb=DEFAULT_MEMORY_MB)  # what infer, bench and LineModel run by default
 
 
-def fitted(tiling: Tiling, runner: Runner) -> Tiling:
+# Bytes per pixel of a tile row across the scan while tiles are blended: the running sum and weight
+# (float32 each) and the finished rows handed out (float32), for the one line output.
+BLEND_BYTES = 12
+
+
+def fitted(tiling: Tiling, runner: Runner, scan: np.ndarray | None = None) -> Tiling:
     """`tiling`, with tiles and tile batches shrunk to what the runner takes (`Runner.max_input`), and
-    a memory budget turned into the largest tile this model's activations allow in it."""
+    a memory budget turned into the largest tile this model's activations allow in it: for `scan`,
+    once the scan, its 8-bit picture and the blending buffers as wide as it are paid for."""
     if runner.max_input is None:
         if tiling.memory_mb is None or tiling.max_tile_pixels is not None:
             return tiling
+        held = scan.nbytes + scan.shape[0] * scan.shape[1] if scan is not None else 0
+        per_row = row_pixels(runner, BLEND_BYTES * scan.shape[1]) if scan is not None else 0.0
         # one tile per call: a batch of tiles is as much memory as one tile that large
-        return dataclasses.replace(
-            tiling, max_tile_pixels=tile_pixels_within(tiling.memory_mb, runner), batch=1
-        )
+        pixels = tile_pixels_within(tiling.memory_mb, runner, held_bytes=held)
+        return dataclasses.replace(tiling, max_tile_pixels=pixels, row_pixels=per_row, batch=1)
     # an engine's profile is its plan: its largest input is the largest tile
     max_batch, max_h, max_w = runner.max_input
     side = min(tiling.tile, max_h, max_w)
@@ -132,7 +140,9 @@ def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
     # the same context as in one whole pass and every tile is a whole number of strides.
     padded_h, padded_w = height + -height % stride, width + -width % stride
     if tiling.max_tile_pixels is not None:
-        tile_h, tile_w = fewest_tiles(padded_h, padded_w, stride, tiling.overlap, tiling.max_tile_pixels)
+        tile_h, tile_w = fewest_tiles(
+            padded_h, padded_w, stride, tiling.overlap, tiling.max_tile_pixels, tiling.row_pixels
+        )
     else:
         tile = tiling.tile - tiling.tile % stride
         tile_h, tile_w = min(tile, padded_h), min(tile, padded_w)
@@ -185,8 +195,9 @@ def tiled_outputs(
 ) -> Iterator[dict[str, tuple[int, np.ndarray]]]:
     """Finished rows of every output, top to bottom, each at its own stride: per step, output name ->
     (first row, (C, n, w) float32 block). An output's blocks follow on from each other."""
-    card, tiling = runner.card, fitted(tiling, runner)
+    card = runner.card
     image = condition(image, card.conditioning)  # on the whole image: its tiles are treated alike
+    tiling = fitted(tiling, runner, image)
     height, width = image.shape[:2]
     grid = tile_grid(height, width, card.stride, tiling)
     if grid.whole:
