@@ -21,7 +21,7 @@ from toolkit.data.synthetic import make_pair
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tile_plan import activation_bytes_per_pixel, fewest_tiles, tile_pixels_within
+from toolkit.runtime.tile_plan import activation_bytes_per_pixel, cheapest_tiles, tile_pixels_within
 from toolkit.runtime.tiling import (
     Tiling,
     fitted,
@@ -142,7 +142,7 @@ def test_a_memory_plan_runs_the_fewest_pixels_in_equal_tiles_that_fit(
 ) -> None:
     height, width = height + -height % stride, width + -width % stride  # padded to the stride
     try:
-        tile_h, tile_w = fewest_tiles(height, width, stride, overlap, max_pixels, per_row)
+        tile_h, tile_w = cheapest_tiles(height, width, stride, overlap, max_pixels, per_row)
     except UsageError as error:  # the rows' own cost can leave no tile wider than twice the overlap
         assert per_row > 0 and "takes an overlap of" in str(error)
         return
@@ -179,7 +179,7 @@ def test_every_memory_plan_equals_the_whole_image_within_tolerance(
     whole = predict(contour, [image])["lines"][0, 0]
     metrics = compare(whole[None], tiled[None], LINES, 0.5)
     assert metrics["psnr_db"] >= 35 and metrics["line_f1"] >= 0.99, metrics
-    plan = fitted(tiling, contour)
+    plan = fitted(tiling, contour, image)  # the plan predict_tiled made for this image
     assert plan.max_tile_pixels is not None and plan.batch == 1
     if height * width <= plan.max_tile_pixels:
         np.testing.assert_array_equal(tiled, whole)  # it fits: one whole pass, exactly

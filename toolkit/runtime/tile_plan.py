@@ -14,9 +14,13 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.core.errors import UsageError
 from toolkit.runtime.base import Runner
+
+if TYPE_CHECKING:
+    import onnx
 
 PROBE_SIDE = 256  # the size shape inference is run at; every tensor scales with the pixels
 MIN_TILE = 64  # a budget that does not allow a tile this large is refused
@@ -52,13 +56,13 @@ def activation_bytes_per_pixel(graph: Path, modified: float) -> tuple[float, int
     return RUNTIME_OVERHEAD * most_alive(inferred.graph, sizes) / PROBE_SIDE**2, weights
 
 
-def most_alive(graph: object, sizes: dict[str, int]) -> int:
+def most_alive(graph: onnx.GraphProto, sizes: dict[str, int]) -> int:
     """The most bytes of tensors alive at once as `graph`'s nodes run in order: a tensor lives from
     the node that makes it (or the graph's input) to the last node that reads it (or the output)."""
-    nodes = list(graph.node)  # type: ignore[attr-defined]
+    nodes = list(graph.node)
     last_read = {name: step for step, node in enumerate(nodes) for name in node.input}
-    last_read |= {output.name: len(nodes) for output in graph.output}  # type: ignore[attr-defined]
-    alive = sum(sizes.get(value.name, 0) for value in graph.input)  # type: ignore[attr-defined]
+    last_read |= {output.name: len(nodes) for output in graph.output}
+    alive = sum(sizes.get(value.name, 0) for value in graph.input)
     most = alive
     for step, node in enumerate(nodes):
         alive += sum(sizes.get(name, 0) for name in node.output)
@@ -93,7 +97,7 @@ def row_pixels(runner: Runner, row_bytes: float) -> float:
     return row_bytes / activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
 
 
-def fewest_tiles(
+def cheapest_tiles(
     height: int, width: int, stride: int, overlap: int, max_pixels: int, per_row: float = 0.0
 ) -> tuple[int, int]:
     """(tile height, tile width): equal tiles that cover a padded `height` x `width` image with

@@ -25,7 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, fewest_tiles, row_pixels, tile_pixels_within
+from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, cheapest_tiles, row_pixels, tile_pixels_within
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def tile_grid(height: int, width: int, stride: int, tiling: Tiling) -> TileGrid:
     # the same context as in one whole pass and every tile is a whole number of strides.
     padded_h, padded_w = height + -height % stride, width + -width % stride
     if tiling.max_tile_pixels is not None:
-        tile_h, tile_w = fewest_tiles(
+        tile_h, tile_w = cheapest_tiles(
             padded_h, padded_w, stride, tiling.overlap, tiling.max_tile_pixels, tiling.row_pixels
         )
     else:
