@@ -53,9 +53,9 @@ DEFAULT_TILING = Tiling()  # fixed tiles of 512 px (`--tile 512`; calibration cr
 PLANNED_TILING = Tiling(memory_mb=DEFAULT_MEMORY_MB)  # what infer, bench and LineModel run by default
 
 
-# Bytes per pixel of a tile row across the scan while tiles are blended: the running sum and weight
-# (float32 each) and the finished rows handed out (float32), for the one line output.
-BLEND_BYTES = 12
+# Bytes per pixel of a tile row across the scan while tiles are blended: the running sum (float32) and
+# the finished rows handed out (float32), for the one line output.
+BLEND_BYTES = 8
 
 
 def fitted(tiling: Tiling, runner: Runner, scan: np.ndarray | None = None) -> Tiling:
@@ -232,18 +232,20 @@ class Blend:
         self.overlap = overlap // stride
         self.windows: dict[tuple[bool, ...], np.ndarray] = {}  # at most 9: corner, edge or inner tile
         self.total: np.ndarray | None = None  # (C, tile_h, padded_w), once C is known
-        self.weight = np.zeros((self.tile_h, grid.padded_w // stride), np.float32)
+        # Each window is the outer product of a row ramp and a column ramp, so the weights summed over
+        # the tiles are the outer product of the summed ramps: two vectors, not a (tile_h, W) array.
+        self.row_weight = summed_ramps([y // stride for y in grid.ys], self.tile_h, self.overlap)
+        self.column_weight = summed_ramps([x // stride for x in grid.xs], self.tile_w, self.overlap)
         self.top = 0
 
     def add(self, output: np.ndarray, row: int, column: int) -> None:
         """Blend in the tile at (`row`, `column`) of the grid; its row must be the open one."""
         if self.total is None:
-            self.total = np.zeros((len(output), *self.weight.shape), np.float32)
+            self.total = np.zeros((len(output), self.tile_h, len(self.column_weight)), np.float32)
         x = self.grid.xs[column] // self.stride
         window = self.window(row, column)
         for channel, values in enumerate(output):  # OpenCV adds in place, in one pass (numpy takes 3)
             cv2.accumulateProduct(values, window, self.total[channel, :, x : x + self.tile_w])
-        cv2.accumulate(window, self.weight[:, x : x + self.tile_w])
 
     def window(self, row: int, column: int) -> np.ndarray:
         """(tile_h, tile_w) weights of the tile at (`row`, `column`): ramps on the sides it shares."""
@@ -261,8 +263,6 @@ class Blend:
             if self.total is not None:
                 self.total[:, :-shift] = self.total[:, shift:]
                 self.total[:, -shift:] = 0
-            self.weight[:-shift] = self.weight[shift:]
-            self.weight[-shift:] = 0
             self.top += shift
         return block
 
@@ -273,8 +273,17 @@ class Blend:
     def rows(self, count: int) -> tuple[int, np.ndarray]:
         if self.total is None:
             return self.top, np.zeros((0, 0, self.width), np.float32)
-        block = self.total[:, :count, : self.width] / self.weight[:count, : self.width]
+        block = self.total[:, :count, : self.width] / self.row_weight[self.top : self.top + count, None]
+        block /= self.column_weight[: self.width]
         return self.top, block
+
+
+def summed_ramps(starts: list[int], tile: int, overlap: int) -> np.ndarray:
+    """(starts[-1] + tile,) the ramps of tiles at `starts` along one axis, summed where they overlap."""
+    total = np.zeros(starts[-1] + tile, np.float32)
+    for index, start in enumerate(starts):
+        total[start : start + tile] += ramp_weights(tile, overlap, index > 0, index < len(starts) - 1)
+    return total
 
 
 def mirrored_crop(image: np.ndarray, y: int, x: int, tile_h: int, tile_w: int) -> np.ndarray:
