@@ -73,6 +73,10 @@ class OnnxRuntimeRunner(Runner):
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3  # errors only: its warnings are about graph fusion internals
+        # Without this, the second run of a shape allocates one block for its whole memory pattern on
+        # top of the arena the first run filled: unet-light then held 865 bytes per pixel, not 529, and
+        # a memory budget's tiles ran 1.6x over it. The arena alone reuses its blocks at no measured cost.
+        options.enable_mem_pattern = False
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=self.providers)
         except Exception as error:  # ORT raises its own pybind classes (InvalidProtobuf, Fail, ...)
