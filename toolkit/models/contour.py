@@ -35,6 +35,10 @@ class ContourConfig:
     # dilated residual 3x3 convs on layer1 (stride 4): context to tell cracks and stains, which cross
     # regions, from outlines, which bound them; (2, 4, 8) widens the receptive field by 112 px
     context_dilations: tuple[int, ...] = ()
+    # a wider context branch beside it: layer1 reduced to `wide_width` channels, dilated residual
+    # layers at `wide_dilations`, then projected onto the head's coarse features (0: no branch)
+    wide_width: int = 0
+    wide_dilations: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.in_channels not in (1, 3):
@@ -90,23 +94,45 @@ class DilatedContext(nn.Module):
         return x
 
 
+class WideContext(nn.Module):
+    """layer1 seen through a wider dilated stack, added to the head's coarse features.
+
+    Its projection starts at zero (`ContourNet.__init__`), so a model grown from weights that lack the
+    branch starts as exactly that model, and training adds context from there.
+    """
+
+    def __init__(self, width: int, out_width: int, dilations: tuple[int, ...]) -> None:
+        super().__init__()
+        self.reduce = conv_bn_relu(TRUNK_WIDTH, width, 1)
+        self.context = DilatedContext(width, dilations)
+        self.project = nn.Conv2d(width, out_width, 1, bias=False)
+
+    def forward(self, layer1: torch.Tensor) -> torch.Tensor:
+        return self.project(self.context(self.reduce(layer1)))  # (N, out_width, H/4, W/4)
+
+
 class ContourHead(nn.Module):
     """Fuses conv1 (stride 2), layer1 (stride 4, seen in context) and a full-resolution stem into
     line probability."""
 
-    def __init__(
-        self, in_channels: int, width: int, stem_width: int, dilations: tuple[int, ...] = ()
-    ) -> None:
+    def __init__(self, config: ContourConfig) -> None:
         super().__init__()
+        width, stem_width = config.head_width, config.stem_width
         self.reduce_conv1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.reduce_layer1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
-        self.context = DilatedContext(width, dilations)
+        self.context = DilatedContext(width, config.context_dilations)
+        self.wide = (
+            WideContext(config.wide_width, width, config.wide_dilations) if config.wide_width else None
+        )
         self.fuse = conv_bn_relu(2 * width, width, 3)
-        self.stem = conv_bn_relu(in_channels, stem_width, 3)
+        self.stem = conv_bn_relu(config.in_channels, stem_width, 3)
         self.out = nn.Sequential(conv_bn_relu(width + stem_width, width, 3), nn.Conv2d(width, 1, 1))
 
     def forward(self, image: torch.Tensor, conv1: torch.Tensor, layer1: torch.Tensor) -> torch.Tensor:
-        coarse = upsample2(self.context(self.reduce_layer1(layer1)))  # (N, width, H/2, W/2)
+        coarse = self.context(self.reduce_layer1(layer1))  # (N, width, H/4, W/4)
+        if self.wide is not None:
+            coarse = coarse + self.wide(layer1)
+        coarse = upsample2(coarse)  # (N, width, H/2, W/2)
         x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
         x = torch.cat([upsample2(x), self.stem(image)], dim=1)  # (N, width + stem, H, W)
         return torch.sigmoid(self.out(x))  # (N, 1, H, W)
@@ -126,10 +152,10 @@ class ContourNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = nn.Sequential(BasicBlock(TRUNK_WIDTH), BasicBlock(TRUNK_WIDTH))
-        self.head = ContourHead(
-            config.in_channels, config.head_width, config.stem_width, config.context_dilations
-        )
+        self.head = ContourHead(config)
         init_weights(self)
+        if self.head.wide is not None:
+            nn.init.zeros_(self.head.wide.project.weight)
 
     def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         # x: (N, in_channels, H, W), normalised with the ImageNet mean and std

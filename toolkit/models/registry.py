@@ -109,7 +109,7 @@ MODELS: dict[str, ModelSpec] = {
             "contour",
             "contour",
             "line contours of paintings: ResNet18 up to layer1 with a light fusion head",
-            ContourConfig(context_dilations=(2, 4, 8)),
+            ContourConfig(context_dilations=(2, 4, 8), wide_width=48, wide_dilations=(1, 2, 4, 8, 16)),
         ),
     ]
 }
