@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -66,6 +68,22 @@ def test_contour_trunk_is_resnet18_up_to_layer1() -> None:
     features = net.forward_features(torch.rand(1, 3, 64, 48))
     assert features["conv1"].shape == (1, 64, 32, 24)
     assert features["layer1"].shape == (1, 64, 16, 12)
+
+
+def test_a_contour_model_grown_a_wide_context_starts_as_the_model_without_it() -> None:
+    """The wide branch's projection starts at zero: weights without the branch, loaded into a model
+    with it (as `toolkit train --init-weights` does), give the same lines until training moves it."""
+    base = ContourConfig(context_dilations=(2, 4, 8))
+    grown_config = dataclasses.replace(base, wide_width=8, wide_dilations=(1, 2))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        small, grown = ContourNet(base).eval(), ContourNet(grown_config).eval()
+    missing, unexpected = grown.load_state_dict(small.state_dict(), strict=False)
+    assert not unexpected and missing and all(key.startswith("head.wide.") for key in missing)
+    x = torch.rand(1, 3, 64, 48)
+    with torch.inference_mode():
+        assert torch.equal(grown(x), small(x))
+    assert sum(p.numel() for p in grown.head.wide.parameters()) > 0
 
 
 def test_feature_maps_select_channels() -> None:

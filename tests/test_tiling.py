@@ -229,9 +229,9 @@ def test_the_largest_planned_tile_runs_within_its_budget(model: str, precision: 
 
 
 def test_a_budget_is_read_off_the_models_own_tensors(contour: OnnxRuntimeRunner) -> None:
-    """contour: about 500 bytes per input pixel (2.75x the float32 bytes alive at once, 182)."""
+    """contour: about 480 bytes per input pixel (2.75x the float32 bytes alive at once, 175)."""
     per_pixel, weights = activation_bytes_per_pixel(contour.graph, contour.graph.stat().st_mtime)
-    assert 300 < per_pixel < 600 and 0.5e6 < weights < 1e6
+    assert 300 < per_pixel < 600 and 0.5e6 < weights < 2e6
     assert tile_pixels_within(100, contour) == int((100 * 2**20 - weights) / per_pixel)
     with pytest.raises(UsageError, match="--memory must be at least 16"):
         Tiling(memory_mb=8)

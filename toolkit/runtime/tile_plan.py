@@ -27,13 +27,13 @@ MIN_TILE = 64  # a budget that does not allow a tile this large is refused
 # ONNX Runtime's CPU provider held 1.9-2.5x the live float32 bytes (peak RSS over 4 passes at
 # 1024x1024, memory pattern off as OnnxRuntimeRunner sets it, every shipped graph, onnxruntime 1.31,
 # 2026-12-03: unet-light 529 bytes per pixel against 213 alive, its INT8 CPU form 360 against 192,
-# contour 369 against 182); FP16 and INT8 graphs count as float32, as the CPU provider runs much of
+# contour 400 against 175); FP16 and INT8 graphs count as float32, as the CPU provider runs much of
 # them so. Summing every tensor instead, as this did before, overstated the need 2.7x (unet-light) to
 # 9x (INT8 graphs): tiles were far too small.
 RUNTIME_OVERHEAD = 2.75
 # The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: it leaves
 # room for the scan and the rest on a Jetson Orin Nano (8 GB shared with the GPU) or a small VM, and
-# runs pages up to 1.8 MP (unet-light) and 2.1 MP (contour) in one pass.
+# runs pages up to 1.8 MP (unet-light) and 2.2 MP (contour) in one pass.
 DEFAULT_MEMORY_MB = 1024
 
 
