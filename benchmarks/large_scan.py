@@ -7,11 +7,12 @@ own): a synthetic page of the model's domain tiled up to the size and written as
 `toolkit infer`'s whole path on it (`infer_files`: decode, conditioning, the memory budget's tile plan,
 model, blend, conversion, PNG encode, atomic write), and each stage timed alone on the same image.
 Model-only is one pass of the largest tile the budget allows (the whole image where it fits), the
-median of 5; rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
+best of 5; one scan end to end is the best of 3 (2 above 16 MP), as passes vary 10-15 % run to run;
+rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
 end-to-end share counts every loss: tile overlap, host-side stages and their serialisation. End to end
 is measured twice: one scan alone (its decode and encode cannot overlap anything), and per scan over
 a folder of `--scans` of them (as a user's batch runs: the next scan decodes while the model runs).
-Peak RSS is read right after the single scan's run (it includes the model-only passes, whose arena
+Peak RSS is read right after the single scan's runs (it includes the model-only passes, whose arena
 the run reuses), before the stage timings hold copies of their own. Prints one table row per case
 with the CPU's name and flags; `--json` writes the rows.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,15 +83,16 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             tile = np.zeros((1, card.input_channels, grid.tile_h, grid.tile_w), np.float32)
             feed = {card.input_name: pad_to_stride(tile, card.stride)}
             runner.infer(feed)  # warm-up
-            # the median pass: passes of one tile vary 10-15 % from run to run on these machines, and
-            # a best-of would set the model-only mark above what any sustained run reaches
-            tile_s = statistics.median(timed(lambda: runner.infer(feed)) for _ in range(5))
-            started = time.perf_counter()
-            run = infer_files(
-                runner, [InputFile(source, Path("scan.png"))], Path(scratch) / "out", tiling=tiling
-            )
-            end_to_end = time.perf_counter() - started
-            assert run.results[0].status == "ok", run.results[0].error
+            # Passes vary 10-15 % from run to run on these shared machines: model only and end to end
+            # are each the best of several runs, so the share compares like with like.
+            tile_s = min(timed(lambda: runner.infer(feed)) for _ in range(5))
+            end_to_end = float("inf")
+            for attempt in range(2 if height * width > 2**24 else 3):
+                started = time.perf_counter()
+                out = Path(scratch) / f"out-{attempt}"
+                run = infer_files(runner, [InputFile(source, Path("scan.png"))], out, tiling=tiling)
+                end_to_end = min(end_to_end, time.perf_counter() - started)
+                assert run.results[0].status == "ok", run.results[0].error
             peak_mb = peak_resident_mb()  # toolkit infer's peak on this scan (with the model-only passes)
             started = time.perf_counter()
             run = infer_files(runner, folder, Path(scratch) / "folder", tiling=tiling)
