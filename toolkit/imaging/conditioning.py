@@ -38,7 +38,8 @@ def check_conditioning(method: str) -> str:
 class Conditioned(np.ndarray):
     """An image `condition` has already been applied to, by `method`: conditioning it again is a no-op.
     `toolkit infer` conditions each scan in its reader thread, while the model runs the previous one
-    (6.9 s of a 10000x8000 scan's 50 s were conditioning on the model's thread, BENCHMARKS.md)."""
+    (6.9 s of a 10000x8000 scan's 50 s were conditioning on the model's thread, BENCHMARKS.md; about
+    1 s since it runs band by band in OpenCV)."""
 
     method: str | None = None
 
