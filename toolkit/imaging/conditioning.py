@@ -84,19 +84,14 @@ def flatten(image: np.ndarray) -> np.ndarray:
     # never brightens, min(., 1) is the clip at the top, so it is gain * pixel / paper - (gain - 1),
     # clipped: two OpenCV calls per band (threaded, SIMD; 11x numpy's time on this), the clip and the
     # rounding in OpenCV's saturating conversion back to the image's integer type
-    columns = paper_columns(paper, width).reshape(paper.shape[0], -1)  # (small_h, W * C), once
-    y0, y1, wy = bilinear_taps(np.arange(height), paper.shape[0] / height, paper.shape[0])
+    columns = paper_columns(paper, width)  # (small_h, W, C), once
     depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}.get(image.dtype)
     out = np.empty_like(image)
-    under = np.empty((min(height, BAND_ROWS), columns.shape[1]), np.float32)
     for first in range(0, height, BAND_ROWS):
         last = min(height, first + BAND_ROWS)
-        for row in range(first, last):  # the paper under each row, interpolated down from `columns`
-            under[row - first] = cv2.addWeighted(
-                columns[y0[row]], float(1 - wy[row]), columns[y1[row]], float(wy[row]), 0.0
-            ).ravel()
+        under = paper_rows(columns, slice(first, last), height).reshape(last - first, -1)
         pixels = image[first:last].reshape(last - first, -1)
-        scaled = cv2.divide(pixels, under[: last - first], scale=float(gain), dtype=cv2.CV_32F)
+        scaled = cv2.divide(pixels, under, scale=float(gain), dtype=cv2.CV_32F)
         offset = float((gain - 1) * top)
         if depth is not None:
             band = cv2.subtract(scaled, offset, dtype=depth)
@@ -109,9 +104,18 @@ def flatten(image: np.ndarray) -> np.ndarray:
 def paper_at(paper: np.ndarray, rows: slice, height: int, width: int) -> np.ndarray:
     """(rows, W, C) the low-resolution paper estimate interpolated bilinearly at those rows' pixels,
     by pixel centres, exactly as a whole-image resize would place them (edges replicated)."""
-    y0, y1, wy = bilinear_taps(np.arange(rows.start, rows.stop), paper.shape[0] / height, paper.shape[0])
-    columns = paper_columns(paper, width)
-    return columns[y0] * (1 - wy)[:, None, None] + columns[y1] * wy[:, None, None]
+    return paper_rows(paper_columns(paper, width), rows, height)
+
+
+def paper_rows(columns: np.ndarray, rows: slice, height: int) -> np.ndarray:
+    """(rows, W, C): `paper_columns` interpolated down to those rows of an image `height` tall, one
+    OpenCV weighted sum per row."""
+    small_h = columns.shape[0]
+    y0, y1, wy = bilinear_taps(np.arange(rows.start, rows.stop), small_h / height, small_h)
+    under = np.empty((len(y0), *columns.shape[1:]), np.float32)
+    for row, (above, below, weight) in enumerate(zip(y0, y1, wy)):
+        under[row] = cv2.addWeighted(columns[above], float(1 - weight), columns[below], float(weight), 0.0)
+    return under
 
 
 def paper_columns(paper: np.ndarray, width: int) -> np.ndarray:
