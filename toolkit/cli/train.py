@@ -79,6 +79,13 @@ def train_command(
     init_weights: Annotated[
         Optional[Path], typer.Option(help="Start from these weights (e.g. a torchvision resnet18 file).")
     ] = None,
+    quant_aware: Annotated[
+        bool,
+        typer.Option(
+            help="Train through the rounding of the INT8 CPU graph (`calibrate --target cpu`), so it "
+            "keeps the FP32 lines; the weights stay FP32."
+        ),
+    ] = False,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
     workers: Annotated[int, typer.Option(help="Data loader worker processes.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
@@ -120,6 +127,7 @@ def train_command(
         workers=workers,
         device=device,
         init_weights=str(init_weights) if init_weights else None,
+        quant_aware=quant_aware,
         out=str(out or f"runs/{model}"),
     )
     result = train(config)

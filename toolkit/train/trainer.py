@@ -47,6 +47,7 @@ from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
 from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
+from toolkit.train.quant_aware import QuantAware
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class TrainConfig:
     workers: int = 0
     device: str = "auto"
     init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
+    quant_aware: bool = False  # train through the INT8 CPU graph's rounding (toolkit.train.quant_aware)
     threshold: float = 0.5
     out: str = ""  # run folder; default runs/MODEL
     command: str = field(default_factory=lambda: shlex.join(sys.argv))  # the CLI passes its own
@@ -247,6 +249,8 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True
     )
     net = DistributedDataParallel(model) if ranks.world > 1 else model
+    # the INT8 CPU graph's rounding in training passes only: validation and the weights stay FP32
+    quant_aware = QuantAware(model) if config.quant_aware else None
 
     stopped_early = False
     while state["epoch"] < config.epochs and not stopped_early:
@@ -285,6 +289,8 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
                 )
                 stopped_early = True
         stopped_early = ranks.broadcast_flag(stopped_early)
+    if quant_aware is not None:
+        quant_aware.remove()
     ranks.check_replicas_agree(model)
 
     if ranks.main:
