@@ -24,7 +24,7 @@ from toolkit.data.synthetic import make_pair, write_pairs
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.feature_maps import ink_levels
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.runtime.pictures import line_image
+from toolkit.runtime.pictures import line_image, write_line_image
 from toolkit.runtime.pipeline import predict
 
 runner = CliRunner()
@@ -388,6 +388,10 @@ def test_line_pictures_are_the_plain_formula(output_format: str) -> None:
     picture = line_image(probability[:, 3:], output_format, 0.55)  # a strided view, as tiles give
     drawn = picture[..., 3] if output_format == "alpha" else picture
     assert drawn.dtype == np.uint8 and np.array_equal(drawn, expected[:, 3:])
+    # a tile row: converted in its own buffer (scratch) straight into its rows of the scan's picture
+    scan = np.full((101, 128, *picture.shape[2:]), 7, np.uint8)
+    write_line_image(probability[:, 3:].copy(), scan[2:99], output_format, 0.55)
+    assert np.array_equal(scan[2:99], picture) and (scan[:2] == 7).all() and (scan[99:] == 7).all()
 
 
 def test_an_output_never_replaces_its_input(

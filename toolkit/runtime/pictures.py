@@ -16,30 +16,48 @@ from toolkit.runtime.feature_maps import ink_levels
 from toolkit.runtime.tiling import Tiling, predict_tiled, predict_tiled_outputs, tiled_rows
 
 FORMATS = ("gray", "binary", "alpha", "svg")
+PICTURE_CHANNELS = {"alpha": (4,)}  # the others are one gray channel
 
 
 def line_image(probability: np.ndarray, output_format: str, threshold: float) -> np.ndarray:
-    """(H, W) line probability -> uint8 pixels of the output format.
+    """(H, W) line probability -> uint8 pixels of the output format (a new array; `probability` is
+    left as it is).
 
     gray: black lines on white, darkness = probability; binary (and svg, which is traced from it):
     black where probability >= threshold; alpha: (H, W, 4) black ink whose opacity is the probability.
     """
+    picture = np.empty((*probability.shape, *PICTURE_CHANNELS.get(output_format, ())), np.uint8)
+    write_line_image(probability.copy(), picture, output_format, threshold)
+    return picture
+
+
+def write_line_image(
+    probability: np.ndarray, picture: np.ndarray, output_format: str, threshold: float
+) -> None:
+    """`line_image` written into `picture`, with `probability` as scratch: it is overwritten.
+
+    A tile row of a large scan is converted in its own float buffer straight into the scan's picture,
+    so it costs no float copy (toolkit.runtime.tiling.BLEND_BYTES counts what it does cost).
+    """
     # OpenCV's threshold and saturating conversion instead of numpy's clip, round and where: the same
     # pixels (round half to even, as np.round), 5x (gray) to 20x (binary) faster; behind a GPU engine
-    # this is the pipeline's own time (BENCHMARKS.md, the image pipeline)
+    # this is the pipeline's own time (BENCHMARKS.md, the image pipeline). Strided views are fine.
     if output_format in ("binary", "svg"):
-        return blacked(probability >= threshold)
-    if output_format == "alpha":
-        rgba = np.zeros((*probability.shape, 4), np.uint8)
-        rgba[..., 3] = to_levels(probability)
-        return rgba
-    return to_levels(np.subtract(np.float32(1), probability, dtype=np.float32))
+        ink = np.greater_equal(probability, threshold, out=picture.view(np.bool_))
+        np.logical_not(ink, out=ink)  # white (1) where no line, NaN included
+        picture *= np.uint8(255)
+    elif output_format == "alpha":
+        picture[..., :3] = 0
+        picture[..., 3] = levels_in_place(probability)
+    else:
+        np.subtract(np.float32(1), probability, out=probability)
+        levels_in_place(probability, out=picture)
 
 
-def to_levels(values: np.ndarray) -> np.ndarray:
-    """float32 in [0, 1] -> uint8 round(value * 255), values outside clipped (a new array)."""
-    positive = cv2.threshold(values, 0, 0, cv2.THRESH_TOZERO)[1]  # negatives (and NaN) -> 0
-    return cv2.convertScaleAbs(positive, alpha=255)  # rounds half to even, saturates above 255
+def levels_in_place(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 in [0, 1] -> uint8 round(value * 255), values outside clipped; `values` is overwritten."""
+    cv2.threshold(values, 0, 0, cv2.THRESH_TOZERO, dst=values)  # negatives (and NaN) -> 0
+    return cv2.convertScaleAbs(values, dst=out, alpha=255)  # rounds half to even, saturates above 255
 
 
 def blacked(ink: np.ndarray) -> np.ndarray:
@@ -85,10 +103,9 @@ def draw_lines(
     sees the image at its own size."""
     threshold = runner.card.threshold
     if image.shape[1::-1] == size:
-        channels = (4,) if output_format == "alpha" else ()
-        lines = np.empty((*image.shape[:2], *channels), np.uint8)
-        for top, rows in tiled_rows(runner, image, tiling):
-            lines[top : top + len(rows)] = line_image(rows, output_format, threshold)
+        lines = np.empty((*image.shape[:2], *PICTURE_CHANNELS.get(output_format, ())), np.uint8)
+        for top, rows in tiled_rows(runner, image, tiling):  # rows: scratch, until the next step
+            write_line_image(rows, lines[top : top + len(rows)], output_format, threshold)
         return [lines]
     return [line_image(probability_at(runner, image, tiling, size), output_format, threshold)]
 

@@ -53,11 +53,16 @@ DEFAULT_TILING = Tiling()  # fixed tiles of 512 px (`--tile 512`; calibration cr
 PLANNED_TILING = Tiling(memory_mb=DEFAULT_MEMORY_MB)  # what infer, bench and LineModel run by default
 
 
-# Bytes per pixel of a tile row across the scan while tiles are blended, for the one line output, all
-# float32: the running sum, the finished rows handed out, the copy numpy makes to slide the sum up, and
-# the two arrays the conversion to 8-bit levels makes of a block (8 bytes, the first two alone, let a
-# 10000x8000 scan's peak run 17 % over its budget).
-BLEND_BYTES = 20
+# Bytes per pixel of a tile row across the scan while tiles are blended, for the one line output: the
+# float32 running sum (4) and the uint8 levels an alpha picture is converted through (1); finished rows
+# are divided and converted to 8-bit where they lie in the sum (pictures.write_line_image), where a
+# float block and two float conversion arrays made it 20 before. The rest (7) is what the host holds
+# beside the model and the plan does not itemise: each tile's input and output arrays, the PNG
+# encoder's buffers at the end, and ONNX Runtime's arena, which grows in doubling regions, so its
+# resident size steps with the tile rather than following it. Counted at 5, a 10000x8000 scan through
+# toolkit infer at 1024 MB peaked 6-8 % over (tiles 1200 rows high); at 12, 819-843 MB over the
+# program (1056 rows; 2026-12-03, both shipped models, FP32).
+BLEND_BYTES = 12
 
 
 def fitted(tiling: Tiling, runner: Runner, scan: np.ndarray | None = None) -> Tiling:
@@ -167,6 +172,8 @@ def tiled_rows(
     """Finished rows of the line probability, top to bottom: (first row, (n, W) float32 block).
 
     A caller can turn each block into its output format at once, so no whole-scan float map is held.
+    A block is a view into the blending buffer: use it (or overwrite it, as scratch) before asking for
+    the next one.
     """
     card = runner.card
     if card.output_names != [LINES_OUTPUT]:
@@ -196,7 +203,8 @@ def tiled_outputs(
     runner: Runner, image: np.ndarray, tiling: Tiling = DEFAULT_TILING
 ) -> Iterator[dict[str, tuple[int, np.ndarray]]]:
     """Finished rows of every output, top to bottom, each at its own stride: per step, output name ->
-    (first row, (C, n, w) float32 block). An output's blocks follow on from each other."""
+    (first row, (C, n, w) float32 block). An output's blocks follow on from each other; each is a
+    view, valid until the next step is asked for."""
     card = runner.card
     image = condition(image, card.conditioning)  # on the whole image: its tiles are treated alike
     tiling = fitted(tiling, runner, image)
@@ -239,11 +247,13 @@ class Blend:
         self.row_weight = summed_ramps([y // stride for y in grid.ys], self.tile_h, self.overlap)
         self.column_weight = summed_ramps([x // stride for x in grid.xs], self.tile_w, self.overlap)
         self.top = 0
+        self.finished = 0  # rows handed out, still at the top of the window until the next step
 
     def add(self, output: np.ndarray, row: int, column: int) -> None:
         """Blend in the tile at (`row`, `column`) of the grid; its row must be the open one."""
         if self.total is None:
             self.total = np.zeros((len(output), self.tile_h, len(self.column_weight)), np.float32)
+        self.slide()
         x = self.grid.xs[column] // self.stride
         window = self.window(row, column)
         for channel, values in enumerate(output):  # OpenCV adds in place, in one pass (numpy takes 3)
@@ -258,24 +268,33 @@ class Blend:
         return self.windows[fades]
 
     def finish_above(self, y: int) -> tuple[int, np.ndarray]:
-        """Hand out the rows above input row `y` (where the next tile row starts), and slide down."""
-        shift = y // self.stride - self.top
-        block = self.rows(shift)
-        if shift:  # slide the window in place (numpy copies overlapping slices safely)
-            if self.total is not None:
-                self.total[:, :-shift] = self.total[:, shift:]
-                self.total[:, -shift:] = 0
-            self.top += shift
-        return block
+        """Hand out the rows above input row `y` (where the next tile row starts): a view of the
+        running sums, finished in place, valid until the next call on this Blend (which slides them
+        out)."""
+        self.slide()
+        count = y // self.stride - self.top
+        self.finished = count
+        return self.rows(count)
 
     def rest(self) -> tuple[int, np.ndarray]:
         """The rows left after the last tile row."""
+        self.slide()
         return self.rows(self.height - self.top)
+
+    def slide(self) -> None:
+        """Drop the rows handed out last, and move the open rows to the top of the window."""
+        shift, self.finished = self.finished, 0
+        if shift and self.total is not None:
+            self.total[:, :-shift] = self.total[:, shift:]  # only the overlap's rows move
+            self.total[:, -shift:] = 0
+        self.top += shift
 
     def rows(self, count: int) -> tuple[int, np.ndarray]:
         if self.total is None:
             return self.top, np.zeros((0, 0, self.width), np.float32)
-        block = self.total[:, :count, : self.width] / self.row_weight[self.top : self.top + count, None]
+        # divided in place: the caller converts the block where it lies, so no float copy is made
+        block = self.total[:, :count, : self.width]
+        block /= self.row_weight[self.top : self.top + count, None]
         block /= self.column_weight[: self.width]
         return self.top, block
 
