@@ -6,6 +6,7 @@ import itertools
 import math
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.pictures import line_image, write_line_image
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.tile_plan import activation_bytes_per_pixel, cheapest_tiles, tile_pixels_within
 from toolkit.runtime.tiling import (
@@ -29,6 +31,7 @@ from toolkit.runtime.tiling import (
     predict_tiled_outputs,
     ramp_weights,
     tile_starts,
+    tiled_rows,
 )
 
 LINES = OutputInfo("lines", "")
@@ -237,3 +240,26 @@ def test_a_budget_is_read_off_the_models_own_tensors(contour: OnnxRuntimeRunner)
     assert tile_pixels_within(100, contour) == int((100 * 2**20 - weights) / per_pixel)
     with pytest.raises(UsageError, match="--memory must be at least 16"):
         Tiling(memory_mb=8)
+
+
+def test_finished_rows_are_converted_where_they_lie_in_the_blending_sum(contour: OnnxRuntimeRunner) -> None:
+    """Each step's finished rows are a view of the one blending sum, and converting them to the
+    picture allocates nothing as large: a wide scan's tile rows cost no float copies (BLEND_BYTES)."""
+    image, _ = make_pair("painting", 600, 1500, seed=5)
+    lines = np.empty(image.shape[:2], np.uint8)
+    blocks, conversion_peaks = [], []
+    tracemalloc.start()  # numpy reports its allocations to tracemalloc
+    try:
+        for top, rows in tiled_rows(contour, image, Tiling(256, 64, 1)):
+            held = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            write_line_image(rows, lines[top : top + len(rows)], "gray", 0.5)
+            conversion_peaks.append(tracemalloc.get_traced_memory()[1] - held)
+            blocks.append(rows)
+    finally:
+        tracemalloc.stop()
+    assert len(blocks) == 3 and sum(len(rows) for rows in blocks) == 600
+    assert all(np.shares_memory(blocks[0], rows) for rows in blocks[1:])
+    assert max(conversion_peaks) < blocks[0].nbytes / 100
+    expected = predict_tiled(contour, image, Tiling(256, 64, 1))
+    np.testing.assert_array_equal(lines, line_image(expected, "gray", 0.5))
