@@ -27,14 +27,17 @@ def line_image(probability: np.ndarray, output_format: str, threshold: float) ->
     black where probability >= threshold; alpha: (H, W, 4) black ink whose opacity is the probability.
     """
     picture = np.empty((*probability.shape, *PICTURE_CHANNELS.get(output_format, ())), np.uint8)
-    write_line_image(probability.copy(), picture, output_format, threshold)
+    # only the gray and alpha conversions use their input as scratch: a binary picture needs no copy
+    scratch = probability if output_format in ("binary", "svg") else probability.copy()
+    write_line_image(scratch, picture, output_format, threshold)
     return picture
 
 
 def write_line_image(
     probability: np.ndarray, picture: np.ndarray, output_format: str, threshold: float
 ) -> None:
-    """`line_image` written into `picture`, with `probability` as scratch: it is overwritten.
+    """`line_image` written into `picture`, with `probability` as scratch: the gray and alpha formats
+    overwrite it.
 
     A tile row of a large scan is converted in its own float buffer straight into the scan's picture,
     so it costs no float copy (toolkit.runtime.tiling.BLEND_BYTES counts what it does cost).
