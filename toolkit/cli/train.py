@@ -79,6 +79,16 @@ def train_command(
     init_weights: Annotated[
         Optional[Path], typer.Option(help="Start from these weights (e.g. a torchvision resnet18 file).")
     ] = None,
+    focus: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="Synthetic pairs: train more often on part of a factor's range, FACTOR=LOW:HIGH "
+            "(`toolkit synth --factors`), e.g. pencil_contrast=10:40; repeat for several."
+        ),
+    ] = None,
+    focus_share: Annotated[
+        float, typer.Option(help="Share of training pages that pin one --focus factor (0..1).")
+    ] = 0.25,
     quant_aware: Annotated[
         bool,
         typer.Option(
@@ -127,6 +137,8 @@ def train_command(
         workers=workers,
         device=device,
         init_weights=str(init_weights) if init_weights else None,
+        focus=tuple(focus or ()),
+        focus_share=focus_share,
         quant_aware=quant_aware,
         out=str(out or f"runs/{model}"),
     )

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from toolkit.core.errors import InputError
+from toolkit.data.factors import Focus, focused_factors
 from toolkit.data.synthetic import make_pair
 from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
@@ -157,7 +158,8 @@ class PairDataset(Dataset):
 
 
 class SyntheticPairs(PairDataset):
-    """`length` fresh pairs per epoch (different every epoch for training, fixed for validation)."""
+    """`length` fresh pairs per epoch (different every epoch for training, fixed for validation);
+    a `focus_share` of training pages pins one factor inside one of `focus` (factors.Focus)."""
 
     def __init__(
         self,
@@ -168,9 +170,13 @@ class SyntheticPairs(PairDataset):
         fmt: InputFormat,
         seed: int,
         validation: bool,
+        *,
+        focus: tuple[Focus, ...] = (),
+        focus_share: float = 0.0,
     ) -> None:
         super().__init__(length, augment, fmt, seed)
         self.kind, self.size, self.validation = kind, size, validation
+        self.focus, self.focus_share = focus, focus_share
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # validation: drawn once, not per epoch
 
     def item_seed(self, index: int) -> int:
@@ -181,7 +187,9 @@ class SyntheticPairs(PairDataset):
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if index in self.cache:
             return self.cache[index]
-        image, target = make_pair(self.kind, self.size, self.size, self.item_seed(index))
+        seed = self.item_seed(index)
+        pinned = focused_factors(self.focus, self.focus_share, seed)
+        image, target = make_pair(self.kind, self.size, self.size, seed, factors=pinned)
         pair = image, binarise_target(target)
         if self.validation:
             self.cache[index] = pair

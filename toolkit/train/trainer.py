@@ -40,6 +40,7 @@ from toolkit.core.errors import InputError
 from toolkit.core.fileio import atomic_path, write_json
 from toolkit.core.metadata import DOMAIN_OF_FAMILY
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
+from toolkit.data.factors import Focus
 from toolkit.imaging.conditioning import check_conditioning
 from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
@@ -83,6 +84,8 @@ class TrainConfig:
     workers: int = 0
     device: str = "auto"
     init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
+    focus: tuple[str, ...] = ()  # synthetic training pages: FACTOR=LOW:HIGH parts trained on more often
+    focus_share: float = 0.25  # ... on this share of pages (one focus each)
     quant_aware: bool = False  # train through the INT8 CPU graph's rounding (toolkit.train.quant_aware)
     threshold: float = 0.5
     out: str = ""  # run folder; default runs/MODEL
@@ -96,6 +99,10 @@ class TrainConfig:
         check_conditioning(self.conditioning)
         if self.cosine and self.lr_decay:
             raise InputError("--cosine and --lr-decay are two learning-rate schedules: choose one")
+        if self.focus and self.data != "synthetic":
+            raise InputError("--focus pins factors of synthetic pages; it has no meaning with --data FOLDER")
+        if not 0 <= self.focus_share <= 1:
+            raise InputError(f"--focus-share is a share of pages, 0..1, not {self.focus_share}")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -164,8 +171,17 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
     if config.data == "synthetic":
         kind = config.kind or DOMAIN_OF_FAMILY[spec.family]
         size = config.image_size
+        focus = tuple(Focus.parse(kind, text) for text in config.focus)
         train = SyntheticPairs(
-            kind, size, config.train_size, train_augment, fmt, config.seed, validation=False
+            kind,
+            size,
+            config.train_size,
+            train_augment,
+            fmt,
+            config.seed,
+            validation=False,
+            focus=focus,
+            focus_share=config.focus_share,
         )
         val_augment = Augment(size - size % spec.stride, enabled=False)
         val = SyntheticPairs(kind, size, config.val_size, val_augment, fmt, config.seed, validation=True)

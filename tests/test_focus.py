@@ -1,0 +1,80 @@
+"""`toolkit train --focus`: a share of training pages pins one factor inside part of its range;
+validation, held-out sets and sweeps never focus."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+from toolkit.core.errors import InputError
+from toolkit.data.datasets import Augment, InputFormat, SyntheticPairs
+from toolkit.data.factors import Focus, draw_factors, focused_factors
+from toolkit.data.synthetic import make_pair
+
+FAINT = Focus.parse("sketch", "pencil_contrast=10:40")
+WIDE = Focus.parse("sketch", "stroke_width=5:8")
+
+
+def test_focused_pages_pin_one_factor_inside_its_focus_on_the_share_asked() -> None:
+    pins = [focused_factors((FAINT, WIDE), 0.25, seed) for seed in range(4000)]
+    chosen = Counter(next(iter(p)) for p in pins if p is not None)
+    assert abs(sum(chosen.values()) / len(pins) - 0.25) < 0.02
+    assert abs(chosen["pencil_contrast"] - chosen["stroke_width"]) < 0.15 * sum(chosen.values())
+    for focus in (FAINT, WIDE):
+        values = np.array([p[focus.factor] for p in pins if p is not None and focus.factor in p])
+        assert values.min() >= focus.low and values.max() <= focus.high
+        assert values.max() - values.min() > 0.9 * (focus.high - focus.low)  # the whole focus
+    assert pins == [focused_factors((FAINT, WIDE), 0.25, seed) for seed in range(4000)]  # by seed
+    assert all(focused_factors((), 1.0, seed) is None for seed in range(50))
+
+
+def test_a_focused_page_is_its_ordinary_page_with_one_factor_pinned() -> None:
+    seed = next(s for s in range(100) if focused_factors((FAINT,), 0.5, s))
+    pinned = focused_factors((FAINT,), 0.5, seed)
+    assert draw_factors("sketch", seed, pinned) == draw_factors("sketch", seed) | pinned
+    fmt = InputFormat(3, [0.0] * 3, [1.0] * 3)
+    train = SyntheticPairs(
+        "sketch", 64, 4, Augment(32), fmt, seed=0, validation=False, focus=(FAINT,), focus_share=0.5
+    )
+    plain = SyntheticPairs("sketch", 64, 4, Augment(32), fmt, seed=0, validation=False)
+    for index in range(4):
+        page_seed = train.item_seed(index)
+        image, _ = train.load(index, np.random.default_rng(0))
+        pinned = focused_factors((FAINT,), 0.5, page_seed)
+        expected, _ = make_pair("sketch", 64, 64, page_seed, factors=pinned)
+        assert np.array_equal(image, expected)
+        unfocused, _ = plain.load(index, np.random.default_rng(0))
+        assert np.array_equal(image, unfocused) == (pinned is None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pencil_contrast=5:40", "5..40 is not inside pencil_contrast's range 10..200"),
+        ("pencil=10:40", "no sketch factor 'pencil'"),
+        ("pencil_contrast=faint", "write FACTOR=LOW:HIGH"),
+        ("pencil_contrast=40:10", "40..10 is not inside"),
+    ],
+)
+def test_a_focus_outside_the_table_is_refused_with_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Focus.parse("sketch", text)
+
+
+def test_train_with_focus_records_it_and_refuses_it_on_folders(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    tiny = ["--image-size", "48", "--crop", "32", "--train-size", "4", "--val-size", "2", "--batch-size", "4"]
+    focus = ["--focus", "pencil_contrast=10:40", "--focus", "stroke_width=5:8", "--focus-share", "0.5"]
+    result = CliRunner().invoke(app, ["train", "unet-light", "-o", str(run), *tiny, "--epochs", "1", *focus])
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["focus"] == ["pencil_contrast=10:40", "stroke_width=5:8"] and config["focus_share"] == 0.5
+    refused = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "x"), "--data", str(tmp_path), *focus])
+    assert refused.exit_code != 0
+    assert "--focus pins factors of synthetic pages" in refused.output
