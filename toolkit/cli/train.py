@@ -9,6 +9,17 @@ import typer
 from rich.table import Table
 
 from toolkit.cli.common import console, invocation, print_scores
+from toolkit.core.errors import InputError
+
+
+def parse_range(option: str, text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise InputError(f"{option} {text}: write LOW:HIGH, e.g. 1:3") from None
+    return low, high
 
 
 def models_command() -> None:
@@ -62,6 +73,13 @@ def train_command(
     loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
+    scales: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Synthetic pairs: draw each training page's elements at a scale in LOW:HIGH (1 = as on a "
+            "256 px page; default: the page's own, --image-size / 256), e.g. 1:3 for scans of every size."
+        ),
+    ] = None,
     train_size: Annotated[int, typer.Option(help="Synthetic pairs: new pairs per epoch.")] = 480,
     val_size: Annotated[int, typer.Option(help="Synthetic pairs: held-out validation pairs.")] = 32,
     kind: Annotated[
@@ -117,6 +135,7 @@ def train_command(
         data=data,
         kind=kind,
         image_size=image_size,
+        scales=parse_range("--scales", scales),
         crop=crop,
         train_size=train_size,
         val_size=val_size,

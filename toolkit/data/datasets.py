@@ -157,9 +157,18 @@ class PairDataset(Dataset):
         return x, torch.from_numpy(mask)[None]  # (1, crop, crop), 1 = line
 
 
+def page_scale(scales: tuple[float, float], seed: int) -> float:
+    """A page's element scale, log-uniform over `scales` (as many pages from 1x to 2x as from 2x to
+    4x), deterministic by seed."""
+    low, high = scales
+    return float(np.exp(np.random.default_rng([seed, 4]).uniform(np.log(low), np.log(high))))
+
+
 class SyntheticPairs(PairDataset):
     """`length` fresh pairs per epoch (different every epoch for training, fixed for validation);
-    a `focus_share` of training pages pins one factor inside one of `focus` (factors.Focus)."""
+    a `focus_share` of training pages pins one factor inside one of `focus` (factors.Focus), and
+    with `scales` each page's elements are drawn at a scale of its own (`page_scale`): scans come at
+    every resolution, and a model trained at one scale of elements loses lines at the others."""
 
     def __init__(
         self,
@@ -173,10 +182,11 @@ class SyntheticPairs(PairDataset):
         *,
         focus: tuple[Focus, ...] = (),
         focus_share: float = 0.0,
+        scales: tuple[float, float] | None = None,
     ) -> None:
         super().__init__(length, augment, fmt, seed)
         self.kind, self.size, self.validation = kind, size, validation
-        self.focus, self.focus_share = focus, focus_share
+        self.focus, self.focus_share, self.scales = focus, focus_share, scales
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # validation: drawn once, not per epoch
 
     def item_seed(self, index: int) -> int:
@@ -189,7 +199,8 @@ class SyntheticPairs(PairDataset):
             return self.cache[index]
         seed = self.item_seed(index)
         pinned = focused_factors(self.focus, self.focus_share, seed)
-        image, target = make_pair(self.kind, self.size, self.size, seed, factors=pinned)
+        scale = page_scale(self.scales, seed) if self.scales else None
+        image, target = make_pair(self.kind, self.size, self.size, seed, factors=pinned, scale=scale)
         pair = image, binarise_target(target)
         if self.validation:
             self.cache[index] = pair

@@ -88,17 +88,26 @@ OUTLINES, ORNAMENT, AGEING, CRACKS, LOSSES, STAINS, FOLDS = range(11, 18)
 
 
 def make_pair(
-    kind: str, height: int, width: int, seed: int, *, factors: dict[str, float] | None = None
+    kind: str,
+    height: int,
+    width: int,
+    seed: int,
+    *,
+    factors: dict[str, float] | None = None,
+    scale: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(input, target): (H, W, 3) RGB uint8 input and (H, W) uint8 target, black lines on white.
 
     `factors` pins some domain-randomisation factors (toolkit.data.factors); the rest are drawn.
+    `scale` is the size of the page's elements against a 256 px page's (outlines, objects, cracks;
+    default: the short side / 256, so elements follow the canvas); a small page drawn at a large
+    scale is a window onto a large scan, at a small page's cost.
     """
     if kind not in KINDS:
         raise ValueError(f"synthetic kind must be one of {KINDS}, not {kind!r}")
     values = draw_factors(kind, seed, factors)
     rng = np.random.default_rng(seed)
-    scale = min(height, width) / 256  # element sizes follow the canvas
+    scale = scale or min(height, width) / 256
     if kind == "sketch":
         strokes, texts = compose_page(rng, height, width, scale, values["stroke_width"])
         return pencil_sketch(rng, seed, strokes, texts, (height, width), scale, values)

@@ -60,6 +60,7 @@ class TrainConfig:
     data: str = "synthetic"  # "synthetic", or a folder with input/ and target/
     kind: str | None = None  # synthetic pairs: "sketch" or "painting"; default by model family
     image_size: int = 256  # synthetic image side
+    scales: tuple[float, float] | None = None  # synthetic training pages: element scale range (256 px = 1)
     crop: int = 192  # training crop side
     train_size: int = 480  # synthetic pairs per epoch
     val_size: int = 32  # synthetic validation pairs (held out: other seeds)
@@ -101,6 +102,10 @@ class TrainConfig:
             raise InputError("--cosine and --lr-decay are two learning-rate schedules: choose one")
         if self.focus and self.data != "synthetic":
             raise InputError("--focus pins factors of synthetic pages; it has no meaning with --data FOLDER")
+        if self.scales is not None and not 0 < self.scales[0] <= self.scales[1]:
+            raise InputError(f"--scales LOW:HIGH needs 0 < LOW <= HIGH, not {self.scales}")
+        if self.scales and self.data != "synthetic":
+            raise InputError("--scales draws synthetic pages; it has no meaning with --data FOLDER")
         if not 0 <= self.focus_share <= 1:
             raise InputError(f"--focus-share is a share of pages, 0..1, not {self.focus_share}")
 
@@ -182,9 +187,13 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
             validation=False,
             focus=focus,
             focus_share=config.focus_share,
+            scales=config.scales,
         )
         val_augment = Augment(size - size % spec.stride, enabled=False)
-        val = SyntheticPairs(kind, size, config.val_size, val_augment, fmt, config.seed, validation=True)
+        # validated across the same scales, so the best epoch is the best over them; never focused
+        val = SyntheticPairs(
+            kind, size, config.val_size, val_augment, fmt, config.seed, validation=True, scales=config.scales
+        )
         return train, val
     pairs = pair_folder(Path(config.data))
     rng = np.random.default_rng(config.seed)

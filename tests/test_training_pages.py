@@ -1,5 +1,6 @@
-"""`toolkit train --focus`: a share of training pages pins one factor inside part of its range;
-validation, held-out sets and sweeps never focus."""
+"""How `toolkit train` draws its synthetic pages: `--focus` (a share of pages pins one factor inside
+part of its range) and `--scales` (each page's elements at a scale of its own); validation, held-out
+sets and sweeps use neither."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from skimage.morphology import skeletonize
 from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.core.errors import InputError
-from toolkit.data.datasets import Augment, InputFormat, SyntheticPairs
+from toolkit.data.datasets import Augment, InputFormat, SyntheticPairs, page_scale
 from toolkit.data.factors import Focus, draw_factors, focused_factors
 from toolkit.data.synthetic import make_pair
 
@@ -67,14 +69,38 @@ def test_a_focus_outside_the_table_is_refused_with_what_is_wrong(text: str, mess
         Focus.parse("sketch", text)
 
 
-def test_train_with_focus_records_it_and_refuses_it_on_folders(tmp_path: Path) -> None:
+def test_page_scales_spread_log_uniformly_over_their_range_by_seed() -> None:
+    scales = np.array([page_scale((1.0, 4.0), seed) for seed in range(4000)])
+    assert scales.min() >= 1.0 and scales.max() <= 4.0
+    assert abs(np.mean(scales < 2.0) - 0.5) < 0.03  # as many pages from 1x to 2x as from 2x to 4x
+    assert page_scale((1.0, 4.0), 7) == page_scale((1.0, 4.0), 7)
+
+
+def test_a_page_drawn_at_a_larger_scale_has_larger_elements() -> None:
+    image, target = make_pair("painting", 128, 128, 5)
+    same_image, same_target = make_pair("painting", 128, 128, 5, scale=0.5)  # 128 / 256: its own scale
+    assert np.array_equal(image, same_image) and np.array_equal(target, same_target)
+    widths = []
+    for scale in (0.5, 1.5):
+        lines = make_pair("painting", 128, 128, 5, scale=scale)[1] < 128
+        # mean stroke width: line pixels per centre-line pixel
+        widths.append(lines.sum() / max(1, skeletonize(lines).sum()))
+    assert widths[1] > 2 * widths[0]
+
+
+def test_train_with_focus_and_scales_records_them_and_refuses_them_on_folders(tmp_path: Path) -> None:
     run = tmp_path / "run"
     tiny = ["--image-size", "48", "--crop", "32", "--train-size", "4", "--val-size", "2", "--batch-size", "4"]
     focus = ["--focus", "pencil_contrast=10:40", "--focus", "stroke_width=5:8", "--focus-share", "0.5"]
-    result = CliRunner().invoke(app, ["train", "unet-light", "-o", str(run), *tiny, "--epochs", "1", *focus])
+    args = ["train", "unet-light", "-o", str(run), *tiny, "--epochs", "1", *focus, "--scales", "0.5:1"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     config = json.loads((run / "config.json").read_text())
     assert config["focus"] == ["pencil_contrast=10:40", "stroke_width=5:8"] and config["focus_share"] == 0.5
+    assert config["scales"] == [0.5, 1.0]
+    for scales, message in (("3:1", "needs 0 < LOW <= HIGH"), ("big", "write LOW:HIGH")):
+        refused = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "y"), "--scales", scales])
+        assert refused.exit_code != 0 and message in refused.output
     refused = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "x"), "--data", str(tmp_path), *focus])
     assert refused.exit_code != 0
     assert "--focus pins factors of synthetic pages" in refused.output
