@@ -9,7 +9,7 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
-from toolkit.analysis.sweep import SweepPlan, run_sweep, summarise
+from toolkit.analysis.sweep import SCALE_AXIS, SweepPlan, run_sweep, summarise
 from toolkit.cli import app
 from toolkit.core.errors import ExitCode, InputError
 from toolkit.data.factors import FACTORS
@@ -19,12 +19,16 @@ cli = CliRunner()
 
 
 def test_sweep_moves_each_factor_across_its_range(exported: dict[str, Path]) -> None:
-    plan = SweepPlan("painting", points=3, images=1, size=64, factors=("crack_darkness", "outline_colour"))
+    axes = ("crack_darkness", "outline_colour", SCALE_AXIS)
+    plan = SweepPlan("painting", points=3, images=1, size=64, factors=axes)
     with OnnxRuntimeRunner(exported["contour"]) as runner:
         report = run_sweep(runner, plan)
     darkness = FACTORS["painting"]["crack_darkness"]
     assert [p["value"] for p in report["factors"]["crack_darkness"]] == [darkness.low, 0.5, darkness.high]
     assert [p["value"] for p in report["factors"]["outline_colour"]] == [0.0, 1.0, 2.0]  # every level
+    # the size of the elements, 1x to 3x a 256 px page's, on pages of the plan's size
+    assert [p["value"] for p in report["factors"][SCALE_AXIS]] == [1.0, 2.0, 3.0]
+    assert report["middle"][SCALE_AXIS] == 64 / 256
     for points in report["factors"].values():
         for point in points:
             assert set(point["methods"]) == {"model", "otsu", "adaptive", "canny"}
@@ -51,7 +55,7 @@ def test_sweep_refuses_a_model_of_the_other_domain_and_unknown_factors(exported:
             InputError, match="is a painting model: sweep it on painting pages, not sketch pages"
         ):
             run_sweep(runner, SweepPlan("sketch", factors=("noise",)))
-        with pytest.raises(InputError, match="unknown painting factor"):
+        with pytest.raises(InputError, match=r"unknown painting factor.*jpeg_quality, element_scale"):
             run_sweep(runner, SweepPlan("painting", factors=("pencil_contrast",)))
 
 

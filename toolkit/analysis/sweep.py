@@ -1,5 +1,6 @@
 """`toolkit sweep`: line F1 of a model and of the classical baselines as each domain-randomisation
-factor moves across its whole range, every other factor held at its middle.
+factor moves across its whole range, every other factor held at its middle, and as the size of the
+page's elements moves from 1x to 3x a 256 px page's (`element_scale`).
 
 One average over a held-out set hides the failures that matter (faint pencil vanishing, cracks drawn
 as outlines); a sweep shows where along each factor a model breaks, and whether it still beats Otsu,
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from toolkit.analysis.evaluate import BASELINES, Scoreboard
 from toolkit.core.errors import InputError
 from toolkit.core.fileio import atomic_path
@@ -26,6 +29,12 @@ from toolkit.runtime.tiling import predict_tiled
 
 FLOOR = 0.85  # the line F1 no point of any factor may fall below (issue 15's gate)
 SWEEP_SEED = 7  # held-out pages of the sweep: toolkit.data.synthetic.held_out_seed(SWEEP_SEED, i)
+# Besides the factors, the size of a page's elements (outlines, objects, cracks) against a 256 px
+# page's: scans come at every resolution, and a model trained at one scale lost 9 points of line F1
+# at another (docs/training.md, --scales). Pages keep the plan's size; a larger scale is a window
+# onto a larger scan. Its middle is the page's own scale.
+SCALE_AXIS = "element_scale"
+SCALE_RANGE = (1.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -37,23 +46,35 @@ class SweepPlan:
     factors: tuple[str, ...] = ()  # () = every factor of the kind
 
     def chosen(self) -> list[str]:
-        table = FACTORS[self.kind]
-        unknown = [name for name in self.factors if name not in table]
+        axes = [*FACTORS[self.kind], SCALE_AXIS]
+        unknown = [name for name in self.factors if name not in axes]
         if unknown:
             raise InputError(
-                f"unknown {self.kind} factor(s) {', '.join(unknown)}: choose from {', '.join(table)}"
+                f"unknown {self.kind} factor(s) {', '.join(unknown)}: choose from {', '.join(axes)}"
             )
-        return list(self.factors or table)
+        return list(self.factors or axes)
+
+    def values(self, name: str) -> list[float]:
+        if name == SCALE_AXIS:
+            return [float(v) for v in np.linspace(*SCALE_RANGE, self.points)]
+        return FACTORS[self.kind][name].sweep(self.points)
 
 
 def score_point(
-    runner: Runner, kind: str, values: dict[str, float], *, images: int, size: int
+    runner: Runner,
+    kind: str,
+    values: dict[str, float],
+    *,
+    images: int,
+    size: int,
+    scale: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """Scores (method -> metric -> value) of the model and the baselines on `images` pages drawn
-    with these factor values."""
+    with these factor values (and element scale, default the page's own)."""
     board = Scoreboard()
     for index in range(images):
-        image, target = make_pair(kind, size, size, held_out_seed(SWEEP_SEED, index), factors=values)
+        seed = held_out_seed(SWEEP_SEED, index)
+        image, target = make_pair(kind, size, size, seed, factors=values, scale=scale)
         truth = lines_of(target)
         probability = predict_tiled(runner, image)
         board.add("model", probability >= runner.card.threshold, truth)
@@ -69,17 +90,20 @@ def run_sweep(runner: Runner, plan: SweepPlan, *, track: Callable[[list], Iterab
             f"{runner.card.domain} pages, not {plan.kind} pages"
         )
     middle = middle_factors(plan.kind)
-    table = FACTORS[plan.kind]
-    jobs = [(name, value) for name in plan.chosen() for value in table[name].sweep(plan.points)]
+    jobs = [(name, value) for name in plan.chosen() for value in plan.values(name)]
     curves: dict[str, list[dict]] = {}
     for name, value in track(jobs):
-        methods = score_point(runner, plan.kind, middle | {name: value}, images=plan.images, size=plan.size)
+        if name == SCALE_AXIS:
+            values, scale = middle, value
+        else:
+            values, scale = middle | {name: value}, None
+        methods = score_point(runner, plan.kind, values, images=plan.images, size=plan.size, scale=scale)
         curves.setdefault(name, []).append({"value": value, "methods": methods})
     return {
         "kind": plan.kind,
         "model": runner.card.model,
         "plan": {"points": plan.points, "images": plan.images, "size": plan.size, "seed": SWEEP_SEED},
-        "middle": middle,
+        "middle": middle | {SCALE_AXIS: plan.size / 256},
         "factors": curves,
         "summary": summarise(curves),
     }

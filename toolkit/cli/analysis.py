@@ -227,7 +227,12 @@ def sweep_command(
     images: Annotated[int, typer.Option(help="Held-out pages per value.")] = 8,
     size: Annotated[int, typer.Option(help="Page side in pixels.")] = 256,
     factor: Annotated[
-        Optional[list[str]], typer.Option("--factor", help="Sweep only this factor (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--factor",
+            help="Sweep only this factor (repeatable); element_scale moves the size of the page's elements "
+            "from 1x to 3x a 256 px page's.",
+        ),
     ] = None,
     overwrite: OverwriteOption = False,
 ) -> None:
