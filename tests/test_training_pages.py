@@ -98,6 +98,10 @@ def test_train_with_focus_and_scales_records_them_and_refuses_them_on_folders(tm
     config = json.loads((run / "config.json").read_text())
     assert config["focus"] == ["pencil_contrast=10:40", "stroke_width=5:8"] and config["focus_share"] == 0.5
     assert config["scales"] == [0.5, 1.0]
+    # the command in the weights retypes a repeated option once per value
+    command = json.loads((run / "weights.json").read_text())["command"]
+    assert "--focus pencil_contrast=10:40 --focus stroke_width=5:8 --focus-share 0.5" in command
+    assert "--scales 0.5:1" in command
     for scales, message in (("3:1", "needs 0 < LOW <= HIGH"), ("big", "write LOW:HIGH")):
         refused = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "y"), "--scales", scales])
         assert refused.exit_code != 0 and message in refused.output

@@ -164,6 +164,8 @@ def invocation(context: typer.Context) -> str:
         elif context.get_parameter_source(param.name).name != "DEFAULT":
             if param.is_flag:
                 words.append(param.opts[0] if value else param.secondary_opts[0])
+            elif param.multiple:  # a repeated option is retyped once per value
+                words += [word for item in value for word in (param.opts[0], str(item))]
             else:
                 words += [param.opts[0], str(value)]
     return shlex.join(words)
