@@ -157,9 +157,6 @@ class Focus:
             )
         return focus
 
-    def __str__(self) -> str:
-        return f"{self.factor}={self.low:g}:{self.high:g}"
-
 
 def focused_factors(focus: tuple[Focus, ...], share: float, seed: int) -> dict[str, float] | None:
     """The factor a page pins (one of `focus`, on a `share` of pages), deterministic by seed."""

@@ -107,7 +107,7 @@ def make_pair(
         raise ValueError(f"synthetic kind must be one of {KINDS}, not {kind!r}")
     values = draw_factors(kind, seed, factors)
     rng = np.random.default_rng(seed)
-    scale = scale or min(height, width) / 256
+    scale = min(height, width) / 256 if scale is None else scale
     if kind == "sketch":
         strokes, texts = compose_page(rng, height, width, scale, values["stroke_width"])
         return pencil_sketch(rng, seed, strokes, texts, (height, width), scale, values)
