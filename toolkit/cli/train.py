@@ -13,13 +13,14 @@ from toolkit.core.errors import InputError
 
 
 def parse_range(option: str, text: str | None) -> tuple[float, float] | None:
+    from toolkit.data.factors import parse_span
+
     if text is None:
         return None
     try:
-        low, high = (float(part) for part in text.split(":"))
+        return parse_span(text)
     except ValueError:
         raise InputError(f"{option} {text}: write LOW:HIGH, e.g. 1:3") from None
-    return low, high
 
 
 def models_command() -> None:

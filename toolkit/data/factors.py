@@ -124,6 +124,12 @@ def draw_factors(kind: str, seed: int, fixed: dict[str, float] | None = None) ->
     return values | dict(fixed or {})
 
 
+def parse_span(text: str) -> tuple[float, float]:
+    """(low, high) from `LOW:HIGH`; ValueError otherwise (callers say which option was wrong)."""
+    low, high = (float(part) for part in text.split(":"))
+    return low, high
+
+
 @dataclass(frozen=True)
 class Focus:
     """A part of one factor's range that training visits more often (`toolkit train --focus`).
@@ -141,12 +147,11 @@ class Focus:
     def parse(cls, kind: str, text: str) -> Focus:
         """From `FACTOR=LOW:HIGH`, inside that factor's range of `kind`."""
         name, _, span = text.partition("=")
-        low, _, high = span.partition(":")
         table = FACTORS[kind]
         if name not in table:
             raise InputError(f"--focus {text}: no {kind} factor '{name}' (known: {', '.join(table)})")
         try:
-            focus = cls(name, float(low), float(high))
+            focus = cls(name, *parse_span(span))
         except ValueError:
             raise InputError(f"--focus {text}: write FACTOR=LOW:HIGH, e.g. {name}=10:40") from None
         factor = table[name]
