@@ -41,6 +41,23 @@ def test_flatten_turns_grey_shadowed_paper_white_and_faint_pencil_dark() -> None
     assert after > 3 * before  # the same lines, far clearer
 
 
+def test_flatten_graphite_stretches_graphite_that_red_pencil_held_back() -> None:
+    """10 grey levels of graphite beside dark construction pencil: on the mean of the channels the
+    coloured pencil sets the stretch; on the brightest channel only graphite does."""
+    factors = middle_factors("sketch") | {"pencil_contrast": 10, "construction_colour": 1.0}
+    image, target = make_pair("sketch", 256, 256, seed=1, factors=factors)
+    lines, paper = target < 128, target == 255
+
+    def line_contrast(method: str) -> float:
+        gray = cv2.cvtColor(condition(image, method), cv2.COLOR_RGB2GRAY).astype(float)
+        return float(np.median(gray[paper]) - np.median(gray[lines]))
+
+    assert line_contrast("flatten-graphite") > 1.5 * line_contrast("flatten")
+    # a grey image has one reduction: the two stretches agree there
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    assert np.array_equal(condition(gray, "flatten"), condition(gray, "flatten-graphite"))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_conditioning_keeps_shape_and_dtype(dtype: type, channels: int) -> None:
@@ -50,10 +67,12 @@ def test_conditioning_keeps_shape_and_dtype(dtype: type, channels: int) -> None:
         image = image.astype(np.uint16) * 257
     elif dtype is np.float32:
         image = image.astype(np.float32) / 255
-    flat = condition(image, "flatten")
-    assert flat.shape == image.shape and flat.dtype == image.dtype
+    for method in ("flatten", "flatten-graphite"):
+        flat = condition(image, method)
+        assert flat.shape == image.shape and flat.dtype == image.dtype
     assert condition(image, "none") is image
-    with pytest.raises(InputError, match="unknown input conditioning 'clahe': choose one of none, flatten"):
+    choices = "none, flatten, flatten-graphite"
+    with pytest.raises(InputError, match=rf"unknown input conditioning 'clahe': choose one of {choices}$"):
         condition(image, "clahe")
 
 

@@ -67,8 +67,9 @@ def train_command(
     conditioning: Annotated[
         str,
         typer.Option(
-            help="Input conditioning on each whole image: none, or flatten (paper to white, ink stretched; "
-            "sketches). Recorded in the weights; every graph and engine made from them applies it."
+            help="Input conditioning on each whole image: none, flatten (paper to white, ink stretched; "
+            "sketches) or flatten-graphite (the stretch set by graphite, not coloured pencil). "
+            "Recorded in the weights; every graph and engine made from them applies it."
         ),
     ] = "none",
     loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",

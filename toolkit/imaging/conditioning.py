@@ -23,7 +23,7 @@ import numpy as np
 
 from toolkit.core.errors import InputError
 
-CONDITIONINGS = ("none", "flatten")
+CONDITIONINGS = ("none", "flatten", "flatten-graphite")
 PAPER_GRID = 128  # long side of the low-resolution paper estimate, px
 MAX_GAIN = 8.0  # the ink stretch never amplifies by more (an empty page is mostly noise)
 BAND_ROWS = 512
@@ -58,10 +58,12 @@ def condition(image: np.ndarray, method: str) -> np.ndarray:
     """The image as the model sees it: same shape and dtype (uint8, uint16 or float in [0, 1])."""
     if check_conditioning(method) == "none" or getattr(image, "method", None) == method:
         return image
-    return flatten(image)
+    return flatten(image, stretch_on="brightest" if method == "flatten-graphite" else "mean")
 
 
-def flatten(image: np.ndarray) -> np.ndarray:
+def flatten(image: np.ndarray, *, stretch_on: str = "mean") -> np.ndarray:
+    """Paper to white, then the ink stretched; `stretch_on` ("mean" or "brightest") is the reduction
+    over channels that the darkest 0.5 % is read on."""
     top = float(np.iinfo(image.dtype).max) if np.issubdtype(image.dtype, np.integer) else 1.0
     height, width = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -78,7 +80,9 @@ def flatten(image: np.ndarray) -> np.ndarray:
     # ... and the paper's own level, where most of the page is paper, is white
     paper = np.maximum(paper * np.percentile(small / np.maximum(paper, 1e-3), 75, axis=(0, 1)), 1e-3)
     # the darkest 0.5 % of the flattened page, read at low resolution, sets the stretch
-    darkest = float(np.percentile((small / paper).mean(axis=2), 0.5))
+    flat_small = small / paper
+    darkness = flat_small.max(axis=2) if stretch_on == "brightest" else flat_small.mean(axis=2)
+    darkest = float(np.percentile(darkness, 0.5))
     gain = min(MAX_GAIN, 1.0 / max(1.0 - darkest, 1e-6))
     # out = clip(1 - (1 - min(pixel / paper, 1)) * gain, 0, 1), in the image's units: as the stretch
     # never brightens, min(., 1) is the clip at the top, so it is gain * pixel / paper - (gain - 1),
