@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from toolkit.core.agreement import compare
 from toolkit.core.errors import InputError, UsageError
+from toolkit.core.machine import available_memory_mb
 from toolkit.core.metadata import OutputInfo
 from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
@@ -23,7 +24,13 @@ from toolkit.runtime.backends import make_runner
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pictures import line_image, write_line_image
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.tile_plan import activation_bytes_per_pixel, cheapest_tiles, tile_pixels_within
+from toolkit.runtime.tile_plan import (
+    DEFAULT_MEMORY_MB,
+    activation_bytes_per_pixel,
+    cheapest_tiles,
+    default_memory_mb,
+    tile_pixels_within,
+)
 from toolkit.runtime.tiling import (
     Tiling,
     fitted,
@@ -240,6 +247,15 @@ def test_a_budget_is_read_off_the_models_own_tensors(contour: OnnxRuntimeRunner)
     assert tile_pixels_within(100, contour) == int((100 * 2**20 - weights) / per_pixel)
     with pytest.raises(UsageError, match="--memory must be at least 16"):
         Tiling(memory_mb=8)
+
+
+def test_the_default_budget_is_a_quarter_of_the_free_memory_within_its_range() -> None:
+    # a small VM, a Jetson Orin Nano (about 5 GB free), a 24 GB workstation; a machine that does not say
+    machines = (1500, 5000, 9000, 22000, None)
+    assert [default_memory_mb(free) for free in machines] == [512, 1024, 2048, 4096, 1024]
+    free = available_memory_mb()  # Linux: /proc/meminfo, and the cgroup's limit where there is one
+    assert free is not None and free > 0
+    assert 512 <= DEFAULT_MEMORY_MB <= 4096 and DEFAULT_MEMORY_MB % 256 == 0
 
 
 def test_finished_rows_are_converted_where_they_lie_in_the_blending_sum(contour: OnnxRuntimeRunner) -> None:

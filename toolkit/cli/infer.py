@@ -62,7 +62,8 @@ def infer_command(
     memory: Annotated[
         Optional[int],
         typer.Option(
-            help="Memory budget of the model's activations, MB (default 1024): each image runs whole where "
+            help="Memory budget of the model's activations, MB (default: a quarter of the free memory, "
+            "512-4096): each image runs whole where "
             "it fits, else in the fewest equal tiles that do (from the graph's tensor sizes). --tile "
             "overrides it."
         ),
@@ -202,7 +203,7 @@ def bench_command(
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     memory: Annotated[
         Optional[int],
-        typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory: 1024)."),
+        typer.Option(help="End to end with a memory budget's tile plan, MB (as infer --memory)."),
     ] = None,
     size: Annotated[int, typer.Option(help="Side of the generated images.")] = 424,
     json_path: JsonOption = None,

@@ -1,6 +1,7 @@
-"""What this machine's CPU is, for the records benchmarks and shipped graphs carry: its model name and
-the flags that decide our speeds (VNNI and AMX for INT8). Linux reads /proc/cpuinfo; elsewhere the
-platform module's name, without flags."""
+"""What this machine is, for the records benchmarks and shipped graphs carry and for the defaults sized
+to it: its CPU's model name and the flags that decide our speeds (VNNI and AMX for INT8), and the
+memory a program may still take. Linux reads /proc and the cgroup's limit; elsewhere the platform
+module's name, without flags, and no memory figure."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ def cpu_flags(wanted: tuple[str, ...]) -> list[str]:
     """Those of `wanted` this CPU has, in the order given."""
     have = set(cpuinfo_field("flags").split())
     return [flag for flag in wanted if flag in have]
+
+
+def available_memory_mb() -> int | None:
+    """Memory this process may still take, MB: the kernel's MemAvailable, or less where a container's
+    cgroup (v2) limit leaves less; None where neither can be read."""
+    figures = []
+    try:
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        figures.append(int(meminfo["MemAvailable"].split()[0]) // 1024)
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            figures.append((int(limit) - int((cgroup / "memory.current").read_text())) // 2**20)
+    except (OSError, ValueError):
+        pass
+    return min(figures) if figures else None

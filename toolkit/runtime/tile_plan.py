@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.core.errors import UsageError
+from toolkit.core.machine import available_memory_mb
 from toolkit.runtime.base import Runner
 
 if TYPE_CHECKING:
@@ -31,10 +32,29 @@ MIN_TILE = 64  # a budget that does not allow a tile this large is refused
 # them so. Summing every tensor instead, as this did before, overstated the need 2.7x (unet-light) to
 # 9x (INT8 graphs): tiles were far too small.
 RUNTIME_OVERHEAD = 2.75
-# The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: it leaves
-# room for the scan and the rest on a Jetson Orin Nano (8 GB shared with the GPU) or a small VM, and
-# runs pages up to 1.8 MP (unet-light) and 2.2 MP (contour) in one pass.
-DEFAULT_MEMORY_MB = 1024
+# The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: a quarter
+# of the memory available at start-up, in steps of 256 MB, between 512 MB and 4 GB (1024 MB where the
+# machine does not say). 1 GB on a Jetson Orin Nano (8 GB shared with the GPU, about 5 GB
+# free), 512 MB on a small VM, 4 GB on a workstation, which runs a 10000x8000 scan in about 16 tiles
+# instead of 90: at 1024 MB the overlap alone cost 12 % of the model's time there, and 85 % of the
+# model's own speed end to end was out of reach (BENCHMARKS.md). 1024 MB runs pages up to 1.8 MP
+# (unet-light) in one pass, 4 GB about 8 MP.
+DEFAULT_MEMORY_SHARE = 0.25
+DEFAULT_MEMORY_RANGE_MB = (512, 4096)
+FALLBACK_MEMORY_MB = 1024
+MEMORY_STEP_MB = 256
+
+
+def default_memory_mb(available_mb: int | None) -> int:
+    """The default budget for a machine with `available_mb` free (`machine.available_memory_mb()`)."""
+    if available_mb is None:
+        return FALLBACK_MEMORY_MB
+    low, high = DEFAULT_MEMORY_RANGE_MB
+    share = int(available_mb * DEFAULT_MEMORY_SHARE) // MEMORY_STEP_MB * MEMORY_STEP_MB
+    return min(high, max(low, share))
+
+
+DEFAULT_MEMORY_MB = default_memory_mb(available_memory_mb())  # this machine's, read once at start-up
 
 
 @functools.cache
