@@ -21,7 +21,7 @@ from toolkit.calibration.images import load_calibration_set
 from toolkit.calibration.int8 import TARGETS, check_quantiser, quantize_int8
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
-from toolkit.calibration.sensitivity import node_sensitivity, quantize_to_target
+from toolkit.calibration.sensitivity import fewest_in_fp32, node_sensitivity, quantize_to_target
 from toolkit.cli import app
 from toolkit.core.errors import ExitCode, InputError, MissingDependencyError
 from toolkit.core.metadata import read_card
@@ -415,6 +415,24 @@ def test_automatic_fallback_meets_the_target_and_records_it(
         consumer_of_amplified_channel(onnx.load(sensitive))
         in read_card(result.path).extra["int8_excluded_nodes"]
     )
+
+
+def test_the_fallback_search_bisects_to_the_fewest_nodes_it_saw_meet_the_target() -> None:
+    """unet-light's TensorRT form (2026-12-03): 9 nodes in FP32 missed 0.9995, 18 met it and shipped.
+    On a curve that first meets the target at 12 of 20 nodes: doubling to 16, then 12, 10, 11."""
+    curve = {count: 0.97 + 0.0025 * count for count in range(1, 21)}  # 11 nodes: 0.9975, 12: 1.0
+    seen: list[int] = []
+
+    def measure(count: int) -> float:
+        seen.append(count)
+        return curve[count]
+
+    assert fewest_in_fp32(measure, 20, 0.999) == (12, curve[12])
+    assert seen == [1, 2, 4, 8, 16, 12, 10, 11]
+    assert fewest_in_fp32(measure, 20, 0.9) == (1, curve[1])
+    seen.clear()
+    assert fewest_in_fp32(measure, 20, 1.1) == (None, curve[20])  # all 20 tried, not 16 and stop
+    assert seen == [1, 2, 4, 8, 16, 20]
 
 
 def test_cli_convert_and_calibrate(

@@ -3,8 +3,10 @@
 Sensitivity is measured one node at a time: only that node in INT8, everything else FP32, on the
 evaluation images; its cost is how far the output's lines move from the FP32 graph's (1 - line F1
 agreement). The automatic mode quantises everything, and while the agreement misses the target,
-keeps the most sensitive nodes in FP32: 1, 2, 4, ... of them, so a graph with N nodes needs about
-log2(N) extra quantisations. Calibration ranges are computed once and reused from the cache.
+keeps the most sensitive nodes in FP32: 1, 2, 4, ... of them until one count meets it, then the
+fewest between the last count that missed and that one, by bisection (a count of 9 that misses and
+18 that meets ends at, say, 12, not 18), so a graph with N nodes needs about 2 log2(N) extra
+quantisations. Calibration ranges are computed once and reused from the cache.
 """
 
 from __future__ import annotations
@@ -142,17 +144,19 @@ def quantize_to_target(
         ranking = node_sensitivity(
             fp32_path, images, method=method, cache_dir=cache_dir, track=track, target=target
         )
-        count = 1
-        while f1 < target_f1 and count <= len(ranking):
-            excluded = [c.node for c in ranking[:count]]
-            f1, _ = probe.measure(excluded)
+
+        def measure(count: int) -> float:
+            f1, _ = probe.measure([c.node for c in ranking[:count]])
             log.info("%d most sensitive node(s) in FP32: agreement %.4f", count, f1)
-            count *= 2
-        if f1 < target_f1:
+            return f1
+
+        count, f1 = fewest_in_fp32(measure, len(ranking), target_f1)
+        if count is None:
             raise CheckFailed(
                 f"{fp32_path}: INT8 agreement {f1:.4f} misses the target {target_f1} even with "
-                f"{len(excluded)} nodes in FP32"
+                f"{len(ranking)} nodes in FP32"
             )
+        excluded = [c.node for c in ranking[:count]]
     result = quantize_int8(
         fp32_path,
         images,
@@ -164,3 +168,25 @@ def quantize_to_target(
         target=target,
     )
     return result, ranking, f1
+
+
+def fewest_in_fp32(measure: Callable[[int], float], total: int, target_f1: float) -> tuple[int | None, float]:
+    """(count, its agreement): the fewest of the `total` most sensitive nodes that, kept in FP32, make
+    `measure(count)` meet `target_f1`; (None, the agreement with all of them) where even that misses.
+
+    Doubling finds a count that meets the target, bisection the fewest above the last that missed. The
+    agreement grows with the count only about monotonically, so this is the fewest the search saw
+    meet it, never a count it did not measure."""
+    missed, count = 0, 1
+    while (f1 := measure(count)) < target_f1:
+        if count == total:
+            return None, f1
+        missed, count = count, min(2 * count, total)
+    met = (count, f1)
+    while met[0] - missed > 1:
+        count = (missed + met[0]) // 2
+        if (f1 := measure(count)) >= target_f1:
+            met = (count, f1)
+        else:
+            missed = count
+    return met
