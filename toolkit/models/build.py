@@ -28,6 +28,7 @@ from toolkit.models.weights import (
     read_state_dict,
     state_dict_sha256,
     torchvision_resnet_to_contour,
+    without_unfitting,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def load_model(
 ) -> LoadedModel:
     """Build `spec`, load `weights` into it, and select the line output or the given feature maps.
 
-    `partial` lets a contour model take trunk-only weights (a torchvision resnet18) to train its head.
+    `partial` lets a contour model take trunk-only weights (a torchvision resnet18) to train its head,
+    or weights whose head has another form (`head_stride`): the layers that do not fit start afresh.
     """
     if features is not None and spec.family != "contour":
         raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
@@ -94,6 +96,15 @@ def load_model(
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
+        if partial:
+            state_dict, dropped = without_unfitting(state_dict, net.state_dict(), "head.")
+            if dropped:
+                log.info(
+                    "%s: %d head keys of another form start afresh, e.g. %s",
+                    weights,
+                    len(dropped),
+                    dropped[0],
+                )
         load_weights(net, state_dict, weights, allow_missing)
     else:
         log.debug("model '%s': initialised from seed %d, no weights loaded", spec.name, seed)

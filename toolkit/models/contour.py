@@ -7,8 +7,11 @@ dropped (toolkit/models/weights.py). It offers two outputs:
 
 - features: the raw feature maps of conv1 (after BN+ReLU, stride 2) and layer1 (stride 4), which the
   paper reads as contour images, one channel at a time (`forward_features`);
-- lines: a light head that fuses both feature maps with a full-resolution stem into one line
-  probability map at the input's resolution (`forward`).
+- lines: a light head that fuses both feature maps with a stem read off the image into one line
+  probability map at the input's resolution (`forward`). Its last layers run at full resolution
+  (`head_stride` 1), or at half resolution with each pixel's 2x2 block of outputs unfolded from 4
+  channels (`head_stride` 2, depth-to-space): the full-resolution layers took 47 % of the INT8 CPU
+  form's time and kept it from being faster than FP32 (docs/precision.md).
 
 Height and width must be multiples of `ContourConfig.stride` (4); the runtime pads and crops.
 """
@@ -39,10 +42,15 @@ class ContourConfig:
     # layers at `wide_dilations`, then projected onto the head's coarse features (0: no branch)
     wide_width: int = 0
     wide_dilations: tuple[int, ...] = ()
+    # 1: stem, fusion with it and the logit at full resolution; 2: all at half resolution, the stem a
+    # 4x4 stride-2 convolution (it still reads every pixel), the logits 4 channels unfolded into 2x2
+    head_stride: int = 1
 
     def __post_init__(self) -> None:
         if self.in_channels not in (1, 3):
             raise ValueError(f"ContourConfig.in_channels must be 1 or 3, not {self.in_channels}")
+        if self.head_stride not in (1, 2):
+            raise ValueError(f"ContourConfig.head_stride must be 1 or 2, not {self.head_stride}")
 
     @property
     def stride(self) -> int:
@@ -112,12 +120,12 @@ class WideContext(nn.Module):
 
 
 class ContourHead(nn.Module):
-    """Fuses conv1 (stride 2), layer1 (stride 4, seen in context) and a full-resolution stem into
-    line probability."""
+    """Fuses conv1 (stride 2), layer1 (stride 4, seen in context) and a stem read off the image (at
+    `head_stride`) into line probability."""
 
     def __init__(self, config: ContourConfig) -> None:
         super().__init__()
-        width, stem_width = config.head_width, config.stem_width
+        width, stem_width, stride = config.head_width, config.stem_width, config.head_stride
         self.reduce_conv1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.reduce_layer1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.context = DilatedContext(width, config.context_dilations)
@@ -125,8 +133,17 @@ class ContourHead(nn.Module):
             WideContext(config.wide_width, width, config.wide_dilations) if config.wide_width else None
         )
         self.fuse = conv_bn_relu(2 * width, width, 3)
-        self.stem = conv_bn_relu(config.in_channels, stem_width, 3)
-        self.out = nn.Sequential(conv_bn_relu(width + stem_width, width, 3), nn.Conv2d(width, 1, 1))
+        self.stem = (
+            conv_bn_relu(config.in_channels, stem_width, 3)
+            if stride == 1
+            else nn.Sequential(
+                nn.Conv2d(config.in_channels, stem_width, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(stem_width),
+                nn.ReLU(inplace=True),
+            )
+        )
+        self.out = nn.Sequential(conv_bn_relu(width + stem_width, width, 3), nn.Conv2d(width, stride**2, 1))
+        self.unfold = nn.PixelShuffle(stride) if stride > 1 else nn.Identity()
 
     def forward(self, image: torch.Tensor, conv1: torch.Tensor, layer1: torch.Tensor) -> torch.Tensor:
         coarse = self.context(self.reduce_layer1(layer1))  # (N, width, H/4, W/4)
@@ -134,8 +151,10 @@ class ContourHead(nn.Module):
             coarse = coarse + self.wide(layer1)
         coarse = upsample2(coarse)  # (N, width, H/2, W/2)
         x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
-        x = torch.cat([upsample2(x), self.stem(image)], dim=1)  # (N, width + stem, H, W)
-        return torch.sigmoid(self.out(x))  # (N, 1, H, W)
+        if isinstance(self.unfold, nn.Identity):
+            x = upsample2(x)  # (N, width, H, W)
+        x = torch.cat([x, self.stem(image)], dim=1)  # (N, width + stem, H/s, W/s), s = head_stride
+        return torch.sigmoid(self.unfold(self.out(x)))  # (N, s*s, H/s, W/s) unfolded: (N, 1, H, W)
 
 
 def upsample2(x: torch.Tensor) -> torch.Tensor:

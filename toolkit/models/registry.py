@@ -111,6 +111,18 @@ MODELS: dict[str, ModelSpec] = {
             "line contours of paintings: ResNet18 up to layer1 with a light fusion head",
             ContourConfig(context_dilations=(2, 4, 8), wide_width=48, wide_dilations=(1, 2, 4, 8, 16)),
         ),
+        ModelSpec(
+            "contour-fast",
+            "contour",
+            "contour with its head's last layers at half resolution, the lines unfolded from 4 channels",
+            ContourConfig(
+                context_dilations=(2, 4, 8),
+                wide_width=48,
+                wide_dilations=(1, 2, 4, 8, 16),
+                stem_width=16,  # a 4x4 stride-2 stem: 16 channels for what 8 saw at every pixel
+                head_stride=2,
+            ),
+        ),
     ]
 }
 

@@ -129,6 +129,19 @@ def load_weights(
     model.load_state_dict(state_dict, strict=False)
 
 
+def without_unfitting(
+    state_dict: StateDict, expected: Mapping[str, torch.Tensor], prefix: str
+) -> tuple[StateDict, list[str]]:
+    """(`state_dict` less its keys under `prefix` that the model lacks or holds in another shape, those
+    keys): a head of another form is left to train from its initialisation, the rest still loads."""
+    dropped = [
+        key
+        for key, tensor in state_dict.items()
+        if key.startswith(prefix) and (key not in expected or expected[key].shape != tensor.shape)
+    ]
+    return {k: v for k, v in state_dict.items() if k not in dropped}, dropped
+
+
 def _describe(label: str, keys: list[str]) -> str:
     named = ", ".join(keys[:MAX_NAMED_KEYS])
     more = f" and {len(keys) - MAX_NAMED_KEYS} more" if len(keys) > MAX_NAMED_KEYS else ""
