@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from toolkit.core.errors import WeightsMismatchError
+from toolkit.models.build import load_model
 from toolkit.models.contour import ContourConfig, ContourNet, FeatureMaps
 from toolkit.models.registry import MODELS, get_spec
 from toolkit.models.unet import SketchUNet, UNetConfig
+from toolkit.models.weights import write_weights
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -84,6 +88,45 @@ def test_a_contour_model_grown_a_wide_context_starts_as_the_model_without_it() -
     with torch.inference_mode():
         assert torch.equal(grown(x), small(x))
     assert sum(p.numel() for p in grown.head.wide.parameters()) > 0
+
+
+def test_contour_fast_runs_no_layer_at_full_resolution() -> None:
+    """Its stem reads every pixel with a 4x4 stride-2 convolution and its logits unfold 2x2 blocks:
+    the lines come out at the input's size while no convolution's output is larger than half of it."""
+    net = get_spec("contour-fast").build()
+    sizes = []
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            module.register_forward_hook(lambda _m, _i, out: sizes.append(tuple(out.shape[-2:])))
+    with torch.inference_mode():
+        lines = net(torch.rand(2, 3, 64, 96))
+    assert lines.shape == (2, 1, 64, 96) and float(lines.min()) >= 0 and float(lines.max()) <= 1
+    assert max(sizes) == (32, 48)
+    assert (64, 96) in [(2 * h, 2 * w) for h, w in sizes]  # the stem and the logits at half size
+    with pytest.raises(ValueError, match="head_stride must be 1 or 2, not 4"):
+        ContourConfig(head_stride=4)
+
+
+def test_contour_weights_start_contour_fast_but_its_own_head_layers(tmp_path: Path) -> None:
+    """`toolkit train contour-fast --init-weights contour.safetensors`: the trunk and the coarse head
+    load; the stem and logit layers, of another shape at half resolution, start from initialisation.
+    Loaded for use (not partial), the same file is refused, naming the mismatch."""
+    source = get_spec("contour").build(seed=3)
+    path = tmp_path / "contour.safetensors"
+    write_weights(source, path, {})
+    fast = load_model(get_spec("contour-fast"), path, seed=0, partial=True).module
+    fresh = get_spec("contour-fast").build(seed=0)
+    for key, tensor in fast.state_dict().items():
+        same_shape = source.state_dict()[key].shape == tensor.shape
+        expected = source.state_dict()[key] if same_shape else fresh.state_dict()[key]
+        assert torch.equal(tensor, expected), key
+    assert not torch.equal(
+        fast.state_dict()["layer1.0.conv1.weight"], fresh.state_dict()["layer1.0.conv1.weight"]
+    )
+    with pytest.raises(
+        WeightsMismatchError, match=r"shape mismatch \(head.stem.0.weight: file \(8, 3, 3, 3\)"
+    ):
+        load_model(get_spec("contour-fast"), path, seed=0)
 
 
 def test_feature_maps_select_channels() -> None:
