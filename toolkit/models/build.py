@@ -23,6 +23,7 @@ from toolkit.core.version import __version__
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
 from toolkit.models.registry import ModelSpec
 from toolkit.models.weights import (
+    contour_head_to_half_resolution,
     is_torchvision_resnet,
     load_weights,
     read_state_dict,
@@ -96,6 +97,8 @@ def load_model(
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
+        if partial and spec.family == "contour" and spec.config.head_stride == 2:
+            state_dict = contour_head_to_half_resolution(state_dict, spec.config.stem_width)
         if partial:
             state_dict, dropped = without_unfitting(state_dict, net.state_dict(), "head.")
             if dropped:

@@ -92,6 +92,31 @@ def torchvision_resnet_to_contour(state_dict: StateDict, in_channels: int) -> tu
     return kept, dropped
 
 
+def contour_head_to_half_resolution(state_dict: StateDict, stem_width: int) -> StateDict:
+    """A full-resolution contour head's weights in the half-resolution form (`head_stride` 2), so a
+    grown model starts near the model it grew from instead of from a random head:
+
+    - the logit (1 channel) is repeated for the 4 pixels each half-resolution position unfolds into:
+      at first every 2x2 block is one value, the old prediction upsampled by nearest neighbour, and no
+      checkerboard (the ICNR idea, Aitken et al. 2017);
+    - the convolution before it keeps its weights on the fused features and gets zeros for the new
+      stem's `stem_width` channels, so the new stem starts unheard and training brings it in;
+    - the full-resolution stem is dropped (the new one, 4x4 at stride 2, starts afresh).
+    A state dict without a full-resolution head is returned unchanged."""
+    logit = state_dict.get("head.out.1.weight")
+    if logit is None or logit.shape[0] != 1:
+        return state_dict
+    fuse = state_dict["head.out.0.0.weight"]  # (width, width + old stem, 3, 3)
+    width = fuse.shape[0]
+    grown = {k: v for k, v in state_dict.items() if not k.startswith("head.stem.")}
+    grown["head.out.0.0.weight"] = torch.cat(
+        [fuse[:, :width], fuse.new_zeros(width, stem_width, 3, 3)], dim=1
+    )
+    grown["head.out.1.weight"] = logit.repeat(4, 1, 1, 1)
+    grown["head.out.1.bias"] = state_dict["head.out.1.bias"].repeat(4)
+    return grown
+
+
 def is_torchvision_resnet(state_dict: StateDict) -> bool:
     return "fc.weight" in state_dict or any(TORCHVISION_DROPPED.match(k) for k in state_dict)
 
