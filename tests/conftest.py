@@ -28,7 +28,6 @@ settings.load_profile("reproducible")
 EXPORTS = {
     "unet-light": ("unet-light", None, None),
     "contour": ("contour", None, None),
-    "contour-fast": ("contour-fast", None, None),
     "contour-gray": ("contour", 1, None),
     "contour-features": ("contour", None, {"conv1": [3, 21, 48, 56], "layer1": None}),
 }

@@ -108,13 +108,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "contour",
             "contour",
-            "line contours of paintings: ResNet18 up to layer1 with a light fusion head",
-            ContourConfig(context_dilations=(2, 4, 8), wide_width=48, wide_dilations=(1, 2, 4, 8, 16)),
-        ),
-        ModelSpec(
-            "contour-fast",
-            "contour",
-            "contour with its head's last layers at half resolution, the lines unfolded from 4 channels",
+            "line contours of paintings: ResNet18 up to layer1, a light fusion head at half resolution",
             ContourConfig(
                 context_dilations=(2, 4, 8),
                 wide_width=48,
