@@ -74,9 +74,11 @@ class BasicBlock(nn.Module):
         return self.relu(out + x)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
+    # (kernel - 1) // 2 keeps odd kernels centred, and a 4x4 at stride 2 on exactly half the size
+    padding = (kernel_size - 1) // 2
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
@@ -133,14 +135,11 @@ class ContourHead(nn.Module):
             WideContext(config.wide_width, width, config.wide_dilations) if config.wide_width else None
         )
         self.fuse = conv_bn_relu(2 * width, width, 3)
+        self.stride = stride
         self.stem = (
             conv_bn_relu(config.in_channels, stem_width, 3)
             if stride == 1
-            else nn.Sequential(
-                nn.Conv2d(config.in_channels, stem_width, 4, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(stem_width),
-                nn.ReLU(inplace=True),
-            )
+            else conv_bn_relu(config.in_channels, stem_width, 4, stride=2)
         )
         self.out = nn.Sequential(conv_bn_relu(width + stem_width, width, 3), nn.Conv2d(width, stride**2, 1))
         self.unfold = nn.PixelShuffle(stride) if stride > 1 else nn.Identity()
@@ -151,7 +150,7 @@ class ContourHead(nn.Module):
             coarse = coarse + self.wide(layer1)
         coarse = upsample2(coarse)  # (N, width, H/2, W/2)
         x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
-        if isinstance(self.unfold, nn.Identity):
+        if self.stride == 1:
             x = upsample2(x)  # (N, width, H, W)
         x = torch.cat([x, self.stem(image)], dim=1)  # (N, width + stem, H/s, W/s), s = head_stride
         return torch.sigmoid(self.unfold(self.out(x)))  # (N, s*s, H/s, W/s) unfolded: (N, 1, H, W)
