@@ -130,6 +130,18 @@ def test_feature_maps_tile_at_their_own_stride(exported: dict[str, Path]) -> Non
         assert relative < 1e-4, (name, relative)
 
 
+def test_a_batch_reused_across_tiles_gives_each_tiles_own_pass(contour: OnnxRuntimeRunner) -> None:
+    image, _ = make_pair("painting", 96, 200, seed=1)
+    left, right = image[:, :96], image[:, 104:]
+    into = np.full((2, 3, 96, 96), np.nan, np.float32)  # what a previous tile left behind
+    for crop in (left, right):
+        np.testing.assert_array_equal(
+            predict(contour, [crop], into=into)["lines"], predict(contour, [crop])["lines"]
+        )
+    with pytest.raises(InputError, match=r"batch does not fit into a float32 \(2, 3, 96, 96\)"):
+        predict(contour, [image], into=into)
+
+
 def test_bad_tiling_and_feature_models(exported: dict[str, Path]) -> None:
     with pytest.raises(InputError, match="overlap < tile/2"):
         Tiling(tile=64, overlap=40)

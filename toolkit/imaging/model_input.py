@@ -55,12 +55,14 @@ def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = 
         # arithmetic, done once per possible value; OpenCV's LUT (8-bit only) is 3x numpy's `take`
         # on a 512 px tile (BENCHMARKS.md: the pipeline alone went from 21-24 to 61-76 Mpx/s)
         table = normalisation_table(card, image.dtype)
-        for channel in range(hwc.shape[2]):
-            pixels = hwc[:, :, channel]
-            if image.dtype == np.uint8:
-                cv2.LUT(np.ascontiguousarray(pixels), table[channel][None], dst=out[channel])
-            else:
-                np.take(table[channel], pixels, out=out[channel])
+        if image.dtype == np.uint8:
+            # one pass splits the channels (a view of a tile included), where a copy per channel took 2
+            planes = cv2.split(hwc) if hwc.shape[2] > 1 else [image]
+            for channel, pixels in enumerate(planes):
+                cv2.LUT(pixels, table[channel][None], dst=out[channel])
+        else:
+            for channel in range(hwc.shape[2]):
+                np.take(table[channel], hwc[:, :, channel], out=out[channel])
         return out
     if np.issubdtype(image.dtype, np.integer):
         pixels = hwc.astype(np.float32) / np.iinfo(image.dtype).max
