@@ -12,7 +12,9 @@ loses in line F1 against the targets; for the forms ONNX Runtime's CPU provider 
 faster than FP32 they run on this machine (`cpu_speedup`, with the CPU named). The record goes into
 the graph's card (`agreement`), where
 `--precision auto` reads it: a form is run by default only where its agreement meets its
-precision's gate and it loses at most 0.005 line F1 (toolkit.runtime.backends.verified).
+precision's gate and it loses at most 0.005 line F1 (toolkit.runtime.backends.verified). Last, what
+ONNX Runtime's CPU provider holds per input pixel running each graph (`runtime_memory`), which the
+tile plan reads (`--memory-only` re-measures just that).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from toolkit.analysis.verify import verify_model
 from toolkit.calibration.calibrate import calibrate
 from toolkit.calibration.images import load_calibration_set
 from toolkit.core.machine import cpu_flags, cpu_model
-from toolkit.core.metadata import DOMAIN_OF_FAMILY, read_card
+from toolkit.core.metadata import AGREEMENT_NOTE, DOMAIN_OF_FAMILY, RUNTIME_MEMORY_NOTE, read_card
 from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
@@ -41,6 +43,7 @@ from toolkit.export.onnx_export import export_model
 from toolkit.models.registry import get_spec
 from toolkit.runtime.bench import model_only
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.tile_plan import measure_runtime_memory
 
 SIZE = 424
 
@@ -62,7 +65,7 @@ def record_agreement(graph: Path, fp32: Path, heldout: Path, fp32_f1: float) -> 
         "date": date.today().isoformat(),
     }
     card = read_card(graph)
-    card = dataclasses.replace(card, extra={**card.extra, "agreement": json.dumps(record)})
+    card = dataclasses.replace(card, extra={**card.extra, AGREEMENT_NOTE: json.dumps(record)})
     save_graph(onnx.load(graph), card, graph, overwrite=True)
     return record
 
@@ -84,10 +87,20 @@ def cpu_speedup(graph: Path, fp32: Path, pages: list[Path], rounds: int = 3) -> 
 def record_speed(graph: Path, fp32: Path, heldout: Path) -> dict:
     """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record."""
     card = read_card(graph)
-    record = json.loads(card.extra.get("agreement", "{}"))
+    record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
     record["cpu_speedup"] = round(cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]), 2)
     record["cpu"] = cpu_name()
-    card = dataclasses.replace(card, extra={**card.extra, "agreement": json.dumps(record)})
+    card = dataclasses.replace(card, extra={**card.extra, AGREEMENT_NOTE: json.dumps(record)})
+    save_graph(onnx.load(graph), card, graph, overwrite=True)
+    return record
+
+
+def record_memory(graph: Path) -> dict:
+    """Write what ONNX Runtime holds per input pixel running `graph` into its card (the tile plan's
+    figure, toolkit.runtime.tile_plan)."""
+    record = measure_runtime_memory(graph)
+    card = read_card(graph)
+    card = dataclasses.replace(card, extra={**card.extra, RUNTIME_MEMORY_NOTE: json.dumps(record)})
     save_graph(onnx.load(graph), card, graph, overwrite=True)
     return record
 
@@ -105,11 +118,16 @@ def main() -> None:
     parser.add_argument("--target-f1", type=float, default=0.995, help="calibrate --target-f1, TensorRT form")
     parser.add_argument("--cpu-target-f1", type=float, default=None, help="the same for the CPU form")
     parser.add_argument("--speed-only", action="store_true", help="only re-measure the CPU speed-ups")
+    parser.add_argument("--memory-only", action="store_true", help="only re-measure the runtime memory")
     args = parser.parse_args()
     spec = get_spec(args.model)
     domain = DOMAIN_OF_FAMILY[spec.family]
     paths = {form: SHIPPED_DIR / f"{args.model}{suffix}.onnx" for form, suffix in SHIPPED_FORMS.items()}
     fp32 = SHIPPED_DIR / f"{args.model}.onnx"
+    if args.memory_only:
+        for form, graph in {"fp32": fp32, **paths}.items():
+            print(f"{args.model} {form}: {record_memory(graph)}")
+        return
     with tempfile.TemporaryDirectory() as scratch:
         calib, heldout = Path(scratch) / "calib", Path(scratch) / "heldout"
         write_pairs(domain, 32, SIZE, seed=1, root=calib)
@@ -130,6 +148,8 @@ def main() -> None:
             print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1)}")
         for form in ("fp16", "int8-cpu"):
             print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout)}")
+        for form, graph in {"fp32": fp32, **paths}.items():
+            print(f"{args.model} {form}: {record_memory(graph)}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
 from toolkit.core.errors import InputError, MissingDependencyError
 from toolkit.core.fileio import refuse_overwrite
-from toolkit.core.metadata import graph_mismatch, read_card, refuse_mismatch
+from toolkit.core.metadata import graph_mismatch, inherited_extra, read_card, refuse_mismatch
 from toolkit.engines.header import version_tuple
 from toolkit.export.graph_file import save_graph
 
@@ -278,7 +278,7 @@ def quantize_int8(
     if problems:
         raise InputError(f"{fp32_path}: the INT8 graph breaks TensorRT's Q/DQ rules: {'; '.join(problems)}")
     extra = {
-        **card.extra,
+        **inherited_extra(card),
         "quantizer": "onnxruntime.quantization.quantize_static (QDQ, per-channel weights)",
         "int8_target": target,
         "calibration_method": method,

@@ -121,6 +121,20 @@ class ModelCard:
             raise InputError(f"{source}: toolkit metadata is damaged ({error})") from error
 
 
+# Notes in a card's `extra` that were measured on that one graph file, not true of the model: a graph
+# made from it (converted, calibrated, given a serving front) starts without them.
+# agreement: with the FP32 graph, and its CPU speed (scripts/ship_graphs.py, read by `--precision auto`);
+# runtime_memory: what ONNX Runtime holds per input pixel running it (read by the tile plan).
+AGREEMENT_NOTE = "agreement"
+RUNTIME_MEMORY_NOTE = "runtime_memory"
+MEASURED_NOTES = (AGREEMENT_NOTE, RUNTIME_MEMORY_NOTE)
+
+
+def inherited_extra(card: ModelCard) -> dict[str, str]:
+    """`card.extra` as a graph derived from `card`'s graph inherits it: without `MEASURED_NOTES`."""
+    return {key: value for key, value in card.extra.items() if key not in MEASURED_NOTES}
+
+
 def serving_form(card: ModelCard, pixels: str = "uint8") -> ModelCard:
     """The card of `card`'s serving form (toolkit.export.serving; `toolkit serve` offers its model in
     this form too): raw (N, H, W, C) pixels of `pixels` dtype in, (N, H, W, 1) lines out."""
@@ -132,6 +146,7 @@ def serving_form(card: ModelCard, pixels: str = "uint8") -> ModelCard:
         input_dtype=pixels,
         output_layout="NHWC",
         pixel_scale=1 / top,
+        extra=inherited_extra(card),
     )
 
 

@@ -25,7 +25,7 @@ from onnx import numpy_helper
 
 from toolkit.core.errors import InputError
 from toolkit.core.fileio import refuse_overwrite
-from toolkit.core.metadata import graph_mismatch, read_card, refuse_mismatch
+from toolkit.core.metadata import graph_mismatch, inherited_extra, read_card, refuse_mismatch
 from toolkit.export.graph_file import save_graph
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def convert_to_fp16(
             model, keep_io_types=True, node_block_list=list(keep), disable_shape_infer=False
         )
     extra = {
-        **card.extra,
+        **inherited_extra(card),
         "fp16_converter": f"onnxconverter-common {converter_version}",
         "fp32_nodes": json.dumps(keep),
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from toolkit.core.agreement import TOLERANCES
 from toolkit.core.errors import InputError, MissingDependencyError, UsageError
-from toolkit.core.metadata import ModelCard, read_card
+from toolkit.core.metadata import AGREEMENT_NOTE, ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
 from toolkit.core.shipped import shipped_forms
 from toolkit.runtime.base import Runner
@@ -67,7 +67,7 @@ def verified(card: ModelCard, backend: str = "onnxruntime") -> bool:
     against FP32, its lines lose at most MAX_F1_DROP of line F1 against the targets, and, on ONNX
     Runtime's CPU provider, it was measured faster than FP32 (an INT8 graph that keeps many nodes in
     FP32 can be slower: `contour`'s CPU form ran at 0.88x on an AVX-512 VNNI Xeon)."""
-    record = json.loads(card.extra.get("agreement", "null") or "null")
+    record = json.loads(card.extra.get(AGREEMENT_NOTE, "null") or "null")
     if not isinstance(record, dict):
         return False
     gate = TOLERANCES[card.precision].min_line_f1

@@ -1,23 +1,30 @@
 """A tile plan from a memory budget: the largest tile a model may run within it, and the fewest equal,
 stride-aligned tiles that cover an image with it (`toolkit infer --memory MB`). Torch-free.
 
-A model's working memory grows with the pixels it runs: every tensor inside the graph is (C, H/s, W/s)
-at its own stride s. The graph is walked in its order once, at a fixed size by shape inference, each
-tensor alive from the node that makes it to the last node that reads it: the most float32 bytes alive
-at once, per input pixel, times what ONNX Runtime holds beyond them (`RUNTIME_OVERHEAD`, measured), is
-what one more input pixel costs. The budget, less the weights, over that is the largest tile; images
-that fit run whole, as one `predict`.
+A model's working memory grows with the pixels it runs. Where the graph's card records it
+(`runtime_memory`, measured when the graph is shipped: `measure_runtime_memory`), that is what ONNX
+Runtime held per input pixel running that graph. Otherwise it is estimated: every tensor inside the
+graph is (C, H/s, W/s) at its own stride s; the graph is walked in its order once, at a fixed size by
+shape inference, each tensor alive from the node that makes it to the last node that reads it, and the
+most float32 bytes alive at once, per input pixel, times what ONNX Runtime holds beyond them
+(`RUNTIME_OVERHEAD`), is what one more input pixel costs. The budget, less the weights, over that is
+the largest tile; images that fit run whole, as one `predict`.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core.errors import UsageError
 from toolkit.core.machine import available_memory_mb
+from toolkit.core.metadata import RUNTIME_MEMORY_NOTE
 from toolkit.runtime.base import Runner
 
 if TYPE_CHECKING:
@@ -32,6 +39,12 @@ MIN_TILE = 64  # a budget that does not allow a tile this large is refused
 # them so. Summing every tensor instead, as this did before, overstated the need 2.7x (unet-light) to
 # 9x (INT8 graphs): tiles were far too small.
 RUNTIME_OVERHEAD = 2.75
+# Where the card records what the runtime held (`runtime_memory`): the most per pixel over tiles of
+# these sides, with a little room. It steps with the tile as ONNX Runtime's arena grows in regions:
+# 149-175 bytes per pixel for contour, 438-573 for unet-light over sides of 512-2048 (onnxruntime 1.32,
+# 2026-12-03), so one side alone could be 17 % short of another.
+MEASURE_SIDES = (512, 768, 1024, 1280, 1536)
+MEASURED_HEADROOM = 1.1
 # The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: a quarter
 # of the memory available at start-up, in steps of 256 MB, between 512 MB and 4 GB (1024 MB where the
 # machine does not say). 1 GB on a Jetson Orin Nano (8 GB shared with the GPU, about 5 GB
@@ -57,9 +70,19 @@ def default_memory_mb(available_mb: int | None) -> int:
 DEFAULT_MEMORY_MB = default_memory_mb(available_memory_mb())  # this machine's, read once at start-up
 
 
+def bytes_per_pixel(runner: Runner) -> float:
+    """What one more input pixel of a tile costs running `runner`'s graph: measured where its card
+    records it, else estimated from the graph's tensors."""
+    measured = runner.card.extra.get(RUNTIME_MEMORY_NOTE)
+    if measured:
+        return MEASURED_HEADROOM * json.loads(measured)["bytes_per_pixel"]
+    return activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
+
+
 @functools.cache
 def activation_bytes_per_pixel(graph: Path, modified: float) -> tuple[float, int]:
-    """(bytes the runtime holds per input pixel, bytes of the weights) of an ONNX graph."""
+    """(bytes the runtime holds per input pixel, estimated from the tensors, bytes of the weights) of an
+    ONNX graph."""
     import onnx
 
     model = onnx.load(graph)
@@ -98,7 +121,8 @@ def tile_pixels_within(memory_mb: int, runner: Runner, *, held_bytes: int = 0) -
     is not a graph file (the PyTorch reference: its fixed tiles stay)."""
     if runner.graph is None or runner.graph.suffix != ".onnx":
         return None
-    per_pixel, weights = activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)
+    per_pixel = bytes_per_pixel(runner)
+    weights = activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[1]
     pixels = int((memory_mb * 2**20 - weights - held_bytes) / per_pixel)
     if pixels < MIN_TILE**2:
         need = math.ceil((MIN_TILE**2 * per_pixel + weights + held_bytes) / 2**20)
@@ -115,7 +139,57 @@ def row_pixels(runner: Runner, row_bytes: float) -> float:
     wide as the scan) in tile pixels of `runner`'s model."""
     if runner.graph is None or runner.graph.suffix != ".onnx":
         return 0.0
-    return row_bytes / activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
+    return row_bytes / bytes_per_pixel(runner)
+
+
+# A fresh process loads the graph, makes one normalised tile, and runs it: how far its peak RSS rises
+# above what was resident before the passes (the weights and the session are not counted: the plan
+# pays for them apart). Read from /proc/self/status, whose peak is this process's own; getrusage's
+# maxrss carries a forking parent's over into its child.
+PEAK_GROWTH = """
+import sys
+import numpy as np
+from pathlib import Path
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+def status_mb(field):
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) / 2**10
+graph, side, passes = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+with OnnxRuntimeRunner(graph) as runner:
+    card = runner.card
+    tile = np.random.default_rng(0).random((1, card.input_channels, side, side), np.float32)
+    resident = status_mb("VmRSS")
+    for _ in range(passes):
+        runner.infer({card.input_name: tile})
+    print(status_mb("VmHWM") - resident)
+"""
+
+
+def peak_growth_mb(graph: Path, side: int, *, passes: int = 3) -> float:
+    """MB by which ONNX Runtime's CPU provider raises a fresh process's peak RSS over `passes` passes
+    of one `side` x `side` tile of `graph` (Linux)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_GROWTH, str(graph), str(side), str(passes)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.split()[-1])
+
+
+def measure_runtime_memory(graph: Path, *, sides: tuple[int, ...] = MEASURE_SIDES) -> dict[str, Any]:
+    """The `runtime_memory` note for `graph`'s card: the most bytes per input pixel ONNX Runtime's CPU
+    provider held running square tiles of `sides`."""
+    import onnxruntime
+
+    per_pixel = {side: peak_growth_mb(graph, side) * 2**20 / side**2 for side in sides}
+    return {
+        "bytes_per_pixel": round(max(per_pixel.values()), 1),
+        "by_side": {str(side): round(value, 1) for side, value in per_pixel.items()},
+        "measured": f"peak RSS over 3 passes of each side, onnxruntime {onnxruntime.__version__} CPU",
+        "date": datetime.date.today().isoformat(),
+    }
 
 
 def cheapest_tiles(
