@@ -7,10 +7,11 @@ own): a synthetic page of the model's domain tiled up to the size and written as
 `toolkit infer`'s whole path on it (`infer_files`: decode, conditioning, the memory budget's tile plan,
 model, blend, conversion, PNG encode, atomic write), and each stage timed alone on the same image.
 Model-only is the model alone on the plan's own tiles of the (conditioned) scan, each normalised
-before its pass is timed: one pass where the image runs whole, every tile's pass otherwise, the best
-of 5 such runs (2 above 16 MP), as one scan end to end is: passes vary 10-15 % run to run, and the
-best single pass against a run's total would count that spread as host overhead (the best single pass
-is kept in the JSON as `best_pass_gflop_s`);
+before its pass is timed: one pass where the image runs whole, every tile's pass otherwise. It and one
+scan end to end take turns, 5 times each (3 above 16 MP), and each counts its best run: passes vary
+10-15 % run to run and the machine's speed drifts over minutes, and the best single pass against a
+run's total would count that spread as host overhead (the best single pass is kept in the JSON as
+`best_pass_gflop_s`);
 rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
 end-to-end share counts every loss: tile overlap, host-side stages and their serialisation. End to end
 is measured twice: one scan alone (its decode and encode cannot overlap anything), and per scan over
@@ -84,15 +85,19 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             image = condition(read_image(source), card.conditioning)  # what the tiles are cut from
             tiling = fitted(Tiling(memory_mb=memory), runner, image)  # the plan infer makes for this scan
             grid = tile_grid(height, width, card.stride, tiling)
-            attempts = 2 if height * width > 2**24 else 5  # a 1 MP pass is 0.3-0.6 s: more tries are cheap
+            attempts = 3 if height * width > 2**24 else 5  # a 1 MP pass is 0.3-0.6 s: more tries are cheap
             runner.infer(model_feed(runner, image, grid, grid.ys[0], grid.xs[0]))  # warm-up
-            # Model only is the plan's own passes on the scan's own tiles, nothing else, best of as many
-            # runs as end to end gets: passes vary 10-15 % run to run on these shared machines, and the
-            # best single pass against a run of 9 would count that spread as host overhead.
-            passes = [model_passes(runner, image, grid) for _ in range(attempts)]
             del image  # infer reads its own
-            end_to_end = float("inf")
+            # Model only is the plan's own passes on the scan's own tiles, nothing else; it and end to end
+            # take turns, and each counts its best run: passes vary 10-15 % from run to run on these
+            # shared machines, and the machine's speed drifts over minutes, so the two are measured
+            # under the same conditions, and the best single pass against a run of 9 would count that
+            # spread as host overhead.
+            passes, end_to_end = [], float("inf")
             for attempt in range(attempts):
+                image = condition(read_image(source), card.conditioning)
+                passes.append(model_passes(runner, image, grid))
+                del image
                 started = time.perf_counter()
                 out = Path(scratch) / f"out-{attempt}"
                 run = infer_files(runner, [InputFile(source, Path("scan.png"))], out, tiling=tiling)
