@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core.errors import InputError, MissingDependencyError
-from toolkit.core.metadata import ModelCard, card_of, graph_mismatch, load_graph
+from toolkit.core.metadata import RUNTIME_MEMORY_NOTE, ModelCard, card_of, graph_mismatch, load_graph
 from toolkit.core.model_ref import ENGINE_SUFFIXES, resolve_model
 from toolkit.core.provenance import output_record, record_in, safetensors_header
 from toolkit.engines.cuda import CudaError
@@ -37,6 +37,7 @@ from toolkit.engines.header import (
 )
 from toolkit.engines.header import sha256_of as sha256
 from toolkit.engines.trt import import_runtime, platform_of
+from toolkit.runtime.tile_plan import MEASURED_HEADROOM
 
 Row = tuple[str, str]  # (label, text)
 
@@ -318,8 +319,20 @@ def card_rows(card: ModelCard) -> list[Row]:
     rows.append(
         ("made with", f"toolkit {card.toolkit_version}, torch {card.torch_version}, opset {card.opset}")
     )
-    rows += [("note", f"{key}: {value}") for key, value in card.extra.items() if key not in PRECISION_NOTES]
+    if RUNTIME_MEMORY_NOTE in card.extra:
+        rows.append(("runtime memory", runtime_memory_text(json.loads(card.extra[RUNTIME_MEMORY_NOTE]))))
+    shown = PRECISION_NOTES | {RUNTIME_MEMORY_NOTE}
+    rows += [("note", f"{key}: {value}") for key, value in card.extra.items() if key not in shown]
     return rows
+
+
+def runtime_memory_text(record: dict) -> str:
+    sides = [int(side) for side in record.get("by_side", {})]
+    over = f" (the most over tiles of {min(sides)}-{max(sides)} px)" if sides else ""
+    return (
+        f"{record['bytes_per_pixel']:.0f} bytes per input pixel{over}, {record['measured']}, "
+        f"{record['date']}: the tile plan counts {MEASURED_HEADROOM}x that"
+    )
 
 
 def precision_text(card: ModelCard) -> str:
