@@ -56,7 +56,8 @@ def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = 
         # on a 512 px tile (BENCHMARKS.md: the pipeline alone went from 21-24 to 61-76 Mpx/s)
         table = normalisation_table(card, image.dtype)
         if image.dtype == np.uint8:
-            # one pass splits the channels (a view of a tile included), where a copy per channel took 2
+            # OpenCV splits the channels in one pass over the pixels (a strided view of a tile too),
+            # where a contiguous copy of each channel read them once per channel
             planes = cv2.split(hwc) if hwc.shape[2] > 1 else [image]
             for channel, pixels in enumerate(planes):
                 cv2.LUT(pixels, table[channel][None], dst=out[channel])

@@ -41,7 +41,7 @@ MIN_TILE = 64  # a budget that does not allow a tile this large is refused
 RUNTIME_OVERHEAD = 2.75
 # Where the card records what the runtime held (`runtime_memory`): the most per pixel over tiles of
 # these sides, with a little room. It steps with the tile as ONNX Runtime's arena grows in regions:
-# 149-175 bytes per pixel for contour, 438-573 for unet-light over sides of 512-2048 (onnxruntime 1.32,
+# 149-175 bytes per pixel for contour, 437-574 for unet-light over sides of 512-2048 (onnxruntime 1.32,
 # 2026-12-03), so one side alone could be 17 % short of another.
 MEASURE_SIDES = (512, 768, 1024, 1280, 1536)
 MEASURED_HEADROOM = 1.1
@@ -142,7 +142,7 @@ def row_pixels(runner: Runner, row_bytes: float) -> float:
     return row_bytes / bytes_per_pixel(runner)
 
 
-# A fresh process loads the graph, makes one normalised tile, and runs it: how far its peak RSS rises
+# A fresh process loads the graph, makes one random float tile, and runs it: how far its peak RSS rises
 # above what was resident before the passes (the weights and the session are not counted: the plan
 # pays for them apart). Read from /proc/self/status, whose peak is this process's own; getrusage's
 # maxrss carries a forking parent's over into its child.
