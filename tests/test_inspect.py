@@ -114,9 +114,9 @@ def test_derived_graphs_say_how_they_got_their_precision(derived: dict[str, Path
         assert text.endswith(f"kept out of INT8: {excluded}") or f"kept out of INT8: {excluded};" in text
     assert "TensorRT form: symmetric int8" in precisions[1]
     # what was measured on the shipped FP32 file is not carried over to graphs made from it
-    assert "runtime memory" in rows_of(cli.invoke(app, ["inspect", str(SHIPPED)]).output)
+    assert "memory" in rows_of(cli.invoke(app, ["inspect", str(SHIPPED)]).output)
     assert not any(RUNTIME_MEMORY_NOTE in read_card(path).extra for path in derived.values())
-    assert "runtime memory" not in rows_of(result.output)
+    assert "memory" not in rows_of(result.output)
     assert "ONNX Runtime CPU form" in precisions[2] and "3 transposed convolutions as 1x1" in precisions[2]
     # only the TensorRT form is held to TensorRT's Q/DQ rules
     assert rows_of(result.output)["Q/DQ rules"] == [

@@ -320,7 +320,7 @@ def card_rows(card: ModelCard) -> list[Row]:
         ("made with", f"toolkit {card.toolkit_version}, torch {card.torch_version}, opset {card.opset}")
     )
     if RUNTIME_MEMORY_NOTE in card.extra:
-        rows.append(("runtime memory", runtime_memory_text(json.loads(card.extra[RUNTIME_MEMORY_NOTE]))))
+        rows.append(("memory", runtime_memory_text(json.loads(card.extra[RUNTIME_MEMORY_NOTE]))))
     shown = PRECISION_NOTES | {RUNTIME_MEMORY_NOTE}
     rows += [("note", f"{key}: {value}") for key, value in card.extra.items() if key not in shown]
     return rows
