@@ -29,6 +29,7 @@ from toolkit.runtime.tile_plan import (
     activation_bytes_per_pixel,
     cheapest_tiles,
     default_memory_mb,
+    measure_runtime_memory,
     peak_growth_mb,
     tile_pixels_within,
 )
@@ -243,6 +244,14 @@ def test_a_budget_is_read_off_the_graphs_card_or_its_tensors(
         assert tile_pixels_within(100, runner) == int((100 * 2**20 - weights) / per_pixel)
     with pytest.raises(UsageError, match="--memory must be at least 16"):
         Tiling(memory_mb=8)
+
+
+def test_runtime_memory_is_the_most_a_pixel_cost_over_the_sides_measured(exported: dict[str, Path]) -> None:
+    record = measure_runtime_memory(exported["contour"], sides=(256, 384))
+    assert set(record["by_side"]) == {"256", "384"}
+    assert record["bytes_per_pixel"] == max(record["by_side"].values())
+    assert 50 < record["bytes_per_pixel"] < 2000, record  # the full-resolution head held about 400
+    assert "onnxruntime" in record["measured"]
 
 
 def test_the_default_budget_is_a_quarter_of_the_free_memory_within_its_range() -> None:
