@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core.fileio import write_png
-from toolkit.core.machine import cpu_flags, cpu_model
+from toolkit.core.machine import cpu_flags, cpu_model, process_memory_mb
 from toolkit.data.synthetic import make_pair
 from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import read_image
@@ -80,7 +80,8 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             folder.append(InputFile(Path(scratch) / f"scan-{copy}.png", Path(f"scan-{copy}.png")))
         runner, backend = make_runner(model, precision=precision)
         with runner:
-            program_mb = resident_mb()  # the interpreter, libraries, session and weights: not the budget's
+            # the interpreter, libraries, session and weights: not the budget's
+            program_mb = process_memory_mb()
             card = runner.card
             image = condition(read_image(source), card.conditioning)  # what the tiles are cut from
             tiling = fitted(Tiling(memory_mb=memory), runner, image)  # the plan infer makes for this scan
@@ -103,7 +104,8 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
                 run = infer_files(runner, [InputFile(source, Path("scan.png"))], out, tiling=tiling)
                 end_to_end = min(end_to_end, time.perf_counter() - started)
                 assert run.results[0].status == "ok", run.results[0].error
-            peak_mb = peak_resident_mb()  # toolkit infer's peak on this scan (with the model-only passes)
+            # toolkit infer's peak on this scan (with the model-only passes)
+            peak_mb = process_memory_mb("VmHWM")
             started = time.perf_counter()
             run = infer_files(runner, folder, Path(scratch) / "folder", tiling=tiling)
             per_scan = (time.perf_counter() - started) / len(folder)
@@ -167,15 +169,6 @@ def model_passes(runner: Runner, image: np.ndarray, grid: TileGrid) -> list[floa
             feed = model_feed(runner, image, grid, y, x)
             seconds.append(timed(lambda: runner.infer(feed)))  # noqa: B023 (called at once)
     return seconds
-
-
-def resident_mb(field: str = "VmRSS") -> float:
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith(field + ":")).split()[1]) / 1024
-
-
-def peak_resident_mb() -> float:
-    return resident_mb("VmHWM")
 
 
 def parse_size(text: str) -> tuple[int, int]:

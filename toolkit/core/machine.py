@@ -47,3 +47,11 @@ def available_memory_mb() -> int | None:
     except (OSError, ValueError):
         pass
     return min(figures) if figures else None
+
+
+def process_memory_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (`VmRSS`) or its peak so far (`VmHWM`), MB, from
+    /proc/self/status (Linux), whose peak is the process's own: getrusage's maxrss carries a forking
+    parent's over into its child."""
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith(field + ":")).split()[1]) / 1024

@@ -144,25 +144,21 @@ def row_pixels(runner: Runner, row_bytes: float) -> float:
 
 # A fresh process loads the graph, makes one random float tile, and runs it: how far its peak RSS rises
 # above what was resident before the passes (the weights and the session are not counted: the plan
-# pays for them apart). Read from /proc/self/status, whose peak is this process's own; getrusage's
-# maxrss carries a forking parent's over into its child.
+# pays for them apart).
 PEAK_GROWTH = """
 import sys
 import numpy as np
 from pathlib import Path
+from toolkit.core.machine import process_memory_mb
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-def status_mb(field):
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith(field + ":"))
-    return int(line.split()[1]) / 2**10
 graph, side, passes = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 with OnnxRuntimeRunner(graph) as runner:
     card = runner.card
     tile = np.random.default_rng(0).random((1, card.input_channels, side, side), np.float32)
-    resident = status_mb("VmRSS")
+    resident = process_memory_mb()
     for _ in range(passes):
         runner.infer({card.input_name: tile})
-    print(status_mb("VmHWM") - resident)
+    print(process_memory_mb("VmHWM") - resident)
 """
 
 
