@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from toolkit.core.errors import InputError
 from toolkit.core.metadata import read_card
@@ -131,6 +132,29 @@ def test_read_image_composites_alpha_on_white_and_keeps_16_bit(tmp_path: Path) -
     cv2.imwrite(str(tmp_path / "deep.png"), np.full((3, 3), 40000, np.uint16))
     deep = read_image(tmp_path / "deep.png")
     assert deep.dtype == np.uint16 and deep.max() == 40000
+    gray_alpha = np.zeros((4, 4, 2), np.uint8)
+    gray_alpha[:, :2, 1] = 255  # left half opaque black, right half transparent
+    Image.fromarray(gray_alpha, "LA").save(tmp_path / "gray-ink.png")
+    gray = read_image(tmp_path / "gray-ink.png")
+    assert gray.shape == (4, 4) and gray[:, :2].max() == 0 and gray[:, 2:].min() == 255
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "P", "I;16"])
+def test_read_image_gives_png_pixels_as_opencv_decodes_them_in_rgb(tmp_path: Path, mode: str) -> None:
+    """PNG is decoded by imagecodecs (twice OpenCV's speed on a large scan), to the same pixels."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    picture = Image.fromarray(pixels).convert(mode) if mode != "I;16" else None
+    if mode == "I;16":
+        cv2.imwrite(str(tmp_path / "scan.png"), rng.integers(0, 65536, (37, 53), dtype=np.uint16))
+    else:
+        picture.save(tmp_path / "scan.png")
+    expected = cv2.imread(str(tmp_path / "scan.png"), cv2.IMREAD_UNCHANGED)
+    if expected.ndim == 3:
+        expected = cv2.cvtColor(expected, cv2.COLOR_BGR2RGB)
+    image = read_image(tmp_path / "scan.png")
+    assert image.dtype == expected.dtype
+    np.testing.assert_array_equal(image, expected)
 
 
 @pytest.mark.parametrize(
@@ -139,6 +163,7 @@ def test_read_image_composites_alpha_on_white_and_keeps_16_bit(tmp_path: Path) -
         (b"", "empty file"),
         (b"GIF89a....", "not a readable image"),
         (b"\x89PNG\r\n\x1a\n cut off", "truncated PNG \\(the file ends before its IEND chunk\\)"),
+        (b"\x89PNG\r\n\x1a\n not a header, then IEND", "not a readable PNG \\("),
     ],
 )
 def test_read_image_errors_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
