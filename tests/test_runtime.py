@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from toolkit.core.errors import InputError
 from toolkit.core.metadata import read_card
-from toolkit.imaging.imageio import read_image
+from toolkit.imaging.imageio import composite_on_white, read_image
 from toolkit.models.reference import reference_model
 from toolkit.runtime import Runner, pad_to_stride, predict, to_model_input
 from toolkit.runtime.onnxruntime_runner import (
@@ -173,6 +173,61 @@ def test_read_image_errors_name_the_file(tmp_path: Path, content: bytes, message
         read_image(path)
     with pytest.raises(InputError, match=r"missing\.png: cannot read"):
         read_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize(
+    ("mode", "save"),
+    [
+        ("RGB", {}),
+        ("RGB", {"compression": "tiff_lzw"}),
+        ("RGB", {"compression": "tiff_adobe_deflate"}),
+        ("L", {}),
+        ("RGBA", {}),
+        ("I;16", {}),
+        ("P", {}),  # palette: OpenCV expands it
+        ("RGB", {"orientation": 6}),  # turned: OpenCV applies the tag
+        ("RGBA", {"orientation": 8}),  # OpenCV again, whose RGBA TIFFs come premultiplied
+    ],
+)
+def test_read_image_gives_tiff_pixels_as_opencv_decodes_them_in_rgb(
+    tmp_path: Path, mode: str, save: dict
+) -> None:
+    """Plain TIFFs are decoded by imagecodecs (1.2-15x OpenCV's speed on a large scan), the rest by
+    OpenCV; both give the same pixels, alpha (as stored) composited onto white."""
+    rng = np.random.default_rng(1)
+    if mode == "I;16":
+        picture = Image.fromarray(rng.integers(0, 65536, (37, 53), dtype=np.uint16))
+    else:
+        picture = Image.fromarray(rng.integers(0, 256, (37, 53, 4), dtype=np.uint8), "RGBA").convert(mode)
+    if "orientation" in save:
+        tags = TiffImagePlugin.ImageFileDirectory_v2()
+        tags[274] = save.pop("orientation")
+        save["tiffinfo"] = tags
+    picture.save(tmp_path / "scan.tif", **save)
+    if mode == "RGBA":
+        # OpenCV hands RGBA TIFFs out premultiplied (libtiff's RGBA reader): expect the pixels saved
+        stored = np.asarray(picture)
+        if "tiffinfo" in save:  # turned upright as OpenCV turns it: its alpha is as stored
+            turned = cv2.imdecode(np.fromfile(tmp_path / "scan.tif", np.uint8), cv2.IMREAD_UNCHANGED)
+            quarter = next(k for k in range(4) if np.array_equal(np.rot90(stored, k)[..., 3], turned[..., 3]))
+            stored = np.rot90(stored, quarter)
+        expected = composite_on_white(stored)
+    else:  # imdecode: OpenCV 5.1's imread fails on a TIFF with an orientation tag
+        expected = cv2.imdecode(np.fromfile(tmp_path / "scan.tif", np.uint8), cv2.IMREAD_UNCHANGED)
+        expected = expected if expected.ndim == 2 else cv2.cvtColor(expected, cv2.COLOR_BGR2RGB)
+    image = read_image(tmp_path / "scan.tif")
+    assert image.dtype == expected.dtype
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_read_image_turns_cmyk_into_rgb(tmp_path: Path) -> None:
+    """OpenCV hands a CMYK TIFF's four channels out as if they were BGRA."""
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[:4] = (200, 30, 30)  # red above, black below
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "print.tif")
+    image = read_image(tmp_path / "print.tif")
+    assert image.shape == (8, 8, 3)
+    assert image[0, 0, 0] > 150 and image[0, 0, 1:].max() < 80 and image[4:].max() < 30
 
 
 def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
