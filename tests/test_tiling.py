@@ -136,10 +136,12 @@ def test_a_batch_reused_across_tiles_gives_each_tiles_own_pass(contour: OnnxRunt
     image, _ = make_pair("painting", 96, 200, seed=1)
     left, right = image[:, :96], image[:, 104:]
     into = np.full((2, 3, 96, 96), np.nan, np.float32)  # what a previous tile left behind
+    planes = [np.full((96, 96), 7, np.uint8) for _ in range(3)]
     for crop in (left, right):
         np.testing.assert_array_equal(
-            predict(contour, [crop], into=into)["lines"], predict(contour, [crop])["lines"]
+            predict(contour, [crop], into=into, planes=planes)["lines"], predict(contour, [crop])["lines"]
         )
+        np.testing.assert_array_equal(np.dstack(planes), crop)  # the channels went through them
     with pytest.raises(InputError, match=r"batch does not fit into a float32 \(2, 3, 96, 96\)"):
         predict(contour, [image], into=into)
 

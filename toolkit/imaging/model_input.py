@@ -43,9 +43,19 @@ def to_pixels(image: np.ndarray, card: ModelCard) -> np.ndarray:
     return np.round(unit * top).astype(card.input_dtype)
 
 
-def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = None) -> np.ndarray:
+def to_model_input(
+    image: np.ndarray,
+    card: ModelCard,
+    out: np.ndarray | None = None,
+    *,
+    planes: list[np.ndarray] | None = None,
+) -> np.ndarray:
     """(H, W) gray or (H, W, 3) RGB, uint8/uint16/float in [0, 1] -> (C, H, W) normalised float32,
-    written into `out` when given (a slot of a batch: no stacking copy)."""
+    written into `out` when given (a slot of a batch: no stacking copy).
+
+    `planes`, (H, W) uint8 arrays, one per channel, take an 8-bit RGB image's channels on the way: the
+    tiler hands the same ones in for every tile, where fresh ones paid their page faults on each (a
+    9 MP tile: 50-170 ms against 30-50, split and lookup, 2026-12-03, AMD EPYC, under load)."""
     image = with_channels(image, card.input_channels)
     hwc = image.reshape(image.shape[0], image.shape[1], -1)
     if out is None:
@@ -58,8 +68,8 @@ def to_model_input(image: np.ndarray, card: ModelCard, out: np.ndarray | None = 
         if image.dtype == np.uint8:
             # OpenCV splits the channels in one pass over the pixels (a strided view of a tile too),
             # where a contiguous copy of each channel read them once per channel
-            planes = cv2.split(hwc) if hwc.shape[2] > 1 else [image]
-            for channel, pixels in enumerate(planes):
+            channels = cv2.split(hwc, planes) if hwc.shape[2] > 1 else [image]
+            for channel, pixels in enumerate(channels):
                 cv2.LUT(pixels, table[channel][None], dst=out[channel])
         else:
             for channel in range(hwc.shape[2]):

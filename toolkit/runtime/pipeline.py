@@ -12,12 +12,17 @@ from toolkit.runtime.base import Runner
 
 
 def predict(
-    runner: Runner, images: list[np.ndarray], *, into: np.ndarray | None = None
+    runner: Runner,
+    images: list[np.ndarray],
+    *,
+    into: np.ndarray | None = None,
+    planes: list[np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Run same-sized images as one batch; each output cropped to the images' size over its stride.
 
     `into`, a float32 (N >= len(images), C, H, W) array, takes the normalised batch instead of a fresh
-    one: the tiler hands the same one in for every tile (a 9 MP RGB tile's is 110 MB)."""
+    one, and `planes` the channels of each 8-bit RGB image on the way (`to_model_input`): the tiler
+    hands the same ones in for every tile (a 9 MP RGB tile's are 110 and 27 MB)."""
     sizes = {image.shape[:2] for image in images}
     if len(sizes) != 1:
         raise InputError(f"one batch needs images of one size, got {sorted(sizes)}")
@@ -31,7 +36,7 @@ def predict(
         raise InputError(f"predict: a {shape} batch does not fit into a {into.dtype} {into.shape} array")
     batch = into[: len(images)] if into is not None else np.empty(shape, np.float32)
     for slot, image in zip(batch, images):
-        to_model_input(image, card, out=slot)
+        to_model_input(image, card, out=slot, planes=planes)
     outputs = runner.infer({card.input_name: pad_to_stride(batch, card.stride)})
     cropped = {}
     for info in card.outputs:

@@ -214,9 +214,12 @@ def tiled_outputs(
         yield {name: (0, output[0]) for name, output in predict(runner, [image]).items()}
         return
     blends = {info.name: Blend(info.stride, grid, tiling.overlap, height, width) for info in card.outputs}
-    # one input array for every tile (a serving graph takes the pixels themselves)
+    # one input array for every tile, and one set of channel planes to split 8-bit RGB into (a
+    # serving graph takes the pixels themselves)
     shape = (tiling.batch, card.input_channels, grid.tile_h, grid.tile_w)
     batch = None if card.takes_pixels else np.empty(shape, np.float32)
+    rgb8 = image.dtype == np.uint8 and image.ndim == 3 and card.input_channels == 3
+    planes = [np.empty(shape[2:], np.uint8) for _ in range(3)] if rgb8 and batch is not None else None
     for row, y in enumerate(grid.ys):
         finished = {name: blend.finish_above(y) for name, blend in blends.items()}
         if any(block.shape[1] for _, block in finished.values()):
@@ -224,7 +227,7 @@ def tiled_outputs(
         for first in range(0, len(grid.xs), tiling.batch):
             chunk = grid.xs[first : first + tiling.batch]
             crops = [mirrored_crop(image, y, x, grid.tile_h, grid.tile_w) for x in chunk]
-            outputs = predict(runner, crops, into=batch)
+            outputs = predict(runner, crops, into=batch, planes=planes)
             for name, blend in blends.items():
                 for index, output in enumerate(outputs[name]):  # (C, tile_h / stride, tile_w / stride)
                     blend.add(output, row, first + index)
