@@ -136,11 +136,14 @@ def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     # which we need elsewhere for alpha and 16 bits (neither exists in JPEG).
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if is_jpeg else cv2.IMREAD_UNCHANGED
-    if is_jpeg:
-        with libjpeg_lines_to_log(path):
+    try:
+        if is_jpeg:
+            with libjpeg_lines_to_log(path):
+                image = cv2.imdecode(data, flags)
+        else:
             image = cv2.imdecode(data, flags)
-    else:
-        image = cv2.imdecode(data, flags)
+    except cv2.error:  # an assertion inside OpenCV on some damaged TIFFs
+        image = None
     if image is None:
         raise InputError(f"{path}: not a readable image (OpenCV cannot decode it)")
     if image.ndim == 3 and image.shape[2] == 1:
@@ -172,7 +175,7 @@ def tiff_pixels(path: Path, data: np.ndarray) -> np.ndarray:
     """A plain TIFF's first image (`Header.plain_tiff`), as `read_image` gives it."""
     try:
         image = imagecodecs.tiff_decode(data)  # (H, W) or (H, W, C): gray, RGB, RGBA
-    except (imagecodecs.TiffError, ValueError) as error:
+    except (imagecodecs.TiffError, ValueError, IndexError) as error:  # IndexError: no readable directory
         raise InputError(f"{path}: not a readable TIFF ({error})") from None
     return composite_on_white(image) if image.ndim == 3 and image.shape[2] == 4 else image
 
