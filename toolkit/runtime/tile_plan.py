@@ -41,8 +41,8 @@ MIN_TILE = 64  # a budget that does not allow a tile this large is refused
 RUNTIME_OVERHEAD = 2.75
 # Where the card records what the runtime held (`runtime_memory`): the most per pixel over tiles of
 # these sides, with a little room. It steps with the tile as ONNX Runtime's arena grows in regions:
-# 149-175 bytes per pixel for contour, 437-574 for unet-light over sides of 512-2048 (onnxruntime 1.32,
-# 2026-12-03), so one side alone could be 17 % short of another. The sides reach the tiles the plans
+# 149-182 bytes per pixel for contour, 432-597 for unet-light over sides of 512-3584 (FP32, onnxruntime
+# 1.32, 2026-12-03), so one side alone could be 28 % short of another. The sides reach the tiles the plans
 # make (a 10000x8000 scan at 4096 MB: 13.6 MP tiles): measured up to 1536 px only, contour's INT8 CPU
 # form recorded 187 bytes, held 207 on one 3584 px tile, and ran 1.3 % over the budget there.
 MEASURE_SIDES = (512, 768, 1024, 1280, 1536, 2048, 2560, 3584)
