@@ -44,7 +44,9 @@ RUNTIME_OVERHEAD = 2.75
 # 149-182 bytes per pixel for contour, 432-597 for unet-light over sides of 512-3584 (FP32, onnxruntime
 # 1.32, 2026-12-03), so one side alone could be 28 % short of another. The sides reach the tiles the plans
 # make (a 10000x8000 scan at 4096 MB: 13.6 MP tiles): measured up to 1536 px only, contour's INT8 CPU
-# form recorded 187 bytes, held 207 on one 3584 px tile, and ran 1.3 % over the budget there.
+# form recorded 187 bytes and held 207 on one 3584 px tile. (Its 10000x8000 scan then still ran 1.3 %
+# over the budget: the tiler held each tile's outputs into the next pass, which made the arena grow by
+# another region, 1 GB; it no longer does: tiling.blend_tiles.)
 MEASURE_SIDES = (512, 768, 1024, 1280, 1536, 2048, 2560, 3584)
 MEASURED_HEADROOM = 1.1
 # The budget `toolkit infer`, `toolkit bench` and `LineModel` plan with unless told otherwise: a quarter
