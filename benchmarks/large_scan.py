@@ -44,7 +44,7 @@ from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.base import Runner
 from toolkit.runtime.bench import conv_gflop
-from toolkit.runtime.infer import InputFile, infer_files
+from toolkit.runtime.infer import InputFile, infer_files, scan_plan
 from toolkit.runtime.pictures import draw_lines
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 from toolkit.runtime.tiling import TileGrid, Tiling, fitted, mirrored_crop, tile_grid
@@ -84,7 +84,10 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             program_mb = process_memory_mb()
             card = runner.card
             image = condition(read_image(source), card.conditioning)  # what the tiles are cut from
-            tiling = fitted(Tiling(memory_mb=memory), runner, image)  # the plan infer makes for this scan
+            # the plan infer makes for this scan: it pays for the scans it may read ahead and a picture
+            # being written beside it, as a folder runs
+            planned, _ = scan_plan(Tiling(memory_mb=memory), image, (height, width), "gray")
+            tiling = fitted(planned, runner, image)
             grid = tile_grid(height, width, card.stride, tiling)
             attempts = 3 if height * width > 2**24 else 5  # a 1 MP pass is 0.3-0.6 s: more tries are cheap
             runner.infer(model_feed(runner, image, grid, grid.ys[0], grid.xs[0]))  # warm-up

@@ -9,8 +9,10 @@ overlapping tiles (toolkit.runtime.tiling).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -26,10 +28,18 @@ from toolkit.core.fileio import atomic_path, refuse_replacing_inputs, write_png
 from toolkit.core.provenance import OUTPUT_KEYWORD, PNG_SIGNATURE, svg_with_metadata
 from toolkit.core.version import __version__
 from toolkit.imaging.conditioning import conditioned
-from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image
+from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_header, read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers
-from toolkit.runtime.pictures import FORMATS, check_scale, draw_feature_maps, draw_lines, rescaled, trace_svg
+from toolkit.runtime.pictures import (
+    FORMATS,
+    PICTURE_CHANNELS,
+    check_scale,
+    draw_feature_maps,
+    draw_lines,
+    rescaled,
+    trace_svg,
+)
 from toolkit.runtime.tiling import PLANNED_TILING, Tiling, fitted
 
 
@@ -107,8 +117,51 @@ class OutputOptions:
 DEFAULT_OPTIONS = OutputOptions()
 
 
-PREFETCH = 2  # images decoded ahead of the model, each by its own reader thread
+PREFETCH = 2  # images decoded ahead of the model at most, each by its own reader thread
 WRITE_BEHIND = 2  # images waiting to be written before the model waits for the writer
+# Under a memory budget, what runs beside a scan's tiles is paid from it too: the scans read ahead,
+# as far as an eighth of the budget allows, and one picture still being written. Without this, a
+# folder of 10000x8000 scans at 1024 MB held two more scans beside the one running (229 MB each as
+# decoded, about twice that while conditioned) and went 17 % over (contour, FP32, 2026-12-03).
+READ_AHEAD_SHARE = 0.125
+# A scan being read holds its decoded pixels, their conditioned copy and the conditioning's buffers:
+# 2.6x the decoded scan at 3000x2400 (unet-light's `flatten`), 1.9x at 10000x8000 (2026-12-03).
+READ_COPIES = 3
+
+
+def scan_plan(
+    tiling: Tiling, image: np.ndarray, size: tuple[int, int], output_format: str
+) -> tuple[Tiling, int]:
+    """The tiling a scan runs under in `infer_files`, and how many scans may be read ahead beside it.
+
+    `image` is the scan as the model takes it, `size` its (height, width) as decoded. Under a memory
+    budget, the plan pays for the scans read ahead and the picture still being written, each as large
+    as this scan's (larger ones wait for their turn), so it depends on this scan alone. It also pays
+    for reading the next scan after this one, if none was read ahead: ONNX Runtime's arena keeps
+    what this scan's tiles filled, so that read (its decoded pixels and their conditioned copy, where
+    this scan alone is counted) comes on top of it. A next scan larger than this one can still go
+    over by what it takes beyond that."""
+    if tiling.memory_mb is None:
+        return tiling, PREFETCH
+    height, width = size
+    decoded = height * width * image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
+    reading = READ_COPIES * max(decoded, image.nbytes)
+    ahead = min(PREFETCH, int(READ_AHEAD_SHARE * tiling.memory_mb * 2**20) // reading)
+    next_read = 0 if ahead else reading - image.nbytes
+    beside = ahead * reading + next_read + height * width * picture_bytes(output_format)
+    return dataclasses.replace(tiling, beside_bytes=beside), ahead
+
+
+def picture_bytes(output_format: str) -> int:
+    """Bytes per pixel of a line picture in `output_format`."""
+    return math.prod(PICTURE_CHANNELS.get(output_format, ()))
+
+
+def no_larger(path: Path, pixels: int) -> bool:
+    """Whether the header of the image at `path` says it has at most `pixels` (False where no header
+    can be read: OpenCV-only formats are read when their turn comes)."""
+    header = read_header(path)
+    return header is not None and header.width * header.height <= pixels
 
 
 @dataclass
@@ -244,8 +297,9 @@ def infer_files(
 ) -> InferRun:
     """OUT_DIR/RELATIVE.png for every input (or one file per feature channel), in input order.
 
-    Decoding runs `PREFETCH` images ahead and PNG encoding behind, in threads, while the model runs
-    (ONNX Runtime releases the GIL), so the model is rarely kept waiting. `options.resume` skips
+    Decoding runs up to `PREFETCH` images ahead (under a memory budget, as many as its share allows:
+    `scan_plan`) and PNG encoding behind, in threads, while the model runs (ONNX Runtime releases the
+    GIL), so the model is rarely kept waiting. `options.resume` skips
     outputs already written: writes are atomic, so an existing output is a whole one.
     """
     channels = None if runner.card.output_kind == "lines" else channel_numbers(runner)
@@ -255,7 +309,7 @@ def infer_files(
     readers = ThreadPoolExecutor(PREFETCH, thread_name_prefix="read")
     writer = ThreadPoolExecutor(1, thread_name_prefix="write")
     reads: dict[int, Future] = {}
-    writes: list[tuple[int, Future]] = []
+    writes: list[tuple[int, Future, float]] = []  # (job, its write, bytes of its pictures; inf: not known)
     finished: dict[int, FileResult] = {}
 
     def read(path: Path) -> tuple[tuple[int, int], np.ndarray]:
@@ -264,14 +318,16 @@ def infer_files(
         image = read_image(path, options.max_pixels)
         return image.shape[:2], conditioned(rescaled(image, options.scale), runner.card.conditioning)
 
-    def prefetch(upto: int) -> None:
-        for index in range(upto, min(upto + PREFETCH, len(jobs))):
-            if jobs[index].result is None and index not in reads:
-                reads[index] = readers.submit(read, jobs[index].item.path)
+    def prefetch(first: int, count: int, pixels: int | None) -> None:
+        """Read the `count` jobs from `first` ahead; under a budget only those of at most `pixels`."""
+        for index in range(first, min(first + count, len(jobs))):
+            path, waiting = jobs[index].item.path, jobs[index].result is None and index not in reads
+            if waiting and (pixels is None or no_larger(path, pixels)):
+                reads[index] = readers.submit(read, path)
 
     try:
         for index, job in enumerate(track(jobs)):
-            prefetch(index)
+            prefetch(index, 1, None)
             if job.result is not None:
                 finished[index] = job.result
                 continue
@@ -282,16 +338,19 @@ def infer_files(
                 message = str(error) if isinstance(error, InputError) else f"{job.item.path}: {error}"
                 finished[index] = FileResult(job.item.path, [], "error", 0.0, error=message)
                 continue
+            planned, ahead = scan_plan(tiling, image, (height, width), options.output_format)
+            budget = tiling.memory_mb is not None
+            prefetch(index + 1, ahead, height * width if budget else None)
+            settle(writes, height * width * picture_bytes(options.output_format) if budget else None)
             draw = draw_lines if channels is None else draw_feature_maps
             pictures = draw(
-                runner, image, output_format=options.output_format, tiling=tiling, size=(width, height)
+                runner, image, output_format=options.output_format, tiling=planned, size=(width, height)
             )
             del image
             source = {"source": str(job.item.path), "width": width, "height": height}
             written = writer.submit(write_output, job, pictures, options, started, stamp | source)
-            writes.append((index, written))
-            if len(writes) > WRITE_BEHIND:  # bound what waits in memory when writing is the slow part
-                writes[-WRITE_BEHIND - 1][1].result()
+            held = sum(p.nbytes for p in pictures) if isinstance(pictures, list) else float("inf")
+            writes.append((index, written, held))
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: outputs being written are finished (whole), nothing is half-written;
         # the caller reports what was done, and --resume carries on from there.
@@ -299,9 +358,18 @@ def infer_files(
     finally:
         readers.shutdown(wait=True, cancel_futures=True)
         writer.shutdown(wait=True)
-    finished |= {index: future.result() for index, future in writes}
+    finished |= {index: future.result() for index, future, _ in writes}
     run.results = [finished[index] for index in sorted(finished)]
     return run
+
+
+def settle(writes: list[tuple[int, Future, float]], allowance: float | None) -> None:
+    """Wait for the oldest writes until at most WRITE_BEHIND wait, and, under a memory budget, until
+    the pictures still waiting hold at most `allowance` bytes."""
+    waiting = [(future, held) for _, future, held in writes if not future.done()]
+    over = (lambda: False) if allowance is None else (lambda: sum(held for _, held in waiting) > allowance)
+    while waiting and (len(waiting) > WRITE_BEHIND or over()):
+        waiting.pop(0)[0].result()
 
 
 def write_output(

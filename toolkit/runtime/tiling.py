@@ -38,6 +38,9 @@ class Tiling:
     memory_mb: int | None = None
     max_tile_pixels: int | None = None  # what `memory_mb` allows for this model (set by `fitted`)
     row_pixels: float = 0.0  # of those, what each row of a tile's height costs in blending buffers
+    # what the caller holds beside the scan while its tiles run, paid from `memory_mb` too (toolkit
+    # infer: the scans it reads ahead, a picture still being written)
+    beside_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.tile < 16 or not 0 <= self.overlap < self.tile // 2 or self.batch < 1:
@@ -68,11 +71,12 @@ BLEND_BYTES = 12
 def fitted(tiling: Tiling, runner: Runner, scan: np.ndarray | None = None) -> Tiling:
     """`tiling`, with tiles and tile batches shrunk to what the runner takes (`Runner.max_input`), and
     a memory budget turned into the largest tile this model's activations allow in it: for `scan`,
-    once the scan, its 8-bit picture and the blending buffers as wide as it are paid for."""
+    once the scan, its 8-bit picture, the blending buffers as wide as it and what the caller holds
+    beside it (`beside_bytes`) are paid for."""
     if runner.max_input is None:
         if tiling.memory_mb is None or tiling.max_tile_pixels is not None:
             return tiling
-        held = scan.nbytes + scan.shape[0] * scan.shape[1] if scan is not None else 0
+        held = scan.nbytes + scan.shape[0] * scan.shape[1] + tiling.beside_bytes if scan is not None else 0
         per_row = row_pixels(runner, BLEND_BYTES * scan.shape[1]) if scan is not None else 0.0
         # one tile per call: a batch of tiles is as much memory as one tile that large
         pixels = tile_pixels_within(tiling.memory_mb, runner, held_bytes=held)
