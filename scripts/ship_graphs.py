@@ -9,7 +9,8 @@ calibrated on 32 held-out pages (`toolkit synth --seed 1 --count 32 --size 424`)
 is then measured on 40 other held-out pages with targets (seed 0): its agreement with the FP32 graph
 (worst line F1 and PSNR over the pages, as `toolkit verify --reference` computes them) and what it
 loses in line F1 against the targets; for the forms ONNX Runtime's CPU provider runs, also how much
-faster than FP32 they run on this machine (`cpu_speedup`, with the CPU named). The record goes into
+faster than FP32 they run on this machine (`cpu_speedups`, under the CPU's kind: with INT8 dot
+products or without; `--speed-only` on a machine of the other kind adds its figure). The record goes into
 the graph's card (`agreement`), where
 `--precision auto` reads it: a form is run by default only where its agreement meets its
 precision's gate and it loses at most 0.005 line F1 (toolkit.runtime.backends.verified). Last, what
@@ -32,7 +33,7 @@ from toolkit.analysis.evaluate import evaluate
 from toolkit.analysis.verify import verify_model
 from toolkit.calibration.calibrate import calibrate
 from toolkit.calibration.images import load_calibration_set
-from toolkit.core.machine import cpu_flags, cpu_model
+from toolkit.core.machine import INT8_DOT_PRODUCTS, cpu_flags, cpu_model, int8_kind
 from toolkit.core.metadata import AGREEMENT_NOTE, DOMAIN_OF_FAMILY, RUNTIME_MEMORY_NOTE, read_card
 from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS
 from toolkit.data.datasets import pair_folder
@@ -85,11 +86,13 @@ def cpu_speedup(graph: Path, fp32: Path, pages: list[Path], rounds: int = 3) -> 
 
 
 def record_speed(graph: Path, fp32: Path, heldout: Path) -> dict:
-    """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record."""
+    """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record,
+    under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept."""
     card = read_card(graph)
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
-    record["cpu_speedup"] = round(cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]), 2)
-    record["cpu"] = cpu_name()
+    speedup = cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10])
+    measured = {"speedup": round(speedup, 2), "cpu": cpu_name(), "date": date.today().isoformat()}
+    record["cpu_speedups"] = {**record.get("cpu_speedups", {}), int8_kind(): measured}
     card = dataclasses.replace(card, extra={**card.extra, AGREEMENT_NOTE: json.dumps(record)})
     save_graph(onnx.load(graph), card, graph, overwrite=True)
     return record
@@ -106,8 +109,8 @@ def record_memory(graph: Path) -> dict:
 
 
 def cpu_name() -> str:
-    """The CPU's model name and whether it has AVX-512 VNNI (what decides INT8 speed on x86)."""
-    return cpu_model() + "".join(f", {flag}" for flag in cpu_flags(("avx512_vnni",)))
+    """The CPU's model name and the flags that decide INT8 speed on x86."""
+    return cpu_model() + "".join(f", {flag}" for flag in cpu_flags(("avx2", "avx512f", *INT8_DOT_PRODUCTS)))
 
 
 def main() -> None:

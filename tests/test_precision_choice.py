@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from toolkit.core.errors import UsageError
+from toolkit.core.machine import INT8_DOT_PRODUCTS, cpu_flags, int8_kind
 from toolkit.core.metadata import ModelCard, read_card
 from toolkit.core.model_ref import resolve_model
 from toolkit.core.shipped import SHIPPED_DIR, shipped_forms, shipped_graphs
 from toolkit.runtime.backends import FASTEST_FIRST, MAX_F1_DROP, make_runner, shipped_form, verified
 
 
-def with_agreement(card: ModelCard, **record: float) -> ModelCard:
+def with_agreement(card: ModelCard, **record: object) -> ModelCard:
     return dataclasses.replace(card, extra={**card.extra, "agreement": json.dumps(record)})
 
 
@@ -29,10 +30,22 @@ def test_a_derived_graph_is_verified_only_by_a_record_that_meets_both_gates() ->
     assert not verified(with_agreement(card, line_f1=0.99, f1_drop=MAX_F1_DROP + 0.001), gpu)
     fp16 = dataclasses.replace(card, precision="fp16")
     assert not verified(with_agreement(fp16, line_f1=0.99, f1_drop=0.0), gpu)  # FP16's gate is 0.995
-    # on the CPU provider a form must also have been measured faster than FP32
+    # on the CPU provider a form must also have been measured faster than FP32, on a CPU of this kind
     assert not verified(with_agreement(card, line_f1=0.99, f1_drop=0.0), "onnxruntime")
-    assert not verified(with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedup=0.88), "onnxruntime")
-    assert verified(with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedup=1.7), "onnxruntime")
+    vnni, avx2 = "int8 dot products", "no int8 dot products"
+    speedups = {vnni: {"speedup": 2.57, "cpu": "AMD EPYC, avx512_vnni"}, avx2: {"speedup": 0.88, "cpu": "x"}}
+    measured = with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedups=speedups)
+    assert verified(measured, "onnxruntime", cpu_kind=vnni)
+    assert not verified(measured, "onnxruntime", cpu_kind=avx2)  # slower there: FP32 runs
+    del speedups[avx2]
+    unmeasured = with_agreement(card, line_f1=0.99, f1_drop=0.0, cpu_speedups=speedups)
+    assert not verified(unmeasured, "onnxruntime", cpu_kind=avx2)  # never measured on this kind
+    assert verified(measured, gpu, cpu_kind=avx2)  # the CPU's kind says nothing about a GPU
+
+
+def test_a_cpus_kind_is_whether_it_has_int8_dot_products() -> None:
+    have = cpu_flags(INT8_DOT_PRODUCTS)
+    assert int8_kind() == ("int8 dot products" if have else "no int8 dot products")
 
 
 @pytest.mark.parametrize("name", shipped_graphs())

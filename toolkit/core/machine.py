@@ -30,6 +30,13 @@ def cpu_flags(wanted: tuple[str, ...]) -> list[str]:
     return [flag for flag in wanted if flag in have]
 
 
+def int8_kind() -> str:
+    """Which of two kinds of x86 CPU this is for INT8 speed: with dot-product instructions (VNNI, AMX),
+    an INT8 graph's convolutions run 2-4x FP32's on ONNX Runtime; without (AVX2 alone), the same graph
+    can be slower than FP32. Speed-ups measured on one kind say nothing about the other."""
+    return "int8 dot products" if cpu_flags(INT8_DOT_PRODUCTS) else "no int8 dot products"
+
+
 def available_memory_mb() -> int | None:
     """Memory this process may still take, MB: the kernel's MemAvailable, or less where a container's
     cgroup (v2) limit leaves less; None where neither can be read."""

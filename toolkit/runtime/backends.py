@@ -15,6 +15,7 @@ from pathlib import Path
 
 from toolkit.core.agreement import TOLERANCES
 from toolkit.core.errors import InputError, MissingDependencyError, UsageError
+from toolkit.core.machine import int8_kind
 from toolkit.core.metadata import AGREEMENT_NOTE, ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
 from toolkit.core.shipped import shipped_forms
@@ -62,17 +63,22 @@ def pick_auto(model: ModelRef) -> str:
     raise MissingDependencyError("onnxruntime", "cpu", "`--backend auto`")
 
 
-def verified(card: ModelCard, backend: str = "onnxruntime") -> bool:
+def verified(card: ModelCard, backend: str = "onnxruntime", *, cpu_kind: str | None = None) -> bool:
     """Whether a derived graph's recorded agreement (scripts/ship_graphs.py) meets its precision's gate
     against FP32, its lines lose at most MAX_F1_DROP of line F1 against the targets, and, on ONNX
-    Runtime's CPU provider, it was measured faster than FP32 (an INT8 graph that keeps many nodes in
-    FP32 can be slower: `contour`'s CPU form ran at 0.88x on an AVX-512 VNNI Xeon)."""
+    Runtime's CPU provider, it was measured faster than FP32 on a CPU of this machine's kind
+    (`machine.int8_kind()`, or `cpu_kind`): an INT8 graph that keeps many nodes in FP32 can be slower
+    (`contour`'s CPU form ran at 0.88x on an AVX-512 VNNI Xeon), and one that is faster where the
+    CPU has INT8 dot products need not be where it has AVX2 alone."""
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "null") or "null")
     if not isinstance(record, dict):
         return False
     gate = TOLERANCES[card.precision].min_line_f1
     agrees = record.get("line_f1", 0.0) >= gate and record.get("f1_drop", 1.0) <= MAX_F1_DROP
-    return agrees and (backend != "onnxruntime" or record.get("cpu_speedup", 0.0) > 1.0)
+    if backend != "onnxruntime":
+        return agrees
+    measured = record.get("cpu_speedups", {}).get(cpu_kind or int8_kind(), {})
+    return agrees and measured.get("speedup", 0.0) > 1.0
 
 
 def shipped_form(model: ModelRef, backend: str, precision: str = "auto") -> ModelRef:
