@@ -47,6 +47,7 @@ from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tile_plan import measure_runtime_memory
 
 SIZE = 424
+LARGE_SIDE = 2048  # the large page speed is also measured on: the default budget's tiles are 2-14 MP
 
 
 def line_f1(graph: Path, data: Path) -> float:
@@ -85,13 +86,24 @@ def cpu_speedup(graph: Path, fp32: Path, pages: list[Path], rounds: int = 3) -> 
     return best[fp32] / best[graph]
 
 
-def record_speed(graph: Path, fp32: Path, heldout: Path) -> dict:
+def record_speed(graph: Path, fp32: Path, heldout: Path, large: Path) -> dict:
     """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record,
-    under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept."""
+    under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept. The
+    smaller of two counts: on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on
+    AVX2 alone `contour`'s INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a
+    10000x8000 scan."""
     card = read_card(graph)
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
-    speedup = cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10])
-    measured = {"speedup": round(speedup, 2), "cpu": cpu_name(), "date": date.today().isoformat()}
+    by_side = {
+        str(SIZE): cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]),
+        str(LARGE_SIDE): cpu_speedup(graph, fp32, sorted((large / "input").glob("*.png"))),
+    }
+    measured = {
+        "speedup": round(min(by_side.values()), 2),
+        "by_side": {side: round(value, 2) for side, value in by_side.items()},
+        "cpu": cpu_name(),
+        "date": date.today().isoformat(),
+    }
     record["cpu_speedups"] = {**record.get("cpu_speedups", {}), int8_kind(): measured}
     card = dataclasses.replace(card, extra={**card.extra, AGREEMENT_NOTE: json.dumps(record)})
     save_graph(onnx.load(graph), card, graph, overwrite=True)
@@ -132,12 +144,13 @@ def main() -> None:
             print(f"{args.model} {form}: {record_memory(graph)}")
         return
     with tempfile.TemporaryDirectory() as scratch:
-        calib, heldout = Path(scratch) / "calib", Path(scratch) / "heldout"
+        calib, heldout, large = Path(scratch) / "calib", Path(scratch) / "heldout", Path(scratch) / "large"
         write_pairs(domain, 32, SIZE, seed=1, root=calib)
         write_pairs(domain, 40, SIZE, seed=0, root=heldout)
+        write_pairs(domain, 1, LARGE_SIDE, seed=2, root=large)
         if args.speed_only:
             for form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
-                print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout)}")
+                print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout, large)}")
             return
         export_model(args.model, fp32, overwrite=True)
         images = load_calibration_set(calib / "input")
@@ -150,7 +163,7 @@ def main() -> None:
         for form, graph in paths.items():
             print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1)}")
         for form in ("fp16", "int8-cpu"):
-            print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout)}")
+            print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout, large)}")
         for form, graph in {"fp32": fp32, **paths}.items():
             print(f"{args.model} {form}: {record_memory(graph)}")
 
