@@ -86,14 +86,23 @@ def cpu_speedup(graph: Path, fp32: Path, pages: list[Path], rounds: int = 3) -> 
     return best[fp32] / best[graph]
 
 
-def record_speed(graph: Path, fp32: Path, heldout: Path, large: Path) -> dict:
+def speedups_of(graph: Path) -> dict:
+    """The CPU speed-ups a shipped graph's card records, by kind of CPU ({} for none)."""
+    if not graph.is_file():
+        return {}
+    return json.loads(read_card(graph).extra.get(AGREEMENT_NOTE, "{}")).get("cpu_speedups", {})
+
+
+def record_speed(graph: Path, fp32: Path, heldout: Path, large: Path, *, earlier: dict | None = None) -> dict:
     """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record,
-    under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept. The
-    smaller of two counts: on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on
-    AVX2 alone `contour`'s INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a
-    10000x8000 scan."""
+    under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept, also from
+    `earlier` (the speed-ups of the graph this one replaces: new weights in the same network and the
+    same form run at the same speed; its date says when it was measured). The smaller of two counts:
+    on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on AVX2 alone `contour`'s
+    INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a 10000x8000 scan."""
     card = read_card(graph)
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
+    record["cpu_speedups"] = {**(earlier or {}), **record.get("cpu_speedups", {})}
     by_side = {
         str(SIZE): cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]),
         str(LARGE_SIDE): cpu_speedup(graph, fp32, sorted((large / "input").glob("*.png"))),
@@ -152,6 +161,7 @@ def main() -> None:
             for form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
                 print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout, large)}")
             return
+        earlier = {form: speedups_of(paths[form]) for form in ("fp16", "int8-cpu")}
         export_model(args.model, fp32, overwrite=True)
         images = load_calibration_set(calib / "input")
         convert_to_fp16(fp32, images.batches(read_card(fp32)), paths["fp16"], overwrite=True)
@@ -163,7 +173,8 @@ def main() -> None:
         for form, graph in paths.items():
             print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1)}")
         for form in ("fp16", "int8-cpu"):
-            print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout, large)}")
+            record = record_speed(paths[form], fp32, heldout, large, earlier=earlier[form])
+            print(f"{args.model} {form}: {record}")
         for form, graph in {"fp32": fp32, **paths}.items():
             print(f"{args.model} {form}: {record_memory(graph)}")
 
