@@ -11,6 +11,7 @@ import tracemalloc
 import weakref
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -23,7 +24,7 @@ from toolkit.core.metadata import RUNTIME_MEMORY_NOTE, OutputInfo
 from toolkit.core.shipped import SHIPPED_DIR
 from toolkit.data.synthetic import make_pair
 from toolkit.runtime.backends import make_runner
-from toolkit.runtime.infer import PREFETCH, READ_COPIES, scan_plan
+from toolkit.runtime.infer import PREFETCH, READ_COPIES, decoded_bytes, no_larger, scan_plan
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pictures import line_image, write_line_image
 from toolkit.runtime.pipeline import predict
@@ -360,6 +361,24 @@ def test_scans_are_read_ahead_as_far_as_the_budget_allows() -> None:
     expected = 2 * READ_COPIES * scan.nbytes + 3000 * 4000
     assert ahead == 2 and planned.beside_bytes == expected
     assert scan_plan(Tiling(512, 64), scan, (3000, 4000), "gray") == (Tiling(512, 64), PREFETCH)
+
+
+def test_a_scan_is_read_ahead_only_if_it_decodes_to_no_more_bytes(tmp_path: Path) -> None:
+    """The header's bit depth counts, not only its pixels: Pillow calls a 16-bit RGB PNG "RGB", and
+    read ahead beside an 8-bit scan of its size it would take twice what was reserved."""
+    current = np.zeros((60, 80, 3), np.uint8)
+    for name, pixels in {
+        "deep.png": np.zeros((60, 80, 3), np.uint16),
+        "deep.tif": np.zeros((60, 80), np.uint16),
+        "same.png": np.zeros((60, 80, 3), np.uint8),
+        "gray-deep.png": np.zeros((60, 80), np.uint16),
+        "same.jpg": np.zeros((60, 80, 3), np.uint8),
+        "taller.png": np.zeros((61, 80, 3), np.uint8),
+    }.items():
+        assert cv2.imwrite(str(tmp_path / name), pixels)
+    reserved = decoded_bytes(current, (60, 80))
+    read_ahead = {path.name for path in tmp_path.iterdir() if no_larger(path, reserved)}
+    assert read_ahead == {"same.png", "gray-deep.png", "same.jpg", "deep.tif"}  # the TIFF is gray: 9.6 KB
 
 
 def test_a_budget_is_read_off_the_graphs_card_or_its_tensors(

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import imagecodecs
@@ -48,9 +49,30 @@ class Header:
     # gray (min-is-black) or RGB(A), interleaved, 8 or 16 bits, upright (OpenCV applies the orientation
     # tag, imagecodecs does not); other TIFFs stay with OpenCV
     plain_tiff: bool
+    sample_bytes: int = 1  # 2 for 16-bit samples, which Pillow reports as "RGB" in a 16-bit RGB PNG
+
+    @property
+    def decoded_bytes(self) -> int:
+        """What `read_image` returns for the file holds: gray or RGB, at the file's bit depth."""
+        channels = 1 if self.mode in GRAY_MODES else 3
+        return self.width * self.height * channels * self.sample_bytes
 
 
 PLAIN_TIFF_MODES = ("L", "RGB", "RGBA", "I;16")
+GRAY_MODES = ("1", "L", "LA", "I", "F", "I;16", "I;16L", "I;16B")
+PNG_BIT_DEPTH_AT = 24  # the signature (8), the IHDR chunk's length and type (8), width and height (8)
+
+
+def sample_bytes(path: Path, image: Any) -> int:
+    """Bytes per sample of an opened Pillow image, read off the file where Pillow's mode hides it."""
+    if image.format == "PNG":
+        with open(path, "rb") as file:
+            file.seek(PNG_BIT_DEPTH_AT)
+            return 2 if file.read(1)[0] == 16 else 1
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, (8,))
+        return 2 if max(bits if isinstance(bits, tuple) else (bits,)) > 8 else 1
+    return 2 if image.mode.startswith("I;16") or image.mode == "I" else 1
 
 
 def read_header(path: Path) -> Header | None:
@@ -65,7 +87,8 @@ def read_header(path: Path) -> Header | None:
             plain = tags is not None and image.mode in PLAIN_TIFF_MODES
             if plain:  # orientation 1, photometric min-is-black or RGB, planar configuration 1
                 plain = tags.get(274, 1) == 1 and tags.get(262) in (1, 2) and tags.get(284, 1) == 1
-            header = Header(image.width, image.height, image.format, image.mode, plain)
+            depth = sample_bytes(path, image)
+            header = Header(image.width, image.height, image.format, image.mode, plain, depth)
     except (UnidentifiedImageError, OSError, ValueError):
         return None  # OpenCV may still read it; it also refuses anything over its own limit
     for warning in caught:  # e.g. "Corrupt EXIF data": the decode that follows says what matters

@@ -143,13 +143,17 @@ def scan_plan(
     over by what it takes beyond that."""
     if tiling.memory_mb is None:
         return tiling, PREFETCH
-    height, width = size
-    decoded = height * width * image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
-    reading = READ_COPIES * max(decoded, image.nbytes)
+    reading = READ_COPIES * max(decoded_bytes(image, size), image.nbytes)
     ahead = min(PREFETCH, int(READ_AHEAD_SHARE * tiling.memory_mb * 2**20) // reading)
     next_read = 0 if ahead else reading - image.nbytes
-    beside = ahead * reading + next_read + height * width * picture_bytes(output_format)
+    beside = ahead * reading + next_read + math.prod(size) * picture_bytes(output_format)
     return dataclasses.replace(tiling, beside_bytes=beside), ahead
+
+
+def decoded_bytes(image: np.ndarray, size: tuple[int, int]) -> int:
+    """What the scan `image` (as the model takes it: scaled, conditioned) held as decoded at `size`."""
+    height, width = size
+    return height * width * image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
 
 
 def picture_bytes(output_format: str) -> int:
@@ -157,11 +161,12 @@ def picture_bytes(output_format: str) -> int:
     return math.prod(PICTURE_CHANNELS.get(output_format, ()))
 
 
-def no_larger(path: Path, pixels: int) -> bool:
-    """Whether the header of the image at `path` says it has at most `pixels` (False where no header
-    can be read: OpenCV-only formats are read when their turn comes)."""
+def no_larger(path: Path, decoded: int) -> bool:
+    """Whether the header of the image at `path` says it decodes to at most `decoded` bytes (False
+    where no header can be read: OpenCV-only formats are read when their turn comes). Bytes, not
+    pixels: a 16-bit scan takes twice what an 8-bit one of its size was reserved."""
     header = read_header(path)
-    return header is not None and header.width * header.height <= pixels
+    return header is not None and header.decoded_bytes <= decoded
 
 
 @dataclass
@@ -318,11 +323,12 @@ def infer_files(
         image = read_image(path, options.max_pixels)
         return image.shape[:2], conditioned(rescaled(image, options.scale), runner.card.conditioning)
 
-    def prefetch(first: int, count: int, pixels: int | None) -> None:
-        """Read the `count` jobs from `first` ahead; under a budget only those of at most `pixels`."""
+    def prefetch(first: int, count: int, decoded: int | None) -> None:
+        """Read the `count` jobs from `first` ahead; under a budget only those that decode to at most
+        `decoded` bytes."""
         for index in range(first, min(first + count, len(jobs))):
             path, waiting = jobs[index].item.path, jobs[index].result is None and index not in reads
-            if waiting and (pixels is None or no_larger(path, pixels)):
+            if waiting and (decoded is None or no_larger(path, decoded)):
                 reads[index] = readers.submit(read, path)
 
     try:
@@ -340,7 +346,7 @@ def infer_files(
                 continue
             planned, ahead = scan_plan(tiling, image, (height, width), options.output_format)
             budget = tiling.memory_mb is not None
-            prefetch(index + 1, ahead, height * width if budget else None)
+            prefetch(index + 1, ahead, decoded_bytes(image, (height, width)) if budget else None)
             settle(writes, height * width * picture_bytes(options.output_format) if budget else None)
             draw = draw_lines if channels is None else draw_feature_maps
             pictures = draw(
