@@ -53,7 +53,7 @@ class Header:
 
     @property
     def decoded_bytes(self) -> int:
-        """What `read_image` returns for the file holds: gray or RGB, at the file's bit depth."""
+        """The bytes of what `read_image` returns for the file: gray or RGB, at the file's bit depth."""
         channels = 1 if self.mode in GRAY_MODES else 3
         return self.width * self.height * channels * self.sample_bytes
 
