@@ -21,6 +21,7 @@ import numpy as np
 
 from toolkit.core.errors import InputError
 from toolkit.core.metadata import ModelCard
+from toolkit.core.shipped import DEFAULT_MODEL
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner, warn_if_unsuited
 from toolkit.runtime.feature_maps import channel_numbers
@@ -30,7 +31,6 @@ from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 __all__ = ["LineModel", "Tiling", "read_image", "trace_svg"]
 
-DEFAULT_MODEL = "unet-light"
 PIXEL_TYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 

@@ -26,6 +26,7 @@ from toolkit.cli.common import (
     progress,
 )
 from toolkit.core.errors import ExitCode, InputError, UsageError
+from toolkit.core.shipped import DEFAULT_MODEL
 
 
 def verify_command(
@@ -218,7 +219,7 @@ def evaluate_command(
 
 
 def sweep_command(
-    model: ModelOption = "unet-light",
+    model: ModelOption = DEFAULT_MODEL,
     precision: PrecisionOption = "auto",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The PNG of small plots; the JSON goes beside it.")

@@ -25,6 +25,7 @@ from toolkit.cli.common import (
     sigterm_as_interrupt,
 )
 from toolkit.core.errors import ExitCode, UsageError
+from toolkit.core.shipped import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from toolkit.runtime.infer import InferRun
@@ -35,7 +36,7 @@ def infer_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the line images.")] = Path(
         "lines"
     ),
-    model: ModelOption = "unet-light",
+    model: ModelOption = DEFAULT_MODEL,
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
     output_format: Annotated[
@@ -197,7 +198,7 @@ def bench_command(
     folder: Annotated[
         Optional[Path], typer.Argument(help="Images to run. Default: COUNT generated images of SIZE.")
     ] = None,
-    model: ModelOption = "unet-light",
+    model: ModelOption = DEFAULT_MODEL,
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,

@@ -16,6 +16,7 @@ from toolkit.cli.common import (
     console,
     sigterm_as_interrupt,
 )
+from toolkit.core.shipped import DEFAULT_MODEL
 
 MaxBatchOption = Annotated[int, typer.Option("--max-batch", help="Largest batch the server forms.")]
 QueueDelayOption = Annotated[
@@ -61,7 +62,7 @@ def triton_repo_command(
 
 
 def serve_command(
-    model: ModelOption = "unet-light",
+    model: ModelOption = DEFAULT_MODEL,
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 serves other machines.")] = (

@@ -11,6 +11,9 @@ from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED_PREFIX = "shipped:"  # how a model card names a shipped file, wherever the package lives
+# What `toolkit infer`, `bench`, `serve`, `sweep` and `LineModel` run when no model is named: the
+# shipped sketch model that scored best on the held-out sets (docs/shipped-models.md).
+DEFAULT_MODEL = "unet-light"
 
 
 # Beside each shipped FP32 graph NAME.onnx, the graphs derived from it that we ship too (by
