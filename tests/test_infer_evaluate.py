@@ -20,7 +20,7 @@ from toolkit.cli import app
 from toolkit.core.errors import ExitCode
 from toolkit.core.fileio import write_png
 from toolkit.core.shipped import SHIPPED_DIR
-from toolkit.data.synthetic import make_pair, write_pairs
+from toolkit.data.synthetic import make_pair, read_page_factors, write_pairs
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.feature_maps import ink_levels
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
@@ -138,6 +138,29 @@ def test_evaluate_scores_predictions_and_baselines(tmp_path: Path) -> None:
     assert report["pairs"] == 3 and set(report["methods"]) == {"perfect", "otsu", "adaptive", "canny"}
     assert report["methods"]["perfect"]["line_f1"] == 1.0 and report["methods"]["perfect"]["iou"] == 1.0
     assert report["methods"]["otsu"]["line_f1"] < 1.0
+
+
+def test_evaluate_splits_the_pages_by_factor(tmp_path: Path) -> None:
+    data = tmp_path / "heldout"
+    write_pairs("sketch", 8, 48, seed=2, root=data)
+    widths = {stem: page["stroke_width"] for stem, page in read_page_factors(data).items()}
+    thick = sorted(widths, key=widths.get)[4:]
+    predictions = tmp_path / "lines"
+    shutil.copytree(data / "target", predictions)
+    for stem in thick:  # the thick-stroke half of the pages drawn blank
+        write_png(predictions / f"{stem}.png", np.full((48, 48), 255, np.uint8), overwrite=True)
+    report_path = tmp_path / "eval.json"
+    args = ["evaluate", str(data), "--predictions", str(predictions), "--no-baselines"]
+    result = runner.invoke(app, [*args, "--json", str(report_path)])
+    assert result.exit_code == 0, result.output
+    assert "lines, line F1 by factor" in result.output
+    report = json.loads(report_path.read_text())
+    assert {stem for stem, f1 in report["worst_pages"]["lines"][:4]} == set(thick)
+    assert [f1 for _, f1 in report["worst_pages"]["lines"]] == [0.0] * 4 + [1.0] * 4
+    splits = {split["factor"]: split for split in report["by_factor"]["lines"]}
+    assert (splits["stroke_width"]["low_line_f1"], splits["stroke_width"]["high_line_f1"]) == (1.0, 0.0)
+    assert report["by_factor"]["lines"][0]["gap"] == 1.0
+    assert splits["stroke_width"]["low_pages"] == splits["stroke_width"]["high_pages"] == 2
 
 
 def test_evaluate_a_model_and_skip_a_bad_pair(exported: dict[str, Path], tmp_path: Path) -> None:

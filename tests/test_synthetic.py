@@ -15,9 +15,12 @@ from toolkit.data.datasets import VALIDATION_SEED_OFFSET, binarise_target
 from toolkit.data.factors import FACTORS, draw_factors, factor_table, middle_factors
 from toolkit.data.synthetic import (
     HELD_OUT_SEED_OFFSET,
+    PAGES_FILE,
     contact_sheet,
     craquelure,
+    held_out_seed,
     make_pair,
+    read_page_factors,
     visible_outlines,
     write_pairs,
 )
@@ -209,6 +212,16 @@ def test_write_pairs_in_the_reference_layout(tmp_path: Path) -> None:
     assert image.shape == (48, 48, 3) and target.shape == (48, 48)
     with pytest.raises(InputError, match="already exists"):
         write_pairs("painting", 1, 48, seed=0, root=tmp_path)
+
+
+def test_write_pairs_records_each_pages_factors(tmp_path: Path) -> None:
+    write_pairs("sketch", 3, 40, seed=4, root=tmp_path)
+    recorded = read_page_factors(tmp_path)
+    assert recorded == {f"{i:05d}": draw_factors("sketch", held_out_seed(4, i)) for i in range(3)}
+    assert read_page_factors(tmp_path / "input") is None  # a set `toolkit synth` did not write
+    (tmp_path / PAGES_FILE).write_text('{"pages": {"00000": 3}}')
+    with pytest.raises(InputError, match=f"{PAGES_FILE}: not a page record"):
+        read_page_factors(tmp_path)
 
 
 def test_contact_sheet_holds_every_tile() -> None:

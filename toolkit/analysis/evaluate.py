@@ -8,12 +8,13 @@ the set (micro average), so the table says directly how much the network gains.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from toolkit.analysis.by_factor import FactorSplit, factor_splits, worst_pages
 from toolkit.analysis.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
 from toolkit.core.errors import InputError
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
@@ -60,10 +61,14 @@ class Scoreboard:
     def __init__(self, radius: int = DEFAULT_RADIUS) -> None:
         self.radius = radius
         self.totals: dict[str, dict[str, int]] = {}
+        self.pages: dict[str, dict[str, dict[str, int]]] = {}  # method -> page stem -> counts
 
-    def add(self, method: str, lines: np.ndarray, target: np.ndarray) -> None:
+    def add(self, method: str, lines: np.ndarray, target: np.ndarray, *, page: str | None = None) -> None:
+        """Add one page's counts; with `page`, also keep them apart (the breakdown by page and factor)."""
         counts = all_counts(lines, target, self.radius)
         self.totals[method] = add_counts(self.totals.get(method, {}), counts)
+        if page is not None:
+            self.pages.setdefault(method, {})[page] = counts
 
     def add_baselines(self, image: np.ndarray, target: np.ndarray) -> None:
         for name, method in BASELINES.items():
@@ -80,6 +85,10 @@ class EvalReport:
     radius: int
     methods: dict[str, dict[str, float]]  # method -> metric -> value
     skipped: list[str]
+    # the model's (not the baselines') pages: method -> its worst pages, and its factor splits where
+    # the set records its pages' factors (toolkit.analysis.by_factor)
+    worst_pages: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    by_factor: dict[str, list[FactorSplit]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -88,6 +97,10 @@ class EvalReport:
             "radius": self.radius,
             "methods": self.methods,
             "skipped": self.skipped,
+            "worst_pages": {
+                method: [list(page) for page in pages] for method, pages in self.worst_pages.items()
+            },
+            "by_factor": {method: [split.to_dict() for split in s] for method, s in self.by_factor.items()},
         }
 
 
@@ -108,9 +121,14 @@ def evaluate(
     predictions: Path | None = None,
     radius: int = DEFAULT_RADIUS,
     baselines: bool = True,
+    page_factors: dict[str, dict[str, float]] | None = None,
     track: Callable[[list], Iterable] = iter,
 ) -> EvalReport:
-    """Score the model run by `runner`, or the images in `predictions`, and the baselines on `pairs`."""
+    """Score the model run by `runner`, or the images in `predictions`, and the baselines on `pairs`.
+
+    The model's pages are also scored apart: its worst pages, and with `page_factors` (factor values
+    per input stem, toolkit.data.synthetic.read_page_factors) line F1 at each end of every factor.
+    """
     method_name = method_name or (runner.card.model if runner is not None else "model")
     board = Scoreboard(radius)
     skipped = []
@@ -136,10 +154,19 @@ def evaluate(
             skipped.append(str(error))
             continue
         for name, mask in found.items():
-            board.add(name, mask, target)
+            board.add(name, mask, target, page=input_path.stem)
         if baselines:
             board.add_baselines(image, target)
     if not board.totals:
         raise InputError(f"{data_name}: no pair could be evaluated")
-    methods = board.scores()
-    return EvalReport(data_name, len(pairs) - len(skipped), radius, methods, skipped)
+    return EvalReport(
+        data_name,
+        len(pairs) - len(skipped),
+        radius,
+        board.scores(),
+        skipped,
+        worst_pages={method: worst_pages(pages) for method, pages in board.pages.items()},
+        by_factor={method: factor_splits(pages, page_factors) for method, pages in board.pages.items()}
+        if page_factors
+        else {},
+    )

@@ -28,6 +28,8 @@ from toolkit.cli.common import (
 from toolkit.core.errors import ExitCode, InputError, UsageError
 from toolkit.core.shipped import DEFAULT_MODEL
 
+SHOWN_FACTORS = 5  # `toolkit evaluate` prints the factors with the widest gaps; the JSON has them all
+
 
 def verify_command(
     model: Annotated[
@@ -193,6 +195,7 @@ def evaluate_command(
     """
     from toolkit.analysis.evaluate import evaluate
     from toolkit.data.datasets import pair_folder
+    from toolkit.data.synthetic import read_page_factors
     from toolkit.runtime.backends import make_runner
 
     json_report = JsonReport(json_path, overwrite)
@@ -208,10 +211,19 @@ def evaluate_command(
             predictions=predictions,
             radius=radius,
             baselines=baselines,
+            page_factors=read_page_factors(data),
             track=progress("evaluating"),
         )
     print_scores(report.methods, radius)
     console.print(f"{report.pairs} pairs from {data}")
+    for method, pages in report.worst_pages.items():
+        console.print(f"{method}, worst pages: " + ", ".join(f"{stem} {f1:.3f}" for stem, f1 in pages[:5]))
+    for method, splits in report.by_factor.items():
+        console.print(
+            f"{method}, line F1 by factor (quarter of the pages at each end; the weaker end first):"
+        )
+        for split in splits[:SHOWN_FACTORS]:
+            console.print(f"  {split.describe()}")
     echo_errors(report.skipped)
     json_report.write(report.to_dict())
     if report.skipped:

@@ -27,6 +27,7 @@ writes pairs to disk with it, training draws them on the fly.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from toolkit.core.fileio import write_png
+from toolkit.core.errors import InputError
+from toolkit.core.fileio import refuse_overwrite, write_json, write_png
 from toolkit.data.factors import FACTORS, draw_factors
 from toolkit.data.line_art import (
     OBJECTS,
@@ -744,6 +746,9 @@ def visible_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -
 # Pairs written by `toolkit synth` take seeds from their own range, disjoint from the ranges training
 # draws from (toolkit.data.datasets): a written set is held out from every training run.
 HELD_OUT_SEED_OFFSET = 20_000_000
+# beside input/ and target/: each page's seed and factor values, so an evaluation can say which
+# factors its errors come from (toolkit.analysis.by_factor)
+PAGES_FILE = "pages.json"
 
 
 def held_out_seed(seed: int, index: int) -> int:
@@ -763,14 +768,32 @@ def write_pairs(
 ) -> list[tuple[Path, Path]]:
     """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout), `size`
     pixels high and `width` (default: `size`) wide."""
-    written = []
+    refuse_overwrite(root / PAGES_FILE, overwrite)  # refused before any page is drawn
+    written, pages = [], {}
     for index in track(range(count)):
-        image, target = make_pair(kind, size, width or size, held_out_seed(seed, index))
+        page_seed = held_out_seed(seed, index)
+        image, target = make_pair(kind, size, width or size, page_seed)
         paths = (root / "input" / f"{index:05d}.png", root / "target" / f"{index:05d}.png")
         for path, pixels in zip(paths, (image, target)):
             write_png(path, pixels, overwrite)
         written.append(paths)
+        pages[paths[0].stem] = {"seed": page_seed, "factors": draw_factors(kind, page_seed)}
+    record = {"kind": kind, "seed": seed, "height": size, "width": width or size, "pages": pages}
+    write_json(root / PAGES_FILE, record, overwrite)
     return written
+
+
+def read_page_factors(root: Path) -> dict[str, dict[str, float]] | None:
+    """{pair stem: its factor values} from the PAGES_FILE `write_pairs` left in `root`, or None for a
+    set it did not write (a user's own pairs)."""
+    path = root / PAGES_FILE
+    if not path.is_file():
+        return None
+    try:
+        pages = json.loads(path.read_text())["pages"]
+        return {stem: {name: float(v) for name, v in page["factors"].items()} for stem, page in pages.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"{path}: not a page record written by `toolkit synth` ({error})") from error
 
 
 def contact_sheet(rows: list[list[tuple[np.ndarray, np.ndarray]]], tile: int = 192) -> np.ndarray:
