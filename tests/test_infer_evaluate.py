@@ -161,6 +161,9 @@ def test_evaluate_splits_the_pages_by_factor(tmp_path: Path) -> None:
     assert (splits["stroke_width"]["low_line_f1"], splits["stroke_width"]["high_line_f1"]) == (1.0, 0.0)
     assert report["by_factor"]["lines"][0]["gap"] == 1.0
     assert splits["stroke_width"]["low_pages"] == splits["stroke_width"]["high_pages"] == 2
+    curve = report["by_radius"]["lines"]
+    assert list(curve) == ["1", "2", "3", "4", "6"] and list(curve.values()) == sorted(curve.values())
+    assert curve["2"] == report["methods"]["lines"]["line_f1"]
 
 
 def test_evaluate_a_model_and_skip_a_bad_pair(exported: dict[str, Path], tmp_path: Path) -> None:

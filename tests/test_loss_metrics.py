@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit.analysis.metrics import all_counts, scores
+from toolkit.analysis.metrics import all_counts, line_f1_at, scores
 from toolkit.train.loss import line_loss, pmi_gmi_loss, pmi_gmi_terms
 
 
@@ -82,6 +82,17 @@ def test_line_f1_tolerates_small_offsets_only() -> None:
     half = scores(all_counts(line_image([10]), line_image([10, 20])))
     assert (half["line_precision"], half["line_recall"]) == pytest.approx((1.0, 0.5), abs=0.02)
     assert half["line_f1"] == pytest.approx(2 / 3, abs=0.02)
+
+
+def test_one_pass_scores_every_radius_of_a_curve() -> None:
+    pred, target = line_image([14, 25]), line_image([10, 25])  # one line 4 px off, one in place
+    counts = all_counts(pred, target, curve=(1, 3, 4))
+    for radius in (1, 3, 4):
+        alone = scores(all_counts(pred, target, radius=radius))["line_f1"]
+        assert line_f1_at(counts, radius) == pytest.approx(alone)
+    assert line_f1_at(counts, 3) == pytest.approx(0.5, abs=0.02)  # the offset line is still missed
+    assert line_f1_at(counts, 4) == pytest.approx(1.0)
+    assert scores(counts)["line_f1"] == scores(all_counts(pred, target))["line_f1"]  # r = 2 as before
 
 
 def test_empty_images_agree() -> None:

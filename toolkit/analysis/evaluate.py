@@ -15,7 +15,14 @@ import cv2
 import numpy as np
 
 from toolkit.analysis.by_factor import FactorSplit, factor_splits, worst_pages
-from toolkit.analysis.metrics import DEFAULT_RADIUS, add_counts, all_counts, scores
+from toolkit.analysis.metrics import (
+    DEFAULT_RADIUS,
+    TOLERANCE_CURVE,
+    add_counts,
+    all_counts,
+    line_f1_at,
+    scores,
+)
 from toolkit.core.errors import InputError
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.runtime.base import Runner
@@ -64,8 +71,9 @@ class Scoreboard:
         self.pages: dict[str, dict[str, dict[str, int]]] = {}  # method -> page stem -> counts
 
     def add(self, method: str, lines: np.ndarray, target: np.ndarray, *, page: str | None = None) -> None:
-        """Add one page's counts; with `page`, also keep them apart (the breakdown by page and factor)."""
-        counts = all_counts(lines, target, self.radius)
+        """Add one page's counts; with `page` (a model's, not a baseline's), also keep them apart for
+        the breakdown by page and factor, and count them at every radius of TOLERANCE_CURVE."""
+        counts = all_counts(lines, target, self.radius, curve=TOLERANCE_CURVE if page else ())
         self.totals[method] = add_counts(self.totals.get(method, {}), counts)
         if page is not None:
             self.pages.setdefault(method, {})[page] = counts
@@ -89,6 +97,7 @@ class EvalReport:
     # the set records its pages' factors (toolkit.analysis.by_factor)
     worst_pages: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     by_factor: dict[str, list[FactorSplit]] = field(default_factory=dict)
+    by_radius: dict[str, dict[int, float]] = field(default_factory=dict)  # method -> radius -> line F1
 
     def to_dict(self) -> dict:
         return {
@@ -101,6 +110,7 @@ class EvalReport:
                 method: [list(page) for page in pages] for method, pages in self.worst_pages.items()
             },
             "by_factor": {method: [split.to_dict() for split in s] for method, s in self.by_factor.items()},
+            "by_radius": self.by_radius,
         }
 
 
@@ -166,6 +176,10 @@ def evaluate(
         board.scores(),
         skipped,
         worst_pages={method: worst_pages(pages) for method, pages in board.pages.items()},
+        by_radius={
+            method: {radius: line_f1_at(board.totals[method], radius) for radius in TOLERANCE_CURVE}
+            for method in board.pages
+        },
         by_factor={method: factor_splits(pages, page_factors) for method, pages in board.pages.items()}
         if page_factors
         else {},

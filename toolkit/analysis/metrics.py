@@ -8,11 +8,16 @@ off or one pixel thicker is not an error (the BSDS boundary benchmark's idea, wi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
 DEFAULT_RADIUS = 2
+# the radii at which `toolkit evaluate` also scores a model: how much of its error is a line drawn a
+# few pixels off (or split, merged) rather than missed or invented
+TOLERANCE_CURVE = (1, 2, 3, 4, 6)
 METRIC_NAMES = ("accuracy", "iou", "precision", "recall", "f1", "line_precision", "line_recall", "line_f1")
 
 
@@ -34,22 +39,35 @@ def pixel_counts(pred: np.ndarray, target: np.ndarray) -> dict[str, int]:
     }
 
 
-def within(lines: np.ndarray, reference: np.ndarray, radius: int) -> int:
-    """How many pixels of `lines` lie within `radius` of a pixel of `reference`."""
-    if not reference.any():
-        return 0
-    distance = cv2.distanceTransform((~reference).astype(np.uint8), cv2.DIST_L2, 5)
-    return int(np.count_nonzero(lines & (distance <= radius)))
+def distance_to(lines: np.ndarray) -> np.ndarray | None:
+    """Each pixel's distance to the nearest pixel of `lines`; None where there are no lines."""
+    if not lines.any():
+        return None
+    return cv2.distanceTransform((~lines).astype(np.uint8), cv2.DIST_L2, 5)
 
 
-def line_counts(pred: np.ndarray, target: np.ndarray, radius: int = DEFAULT_RADIUS) -> dict[str, int]:
+def matched(lines: np.ndarray, distance: np.ndarray | None, radius: int) -> int:
+    """How many pixels of `lines` lie within `radius` of the lines `distance` was measured to."""
+    return 0 if distance is None else int(np.count_nonzero(lines & (distance <= radius)))
+
+
+def line_counts(
+    pred: np.ndarray, target: np.ndarray, radius: int = DEFAULT_RADIUS, *, curve: Iterable[int] = ()
+) -> dict[str, int]:
+    """Centre-line counts at `radius`, and at each radius of `curve` under keys ending in `_r{radius}`
+    (`line_f1_at`): the skeletons and distances are computed once for all of them."""
     thin_pred, thin_target = skeletonize(pred), skeletonize(target)
-    return {
+    to_pred, to_target = distance_to(thin_pred), distance_to(thin_target)
+    counts = {
         "pred_lines": int(np.count_nonzero(thin_pred)),
-        "pred_matched": within(thin_pred, thin_target, radius),
+        "pred_matched": matched(thin_pred, to_target, radius),
         "target_lines": int(np.count_nonzero(thin_target)),
-        "target_matched": within(thin_target, thin_pred, radius),
+        "target_matched": matched(thin_target, to_pred, radius),
     }
+    for other in curve:
+        counts[f"pred_matched_r{other}"] = matched(thin_pred, to_target, other)
+        counts[f"target_matched_r{other}"] = matched(thin_target, to_pred, other)
+    return counts
 
 
 def scores(counts: dict[str, int]) -> dict[str, float]:
@@ -75,9 +93,20 @@ def scores(counts: dict[str, int]) -> dict[str, float]:
     }
 
 
-def all_counts(pred: np.ndarray, target: np.ndarray, radius: int = DEFAULT_RADIUS) -> dict[str, int]:
+def line_f1_at(counts: dict[str, int], radius: int) -> float:
+    """Line F1 at one radius of the `curve` the counts were taken with (`line_counts`)."""
+    at_radius = {
+        "pred_matched": counts[f"pred_matched_r{radius}"],
+        "target_matched": counts[f"target_matched_r{radius}"],
+    }
+    return scores(counts | at_radius)["line_f1"]
+
+
+def all_counts(
+    pred: np.ndarray, target: np.ndarray, radius: int = DEFAULT_RADIUS, *, curve: Iterable[int] = ()
+) -> dict[str, int]:
     pred, target = pred.astype(bool), target.astype(bool)
-    return pixel_counts(pred, target) | line_counts(pred, target, radius)
+    return pixel_counts(pred, target) | line_counts(pred, target, radius, curve=curve)
 
 
 def add_counts(total: dict[str, int], counts: dict[str, int]) -> dict[str, int]:

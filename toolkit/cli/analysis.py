@@ -218,6 +218,8 @@ def evaluate_command(
     console.print(f"{report.pairs} pairs from {data}")
     for method, pages in report.worst_pages.items():
         console.print(f"{method}, worst pages: " + ", ".join(f"{stem} {f1:.3f}" for stem, f1 in pages[:5]))
+        curve = ", ".join(f"r={radius} {f1:.3f}" for radius, f1 in report.by_radius[method].items())
+        console.print(f"{method}, line F1 by tolerance: {curve}")
     for method, splits in report.by_factor.items():
         console.print(
             f"{method}, line F1 by factor (quarter of the pages at each end; the weaker end first):"
