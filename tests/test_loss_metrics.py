@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from toolkit.analysis.metrics import all_counts, line_f1_at, scores
-from toolkit.train.loss import line_loss, pmi_gmi_loss, pmi_gmi_terms
+from toolkit.train.loss import GAP_WEIGHT, gap_ink, line_loss, narrow_gaps, pmi_gmi_loss, pmi_gmi_terms
 
 
 def masks() -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,6 +59,34 @@ def line_image(rows: list[int], size: int = 32) -> np.ndarray:
     for row in rows:
         image[row, 4:28] = True
     return image
+
+
+def rows(*lines: tuple[int, int], size: int = 32) -> torch.Tensor:
+    """(1, 1, size, size) target with horizontal strokes over columns 8..23, rows [start, stop)."""
+    target = torch.zeros(1, 1, size, size)
+    for start, stop in lines:
+        target[0, 0, start:stop, 8:24] = 1
+    return target
+
+
+def test_narrow_gaps_are_the_paper_between_close_strokes_only() -> None:
+    close = rows((10, 13), (17, 20))  # 4 px of paper between two 3 px strokes
+    gaps = narrow_gaps(close)[0, 0]
+    assert gaps[13:17, 8:24].sum().item() == 4 * 16  # the whole strip between them
+    assert gaps.sum().item() == 4 * 16  # and nothing else: straight strokes have no other concavity
+    far = rows((4, 7), (20, 23))  # 13 px apart: two lines the closing leaves apart
+    assert narrow_gaps(far).sum().item() == 0
+
+
+def test_the_gap_term_charges_ink_merged_across_a_gap() -> None:
+    target = rows((10, 13), (17, 20))
+    merged = rows((10, 20))  # the two strokes drawn as one blob
+    assert gap_ink(target, target).item() == 0.0
+    assert gap_ink(merged, target).item() == pytest.approx(1.0, abs=1e-5)
+    assert gap_ink(merged, rows((4, 7), (20, 23))).item() == 0.0  # no gaps, no charge
+    plain = pmi_gmi_loss(merged, target).item()
+    assert line_loss("pmi-gmi+gaps", merged, target).item() == pytest.approx(plain + GAP_WEIGHT, abs=1e-5)
+    assert line_loss("pmi-gmi+gaps", target, target).item() == pytest.approx(0.0, abs=1e-5)
 
 
 def test_pixel_metrics_by_hand() -> None:

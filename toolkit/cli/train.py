@@ -72,7 +72,13 @@ def train_command(
             "Recorded in the weights; every graph and engine made from them applies it."
         ),
     ] = "none",
-    loss: Annotated[str, typer.Option(help="pmi-gmi (the reference), bce, or pmi-gmi+bce.")] = "pmi-gmi",
+    loss: Annotated[
+        str,
+        typer.Option(
+            help="pmi-gmi (the reference), bce, pmi-gmi+bce, or pmi-gmi+gaps (also penalises ink "
+            "in the target's narrow gaps: strokes merged across them)."
+        ),
+    ] = "pmi-gmi",
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
     scales: Annotated[
