@@ -121,3 +121,14 @@ def test_cosine_schedule_and_time_limit(tmp_path: Path) -> None:
         app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--cosine", "--lr-decay", "0.9"]
     )
     assert both.exit_code != 0 and "--cosine and --lr-decay are two learning-rate schedules" in both.output
+
+
+def test_the_gap_loss_trains_and_records_its_weight(tmp_path: Path) -> None:
+    run = train(tmp_path, "run", "--epochs", "1", "--loss", "pmi-gmi+gaps", "--gap-weight", "0.3")
+    assert json.loads((run / "config.json").read_text())["gap_weight"] == 0.3
+    history = json.loads((run / "metrics.json").read_text())
+    assert history[0]["loss"] > 0 and history[0]["val_loss"] > 0
+    default = train(tmp_path, "default", "--epochs", "1", "--loss", "pmi-gmi+gaps")
+    assert json.loads((default / "config.json").read_text())["gap_weight"] == 0.1  # the number, not None
+    stray = CliRunner().invoke(app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--gap-weight", "0.3"])
+    assert stray.exit_code != 0 and "--gap-weight weighs the gap term of --loss pmi-gmi+gaps" in stray.output

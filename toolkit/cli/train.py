@@ -79,6 +79,10 @@ def train_command(
             "in the target's narrow gaps: strokes merged across them)."
         ),
     ] = "pmi-gmi",
+    gap_weight: Annotated[
+        Optional[float],
+        typer.Option(help="With --loss pmi-gmi+gaps: the weight of the gap term. Default: 0.1."),
+    ] = None,
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
     scales: Annotated[
@@ -157,6 +161,7 @@ def train_command(
         threads=threads,
         conditioning=conditioning,
         loss=loss,
+        gap_weight=gap_weight,
         checkpoint_every=checkpoint_every,
         patience=patience or None,
         seed=seed,

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 LOSSES = ("pmi-gmi", "bce", "pmi-gmi+bce", "pmi-gmi+gaps")
 EPS = 1e-6
 GAP_WIDTH = 6  # px: gaps up to this wide are closed (issue 15: parallel lines 2-6 px apart stay two)
-GAP_WEIGHT = 0.5  # of the mean gap ink, against PMI-GMI's 1 - (g * PMI + (1 - g) * GMI)
+GAP_WEIGHT = 0.1  # of the mean gap ink, against PMI-GMI's 1 - (g * PMI + (1 - g) * GMI)
 
 
 def intersection_measure(pred: torch.Tensor, truth: torch.Tensor, a: float) -> torch.Tensor:
@@ -61,14 +61,21 @@ def gap_ink(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def line_loss(
-    name: str, pred: torch.Tensor, target: torch.Tensor, g: float = 0.5, a: float = 0.5
+    name: str,
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    g: float = 0.5,
+    a: float = 0.5,
+    *,
+    gap_weight: float = GAP_WEIGHT,
 ) -> torch.Tensor:
-    """`name` from LOSSES, on probabilities `pred` and binary `target`, both (N, 1, H, W)."""
+    """`name` from LOSSES, on probabilities `pred` and binary `target`, both (N, 1, H, W);
+    `gap_weight` weighs the gap term of "pmi-gmi+gaps"."""
     pred = pred.float()  # under autocast the sums must not run in half precision
     if name == "pmi-gmi":
         return pmi_gmi_loss(pred, target, g, a)
     if name == "pmi-gmi+gaps":
-        return pmi_gmi_loss(pred, target, g, a) + GAP_WEIGHT * gap_ink(pred, target)
+        return pmi_gmi_loss(pred, target, g, a) + gap_weight * gap_ink(pred, target)
     bce = F.binary_cross_entropy(pred.clamp(EPS, 1 - EPS), target)
     if name == "bce":
         return bce

@@ -46,7 +46,7 @@ from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
-from toolkit.train.loss import LOSSES, line_loss, pmi_gmi_terms
+from toolkit.train.loss import GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
 
@@ -78,6 +78,7 @@ class TrainConfig:
     loss: str = "pmi-gmi"
     loss_g: float = 0.5
     loss_a: float = 0.5
+    gap_weight: float | None = None  # of the gap term of --loss pmi-gmi+gaps (None: GAP_WEIGHT there)
     checkpoint_every: int = 50
     patience: int | None = 10  # epochs without a better validation line F1; None = never stop early
     seed: int = 0
@@ -95,6 +96,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise InputError(f"--loss must be one of {', '.join(LOSSES)}, not {self.loss}")
+        if self.gap_weight is not None and self.loss != "pmi-gmi+gaps":
+            raise InputError(f"--gap-weight weighs the gap term of --loss pmi-gmi+gaps, not of {self.loss}")
+        if self.loss == "pmi-gmi+gaps" and self.gap_weight is None:
+            self.gap_weight = GAP_WEIGHT  # recorded as the number it is
+        if self.gap_weight is not None and self.gap_weight < 0:
+            raise InputError(f"--gap-weight must be 0 or more, not {self.gap_weight}")
         if self.crop % 8:
             raise InputError(f"--crop must be a multiple of 8, not {self.crop}")
         check_conditioning(self.conditioning)
@@ -380,6 +387,12 @@ def record_epoch(state: dict, entry: dict) -> bool:
     return improved
 
 
+def batch_loss(config: TrainConfig, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The configured loss (toolkit.train.loss) of one batch of probabilities and targets."""
+    gap_weight = GAP_WEIGHT if config.gap_weight is None else config.gap_weight
+    return line_loss(config.loss, pred, target, config.loss_g, config.loss_a, gap_weight=gap_weight)
+
+
 def train_epoch(
     net: nn.Module,
     loader: DataLoader,
@@ -398,7 +411,7 @@ def train_epoch(
         x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             pred = net(x)  # (N, 1, H, W) line probability
-        loss = line_loss(config.loss, pred.float(), target, config.loss_g, config.loss_a)
+        loss = batch_loss(config, pred.float(), target)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -430,7 +443,7 @@ def validate(
     for x, target in loader:
         pred = model(x.to(device)).float()
         target = target.to(device)
-        losses.append(line_loss(config.loss, pred, target, config.loss_g, config.loss_a).item() * len(x))
+        losses.append(batch_loss(config, pred, target).item() * len(x))
         pmi, gmi = pmi_gmi_terms(pred, target, config.loss_a)
         pmis.append(pmi.item() * len(x))
         gmis.append(gmi.item() * len(x))
