@@ -73,7 +73,7 @@ class Scoreboard:
     def add(self, method: str, lines: np.ndarray, target: np.ndarray, *, page: str | None = None) -> None:
         """Add one page's counts; with `page` (a model's, not a baseline's), also keep them apart for
         the breakdown by page and factor, and count them at every radius of TOLERANCE_CURVE."""
-        counts = all_counts(lines, target, self.radius, curve=TOLERANCE_CURVE if page else ())
+        counts = all_counts(lines, target, self.radius, curve=TOLERANCE_CURVE if page is not None else ())
         self.totals[method] = add_counts(self.totals.get(method, {}), counts)
         if page is not None:
             self.pages.setdefault(method, {})[page] = counts

@@ -7,10 +7,11 @@ a blend of recall and precision with soft (probability) set sizes. PMI applies i
 It is computed per image and averaged, so a sparse drawing weighs as much as a dense one.
 
 "pmi-gmi+gaps" adds the ink predicted in the target's narrow gaps: the paper that a closing of the
-target fills (between strokes up to GAP_WIDTH px apart, inside small loops, in tight corners). Most
+target fills (between strokes up to GAP_WIDTH px apart, inside small loops, in tight corners). Much
 of a sketch model's line F1 error is there (docs/training.md): strokes drawn in the right place but
 merged across such a gap, whose one centre line then runs between the two the target has. GMI
-weighs those pixels like any other of the paper, which is nearly all of a page.
+weighs those pixels like any other of the paper, which is nearly all of a page. Measured
+(docs/shipped-models.md, 2026-12-04): it gains on pages of large elements and loses on the densest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import torch.nn.functional as F
 LOSSES = ("pmi-gmi", "bce", "pmi-gmi+bce", "pmi-gmi+gaps")
 EPS = 1e-6
 GAP_WIDTH = 6  # px: gaps up to this wide are closed (issue 15: parallel lines 2-6 px apart stay two)
-GAP_WEIGHT = 0.1  # of the mean gap ink, against PMI-GMI's 1 - (g * PMI + (1 - g) * GMI)
+# of the mean gap ink, against PMI-GMI's 1 - (g * PMI + (1 - g) * GMI); 0.5 thinned every stroke
+GAP_WEIGHT = 0.1
 
 
 def intersection_measure(pred: torch.Tensor, truth: torch.Tensor, a: float) -> torch.Tensor:
