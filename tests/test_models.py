@@ -75,20 +75,29 @@ def test_contour_trunk_is_resnet18_up_to_layer1() -> None:
     assert features["layer1"].shape == (1, 64, 16, 12)
 
 
-def test_a_contour_model_grown_a_wide_context_starts_as_the_model_without_it() -> None:
-    """The wide branch's projection starts at zero: weights without the branch, loaded into a model
-    with it (as `toolkit train --init-weights` does), give the same lines until training moves it."""
-    base = ContourConfig(context_dilations=(2, 4, 8))
-    grown_config = dataclasses.replace(base, wide_width=8, wide_dilations=(1, 2))
+@pytest.mark.parametrize(
+    ("branch", "growth"),
+    [
+        ("wide", {"wide_width": 8, "wide_dilations": (1, 2)}),
+        ("detail", {"detail_width": 8, "detail_dilations": (1, 2)}),
+    ],
+)
+def test_a_contour_model_grown_a_branch_starts_as_the_model_without_it(
+    branch: str, growth: dict[str, object]
+) -> None:
+    """A branch's projection starts at zero: weights without the branch, loaded into a model with it
+    (as `toolkit train --init-weights` does), give the same lines until training moves it."""
+    base = ContourConfig(context_dilations=(2, 4, 8), head_stride=2, stem_width=8)
+    grown_config = dataclasses.replace(base, **growth)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         small, grown = ContourNet(base).eval(), ContourNet(grown_config).eval()
     missing, unexpected = grown.load_state_dict(small.state_dict(), strict=False)
-    assert not unexpected and missing and all(key.startswith("head.wide.") for key in missing)
+    assert not unexpected and missing and all(key.startswith(f"head.{branch}.") for key in missing)
     x = torch.rand(1, 3, 64, 48)
     with torch.inference_mode():
         assert torch.equal(grown(x), small(x))
-    assert sum(p.numel() for p in grown.head.wide.parameters()) > 0
+    assert sum(p.numel() for p in getattr(grown.head, branch).parameters()) > 0
 
 
 def test_contour_runs_no_layer_at_full_resolution() -> None:

@@ -42,6 +42,11 @@ class ContourConfig:
     # layers at `wide_dilations`, then projected onto the head's coarse features (0: no branch)
     wide_width: int = 0
     wide_dilations: tuple[int, ...] = ()
+    # a detail branch at stride 2: conv1 reduced to `detail_width` channels, dilated residual layers
+    # at `detail_dilations`, added to the fused features where the lines are placed (0: no branch);
+    # for the lines drawn 3-6 px beside their place (docs/training.md)
+    detail_width: int = 0
+    detail_dilations: tuple[int, ...] = ()
     # 1: stem, fusion with it and the logit at full resolution; 2: all at half resolution, the stem a
     # 4x4 stride-2 convolution (it still reads every pixel), the logits 4 channels unfolded into 2x2
     head_stride: int = 1
@@ -104,11 +109,12 @@ class DilatedContext(nn.Module):
         return x
 
 
-class WideContext(nn.Module):
-    """layer1 seen through a wider dilated stack, added to the head's coarse features.
+class ContextBranch(nn.Module):
+    """A trunk feature map (conv1 or layer1, 64 channels) seen through its own dilated stack and
+    projected onto the head's features, to which it is added.
 
     Its projection starts at zero (`ContourNet.__init__`), so a model grown from weights that lack the
-    branch starts as exactly that model, and training adds context from there.
+    branch starts as exactly that model, and training adds to it from there.
     """
 
     def __init__(self, width: int, out_width: int, dilations: tuple[int, ...]) -> None:
@@ -117,13 +123,13 @@ class WideContext(nn.Module):
         self.context = DilatedContext(width, dilations)
         self.project = nn.Conv2d(width, out_width, 1, bias=False)
 
-    def forward(self, layer1: torch.Tensor) -> torch.Tensor:
-        return self.project(self.context(self.reduce(layer1)))  # (N, out_width, H/4, W/4)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.project(self.context(self.reduce(features)))  # (N, out_width, H/s, W/s)
 
 
 class ContourHead(nn.Module):
-    """Fuses conv1 (stride 2), layer1 (stride 4, seen in context) and a stem read off the image (at
-    `head_stride`) into line probability."""
+    """Fuses conv1 (stride 2, with its detail branch), layer1 (stride 4, seen in context) and a stem
+    read off the image (at `head_stride`) into line probability."""
 
     def __init__(self, config: ContourConfig) -> None:
         super().__init__()
@@ -132,7 +138,12 @@ class ContourHead(nn.Module):
         self.reduce_layer1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.context = DilatedContext(width, config.context_dilations)
         self.wide = (
-            WideContext(config.wide_width, width, config.wide_dilations) if config.wide_width else None
+            ContextBranch(config.wide_width, width, config.wide_dilations) if config.wide_width else None
+        )
+        self.detail = (
+            ContextBranch(config.detail_width, width, config.detail_dilations)
+            if config.detail_width
+            else None
         )
         self.fuse = conv_bn_relu(2 * width, width, 3)
         self.stride = stride
@@ -150,6 +161,8 @@ class ContourHead(nn.Module):
             coarse = coarse + self.wide(layer1)
         coarse = upsample2(coarse)  # (N, width, H/2, W/2)
         x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
+        if self.detail is not None:
+            x = x + self.detail(conv1)
         if self.stride == 1:
             x = upsample2(x)  # (N, width, H, W)
         x = torch.cat([x, self.stem(image)], dim=1)  # (N, width + stem, H/s, W/s), s = head_stride
@@ -172,8 +185,9 @@ class ContourNet(nn.Module):
         self.layer1 = nn.Sequential(BasicBlock(TRUNK_WIDTH), BasicBlock(TRUNK_WIDTH))
         self.head = ContourHead(config)
         init_weights(self)
-        if self.head.wide is not None:
-            nn.init.zeros_(self.head.wide.project.weight)
+        for branch in (self.head.wide, self.head.detail):
+            if branch is not None:
+                nn.init.zeros_(branch.project.weight)
 
     def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         # x: (N, in_channels, H, W), normalised with the ImageNet mean and std

@@ -117,6 +117,20 @@ MODELS: dict[str, ModelSpec] = {
                 head_stride=2,
             ),
         ),
+        ModelSpec(
+            "contour-detail",
+            "contour",
+            "contour with a detail branch on conv1 at half resolution: the capacity step for placing lines",
+            ContourConfig(
+                context_dilations=(2, 4, 8),
+                wide_width=48,
+                wide_dilations=(1, 2, 4, 8, 16),
+                detail_width=32,
+                detail_dilations=(1, 2),
+                stem_width=16,
+                head_stride=2,
+            ),
+        ),
     ]
 }
 
