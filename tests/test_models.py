@@ -100,10 +100,11 @@ def test_a_contour_model_grown_a_branch_starts_as_the_model_without_it(
     assert sum(p.numel() for p in getattr(grown.head, branch).parameters()) > 0
 
 
-def test_contour_runs_no_layer_at_full_resolution() -> None:
+@pytest.mark.parametrize("name", ["contour", "contour-detail"])
+def test_contour_runs_no_layer_at_full_resolution(name: str) -> None:
     """Its stem reads every pixel with a 4x4 stride-2 convolution and its logits unfold 2x2 blocks:
     the lines come out at the input's size while no convolution's output is larger than half of it."""
-    net = get_spec("contour").build()
+    net = get_spec(name).build()
     sizes = []
     for module in net.modules():
         if isinstance(module, nn.Conv2d):
