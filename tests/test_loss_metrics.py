@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from toolkit.analysis.metrics import all_counts, line_f1_at, scores
-from toolkit.train.loss import GAP_WEIGHT, gap_ink, line_loss, narrow_gaps, pmi_gmi_loss, pmi_gmi_terms
+from toolkit.train.loss import (
+    GAP_WEIGHT,
+    gap_ink,
+    line_loss,
+    narrow_gaps,
+    pmi_gmi_loss,
+    pmi_gmi_terms,
+    thin_gaps,
+)
 
 
 def masks() -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,6 +95,22 @@ def test_the_gap_term_charges_ink_merged_across_a_gap() -> None:
     plain = pmi_gmi_loss(merged, target).item()
     assert line_loss("pmi-gmi+gaps", merged, target).item() == pytest.approx(plain + GAP_WEIGHT, abs=1e-5)
     assert line_loss("pmi-gmi+gaps", target, target).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_thin_gaps_leave_the_gaps_beside_thick_strokes_uncharged() -> None:
+    thin = rows((10, 13), (17, 20))  # 3 px strokes, 4 px apart
+    assert torch.equal(thin_gaps(thin), narrow_gaps(thin))
+    thick = rows((4, 12), (16, 24))  # 8 px strokes, 4 px apart: a gap the input's passes often cover
+    assert narrow_gaps(thick).sum().item() == 4 * 16 and thin_gaps(thick).sum().item() == 0
+    merged = rows((4, 24))
+    assert gap_ink(merged, thick).item() == pytest.approx(1.0, abs=1e-5)
+    assert gap_ink(merged, thick, thin_only=True).item() == 0.0
+    plain = pmi_gmi_loss(merged, thick).item()
+    assert line_loss("pmi-gmi+thin-gaps", merged, thick).item() == pytest.approx(plain, abs=1e-5)
+    merged_thin = rows((10, 20))
+    assert line_loss("pmi-gmi+thin-gaps", merged_thin, thin).item() == pytest.approx(
+        pmi_gmi_loss(merged_thin, thin).item() + GAP_WEIGHT, abs=1e-5
+    )
 
 
 def test_pixel_metrics_by_hand() -> None:

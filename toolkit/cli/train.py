@@ -75,13 +75,14 @@ def train_command(
     loss: Annotated[
         str,
         typer.Option(
-            help="pmi-gmi (the reference), bce, pmi-gmi+bce, or pmi-gmi+gaps (also penalises ink "
-            "in the target's narrow gaps: strokes merged across them)."
+            help="pmi-gmi (the reference), bce, pmi-gmi+bce, pmi-gmi+gaps (also penalises ink "
+            "in the target's narrow gaps: strokes merged across them) or pmi-gmi+thin-gaps (only "
+            "in the gaps away from strokes 5 px thick or more)."
         ),
     ] = "pmi-gmi",
     gap_weight: Annotated[
         Optional[float],
-        typer.Option(help="With --loss pmi-gmi+gaps: the weight of the gap term. Default: 0.1."),
+        typer.Option(help="With a gap loss: the weight of the gap term. Default: 0.1."),
     ] = None,
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,

@@ -11,7 +11,9 @@ target fills (between strokes up to GAP_WIDTH px apart, inside small loops, in t
 of a sketch model's line F1 error is there (docs/training.md): strokes drawn in the right place but
 merged across such a gap, whose one centre line then runs between the two the target has. GMI
 weighs those pixels like any other of the paper, which is nearly all of a page. Measured
-(docs/shipped-models.md, 2026-12-04): it gains on pages of large elements and loses on the densest.
+(docs/shipped-models.md, 2026-12-04): it gains on pages of large elements and faint pencil, and loses
+on thick strokes, where it opens holes the target keeps closed. "pmi-gmi+thin-gaps" charges only the
+gaps away from thick ink (ink that survives an opening with a THICK_STROKE square).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("pmi-gmi", "bce", "pmi-gmi+bce", "pmi-gmi+gaps")
+GAP_LOSSES = ("pmi-gmi+gaps", "pmi-gmi+thin-gaps")
+LOSSES = ("pmi-gmi", "bce", "pmi-gmi+bce", *GAP_LOSSES)
 EPS = 1e-6
 GAP_WIDTH = 6  # px: gaps up to this wide are closed (issue 15: parallel lines 2-6 px apart stay two)
 # of the mean gap ink, against PMI-GMI's 1 - (g * PMI + (1 - g) * GMI); 0.5 thinned every stroke
 GAP_WEIGHT = 0.1
+THICK_STROKE = 5  # px: ink this thick or more is thick; its neighbouring gaps are left uncharged
 
 
 def intersection_measure(pred: torch.Tensor, truth: torch.Tensor, a: float) -> torch.Tensor:
@@ -55,9 +59,19 @@ def narrow_gaps(target: torch.Tensor, width: int = GAP_WIDTH) -> torch.Tensor:
     return (closed - target).clamp(min=0)
 
 
-def gap_ink(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean probability of ink in each image's narrow gaps (0 where it has none), over the batch."""
-    gaps = narrow_gaps(target)
+def thin_gaps(target: torch.Tensor, thick: int = THICK_STROKE) -> torch.Tensor:
+    """(N, 1, H, W) 0/1: the narrow gaps of `target` farther than `thick` // 2 px from thick ink."""
+    pad = thick // 2
+    eroded = 1 - F.max_pool2d(1 - target, thick, stride=1, padding=pad)
+    thick_ink = F.max_pool2d(eroded, thick, stride=1, padding=pad)  # the opening: ink >= thick px
+    near_thick = F.max_pool2d(thick_ink, thick, stride=1, padding=pad)
+    return narrow_gaps(target) * (1 - near_thick)
+
+
+def gap_ink(pred: torch.Tensor, target: torch.Tensor, *, thin_only: bool = False) -> torch.Tensor:
+    """Mean probability of ink in each image's narrow gaps (0 where it has none), over the batch;
+    `thin_only`: only in the gaps between thin strokes."""
+    gaps = thin_gaps(target) if thin_only else narrow_gaps(target)
     dims = (1, 2, 3)
     return ((pred * gaps).sum(dims) / (gaps.sum(dims) + EPS)).mean()
 
@@ -72,12 +86,13 @@ def line_loss(
     gap_weight: float = GAP_WEIGHT,
 ) -> torch.Tensor:
     """`name` from LOSSES, on probabilities `pred` and binary `target`, both (N, 1, H, W);
-    `gap_weight` weighs the gap term of "pmi-gmi+gaps"."""
+    `gap_weight` weighs the gap term of "pmi-gmi+gaps" and "pmi-gmi+thin-gaps"."""
     pred = pred.float()  # under autocast the sums must not run in half precision
     if name == "pmi-gmi":
         return pmi_gmi_loss(pred, target, g, a)
-    if name == "pmi-gmi+gaps":
-        return pmi_gmi_loss(pred, target, g, a) + gap_weight * gap_ink(pred, target)
+    if name in GAP_LOSSES:
+        thin_only = name == "pmi-gmi+thin-gaps"
+        return pmi_gmi_loss(pred, target, g, a) + gap_weight * gap_ink(pred, target, thin_only=thin_only)
     bce = F.binary_cross_entropy(pred.clamp(EPS, 1 - EPS), target)
     if name == "bce":
         return bce

@@ -46,7 +46,7 @@ from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
-from toolkit.train.loss import GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
+from toolkit.train.loss import GAP_LOSSES, GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
 
@@ -78,7 +78,7 @@ class TrainConfig:
     loss: str = "pmi-gmi"
     loss_g: float = 0.5
     loss_a: float = 0.5
-    gap_weight: float | None = None  # of the gap term of --loss pmi-gmi+gaps (None: GAP_WEIGHT there)
+    gap_weight: float | None = None  # of the gap term of a gap loss (None: GAP_WEIGHT there)
     checkpoint_every: int = 50
     patience: int | None = 10  # epochs without a better validation line F1; None = never stop early
     seed: int = 0
@@ -96,9 +96,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise InputError(f"--loss must be one of {', '.join(LOSSES)}, not {self.loss}")
-        if self.gap_weight is not None and self.loss != "pmi-gmi+gaps":
-            raise InputError(f"--gap-weight weighs the gap term of --loss pmi-gmi+gaps, not of {self.loss}")
-        if self.loss == "pmi-gmi+gaps" and self.gap_weight is None:
+        if self.gap_weight is not None and self.loss not in GAP_LOSSES:
+            raise InputError(
+                f"--gap-weight weighs the gap term of --loss {' or '.join(GAP_LOSSES)}, not of {self.loss}"
+            )
+        if self.loss in GAP_LOSSES and self.gap_weight is None:
             self.gap_weight = GAP_WEIGHT  # recorded as the number it is
         if self.gap_weight is not None and self.gap_weight < 0:
             raise InputError(f"--gap-weight must be 0 or more, not {self.gap_weight}")
