@@ -70,6 +70,14 @@ class ModelSpec:
         return model.eval()
 
 
+CONTOUR = ContourConfig(
+    context_dilations=(2, 4, 8),
+    wide_width=48,
+    wide_dilations=(1, 2, 4, 8, 16),
+    stem_width=16,  # a 4x4 stride-2 stem: 16 channels for what 8 saw at every pixel
+    head_stride=2,
+)
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
@@ -109,27 +117,13 @@ MODELS: dict[str, ModelSpec] = {
             "contour",
             "contour",
             "line contours of paintings: ResNet18 up to layer1, a light fusion head at half resolution",
-            ContourConfig(
-                context_dilations=(2, 4, 8),
-                wide_width=48,
-                wide_dilations=(1, 2, 4, 8, 16),
-                stem_width=16,  # a 4x4 stride-2 stem: 16 channels for what 8 saw at every pixel
-                head_stride=2,
-            ),
+            CONTOUR,
         ),
         ModelSpec(
             "contour-detail",
             "contour",
             "contour with a detail branch on conv1 at half resolution: the capacity step for placing lines",
-            ContourConfig(
-                context_dilations=(2, 4, 8),
-                wide_width=48,
-                wide_dilations=(1, 2, 4, 8, 16),
-                detail_width=32,
-                detail_dilations=(1, 2),
-                stem_width=16,
-                head_stride=2,
-            ),
+            dataclasses.replace(CONTOUR, detail_width=32, detail_dilations=(1, 2)),
         ),
     ]
 }
