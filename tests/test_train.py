@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from toolkit.cli import app
+from toolkit.core.machine import usable_cores
 
 TINY = ["--image-size", "48", "--crop", "32", "--train-size", "8", "--val-size", "2", "--batch-size", "4"]
 
@@ -132,3 +133,16 @@ def test_the_gap_loss_trains_and_records_its_weight(tmp_path: Path) -> None:
     assert json.loads((default / "config.json").read_text())["gap_weight"] == 0.1  # the number, not None
     stray = CliRunner().invoke(app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--gap-weight", "0.3"])
     assert stray.exit_code != 0 and "--gap-weight weighs the gap term of --loss pmi-gmi+gaps" in stray.output
+
+
+def test_data_workers_change_the_speed_not_the_weights(tmp_path: Path, monkeypatch) -> None:
+    # every page is seeded by its index and epoch, so who draws it does not matter
+    alone = train(tmp_path, "alone", "--epochs", "1", "--workers", "0")
+    helped = train(tmp_path, "helped", "--epochs", "1", "--workers", "2")
+    a, b = load_file(alone / "weights.safetensors"), load_file(helped / "weights.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((helped / "config.json").read_text())["workers"] == 2
+    # the default is a number in the record: the usable cores, shared by torchrun's processes
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    default = train(tmp_path, "default", "--epochs", "1")
+    assert json.loads((default / "config.json").read_text())["workers"] == min(8, usable_cores() // 2)

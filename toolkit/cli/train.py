@@ -128,7 +128,10 @@ def train_command(
         ),
     ] = False,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
-    workers: Annotated[int, typer.Option(help="Data loader worker processes.")] = 0,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(help="Data loader processes. Default: one per usable core (at most 8), shared under torchrun."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
 ) -> None:
     """Train a model; resumes by itself from RUN/checkpoints/last.pt when the run folder has one.

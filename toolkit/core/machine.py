@@ -5,6 +5,7 @@ module's name, without flags, and no memory figure."""
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def cpu_flags(wanted: tuple[str, ...]) -> list[str]:
     """Those of `wanted` this CPU has, in the order given."""
     have = set(cpuinfo_field("flags").split())
     return [flag for flag in wanted if flag in have]
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def int8_kind() -> str:

@@ -38,6 +38,7 @@ from toolkit.analysis import metrics as line_metrics
 from toolkit.analysis.evaluate import Scoreboard
 from toolkit.core.errors import InputError
 from toolkit.core.fileio import atomic_path, write_json
+from toolkit.core.machine import usable_cores
 from toolkit.core.metadata import DOMAIN_OF_FAMILY
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
 from toolkit.data.factors import Focus
@@ -51,6 +52,18 @@ from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
 
 log = logging.getLogger(__name__)
+
+MAX_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Data loader processes: one per usable core, shared among torchrun's processes on this machine.
+
+    Synthetic pages are drawn on the CPU (about 0.1 s a 320 px sketch page), and with no workers they
+    are drawn between the steps: on 2 cores, 2 workers beside 2 torch threads made an epoch of 180
+    pages 1.27x faster (65.8 -> 51.8 s, the same weights to the bit: every page is seeded by its index)."""
+    per_machine = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return min(MAX_WORKERS, usable_cores() // per_machine)
 
 
 @dataclass
@@ -83,7 +96,7 @@ class TrainConfig:
     patience: int | None = 10  # epochs without a better validation line F1; None = never stop early
     seed: int = 0
     amp: bool = True  # mixed precision, on CUDA only
-    workers: int = 0
+    workers: int | None = None  # data loader processes; None: `default_workers()`
     device: str = "auto"
     init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
     focus: tuple[str, ...] = ()  # synthetic training pages: FACTOR=LOW:HIGH parts trained on more often
@@ -100,6 +113,10 @@ class TrainConfig:
             raise InputError(
                 f"--gap-weight weighs the gap term of --loss {' or '.join(GAP_LOSSES)}, not of {self.loss}"
             )
+        if self.workers is None:
+            self.workers = default_workers()  # recorded as the number it is
+        if self.workers < 0:
+            raise InputError(f"--workers must be 0 or more, not {self.workers}")
         if self.loss in GAP_LOSSES and self.gap_weight is None:
             self.gap_weight = GAP_WEIGHT  # recorded as the number it is
         if self.gap_weight is not None and self.gap_weight < 0:
