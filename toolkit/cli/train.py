@@ -130,7 +130,9 @@ def train_command(
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
     workers: Annotated[
         Optional[int],
-        typer.Option(help="Data loader processes. Default: one per usable core (at most 8), shared under torchrun."),
+        typer.Option(
+            help="Data loader processes. Default: one per usable core (at most 8), shared under torchrun."
+        ),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
 ) -> None:
