@@ -58,6 +58,23 @@ def test_flatten_graphite_stretches_graphite_that_red_pencil_held_back() -> None
     assert np.array_equal(condition(gray, "flatten"), condition(gray, "flatten-graphite"))
 
 
+def test_flatten_neutral_keeps_a_vignetted_blank_page_paper_to_its_corners() -> None:
+    """A blank page, no noise, darkening toward its corners to half its centre: the paper estimate
+    that reads only inside the page comes out too bright at the corners, so the stretch turns their
+    paper grey (a dark blotch to a model); continued past the edge, it stays near white."""
+    y, x = np.mgrid[0:256, 0:320] / np.array([255, 319])[:, None, None]
+    light = 1 - ((x - 0.5) ** 2 + (y - 0.5) ** 2)
+    page = np.repeat((0.9 * light * 255).round().astype(np.uint8)[..., None], 3, axis=2)
+    inside, continued = (
+        condition(page, method)[..., 0].astype(int) for method in ("flatten-graphite", "flatten-neutral")
+    )
+    assert inside[128, 160] == continued[128, 160] >= 245  # the middle is paper either way
+    assert inside[:8, :8].mean() < 140 and inside.min() < 70
+    assert continued[:8, :8].mean() > 210 and continued.min() > 185
+    # away from the edge the two estimates agree
+    assert np.abs(inside[64:-64, 64:-64] - continued[64:-64, 64:-64]).max() <= 2
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_conditioning_keeps_shape_and_dtype(dtype: type, channels: int) -> None:
@@ -67,11 +84,11 @@ def test_conditioning_keeps_shape_and_dtype(dtype: type, channels: int) -> None:
         image = image.astype(np.uint16) * 257
     elif dtype is np.float32:
         image = image.astype(np.float32) / 255
-    for method in ("flatten", "flatten-graphite"):
+    for method in ("flatten", "flatten-graphite", "flatten-neutral"):
         flat = condition(image, method)
         assert flat.shape == image.shape and flat.dtype == image.dtype
     assert condition(image, "none") is image
-    choices = "none, flatten, flatten-graphite"
+    choices = "none, flatten, flatten-graphite, flatten-neutral"
     with pytest.raises(InputError, match=rf"unknown input conditioning 'clahe': choose one of {choices}$"):
         condition(image, "clahe")
 

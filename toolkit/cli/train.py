@@ -68,7 +68,8 @@ def train_command(
         str,
         typer.Option(
             help="Input conditioning on each whole image: none, flatten (paper to white, ink stretched; "
-            "sketches) or flatten-graphite (the stretch set by graphite, not coloured pencil). "
+            "sketches), flatten-graphite (the stretch set by graphite, not coloured pencil) or "
+            "flatten-neutral (that, with the paper estimated past the page's edge). "
             "Recorded in the weights; every graph and engine made from them applies it."
         ),
     ] = "none",

@@ -11,6 +11,14 @@ and inference all call on a whole image before it is cut into crops or tiles.
   and dropped precision to 0.59 (issue 15's probe), so the method is part of the model card, and
   every entry point reads it from there.
 
+Two variants for sketches, trained and measured in docs/shipped-models.md:
+- "flatten-graphite": the stretch read off each pixel's brightest channel, so dark red or blue
+  construction pencil no longer holds faint graphite back.
+- "flatten-neutral": that, with the paper estimate continued past the page's edge along its own
+  slope. The closing that removes the strokes cannot see past the edge, so under a vignette or a
+  shadow that darkens toward a corner it estimated the paper there too bright, and the stretch
+  turned the corner's paper into dark blotches (a strong stretch more so).
+
 The paper estimate is computed from the whole image and interpolated to each pixel by position, in
 bands of rows: tiles of one scan are conditioned alike, a whole-image pass and a tiled one see the
 same pixels, and a 10000x8000 scan needs one band of float rows, not a float copy of the scan.
@@ -18,12 +26,20 @@ same pixels, and a 10000x8000 scan needs one band of float rows, not a float cop
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from toolkit.core.errors import InputError
 
-CONDITIONINGS = ("none", "flatten", "flatten-graphite")
+# method -> (the channel reduction the ink stretch is read on, how the paper estimate meets the edge)
+FLATTENINGS = {
+    "flatten": ("mean", "inside"),
+    "flatten-graphite": ("brightest", "inside"),
+    "flatten-neutral": ("brightest", "continued"),
+}
+CONDITIONINGS = ("none", *FLATTENINGS)
 PAPER_GRID = 128  # long side of the low-resolution paper estimate, px
 MAX_GAIN = 8.0  # the ink stretch never amplifies by more (an empty page is mostly noise)
 BAND_ROWS = 512
@@ -58,12 +74,14 @@ def condition(image: np.ndarray, method: str) -> np.ndarray:
     """The image as the model sees it: same shape and dtype (uint8, uint16 or float in [0, 1])."""
     if check_conditioning(method) == "none" or getattr(image, "method", None) == method:
         return image
-    return flatten(image, stretch_on="brightest" if method == "flatten-graphite" else "mean")
+    stretch_on, edge = FLATTENINGS[method]
+    return flatten(image, stretch_on=stretch_on, edge=edge)
 
 
-def flatten(image: np.ndarray, *, stretch_on: str = "mean") -> np.ndarray:
+def flatten(image: np.ndarray, *, stretch_on: str = "mean", edge: str = "inside") -> np.ndarray:
     """Paper to white, then the ink stretched; `stretch_on` ("mean" or "brightest") is the reduction
-    over channels that the darkest 0.5 % is read on."""
+    over channels that the darkest 0.5 % is read on, `edge` ("inside" or "continued") how the paper
+    estimate meets the page's edge (`paper_estimate`)."""
     top = float(np.iinfo(image.dtype).max) if np.issubdtype(image.dtype, np.integer) else 1.0
     height, width = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -72,11 +90,7 @@ def flatten(image: np.ndarray, *, stretch_on: str = "mean") -> np.ndarray:
     # read at low resolution from the image's own dtype: no float copy of a large scan
     small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
     small = small.reshape(*small_size[::-1], channels).astype(np.float32) / np.float32(top)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    # a closing removes strokes (darker than their surroundings) without following the noise up
-    paper = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), 3.0).reshape(
-        small.shape
-    )
+    paper = paper_estimate(small, edge).reshape(small.shape)
     # ... and the paper's own level, where most of the page is paper, is white
     paper = np.maximum(paper * np.percentile(small / np.maximum(paper, 1e-3), 75, axis=(0, 1)), 1e-3)
     # the darkest 0.5 % of the flattened page, read at low resolution, sets the stretch
@@ -103,6 +117,33 @@ def flatten(image: np.ndarray, *, stretch_on: str = "mean") -> np.ndarray:
             band = np.clip(scaled - offset, 0, top).astype(image.dtype)
         out[first:last] = band.reshape(out[first:last].shape)
     return out
+
+
+PAPER_CLOSING = 7  # px of the low-resolution image: wider than a stroke there
+PAPER_BLUR = 3.0  # sigma, px of the low-resolution image
+
+
+def paper_estimate(small: np.ndarray, edge: str) -> np.ndarray:
+    """The paper under the drawing, at low resolution: a grey closing removes the strokes (darker than
+    their surroundings) without following the noise up, and a blur smooths what is left.
+
+    "inside": both read only the image, so near the edge they reach inward alone: under a vignette
+    the closing's erosion cannot come back down to the darker edge, and the paper there comes out too
+    bright. "continued": the image is first padded by replication (the closing of a ramp is then the
+    ramp), and the closed estimate is continued past the edge along its own slope for the blur.
+    """
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (PAPER_CLOSING, PAPER_CLOSING))
+    if edge == "inside":
+        return cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), PAPER_BLUR)
+    pad = PAPER_CLOSING + math.ceil(3 * PAPER_BLUR)
+    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    inner = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    inner = inner[pad:-pad, pad:-pad]
+    # a point reflection about the edge: edge + (edge - mirrored inside), so a slope carries on
+    continued = 2 * cv2.copyMakeBorder(inner, pad, pad, pad, pad, cv2.BORDER_REPLICATE) - cv2.copyMakeBorder(
+        inner, pad, pad, pad, pad, cv2.BORDER_REFLECT_101
+    )
+    return cv2.GaussianBlur(continued, (0, 0), PAPER_BLUR)[pad:-pad, pad:-pad]
 
 
 def paper_at(paper: np.ndarray, rows: slice, height: int, width: int) -> np.ndarray:
