@@ -11,7 +11,7 @@ and inference all call on a whole image before it is cut into crops or tiles.
   and dropped precision to 0.59 (issue 15's probe), so the method is part of the model card, and
   every entry point reads it from there.
 
-Two variants for sketches, trained and measured in docs/shipped-models.md:
+Two variants for sketches, measured in docs/training.md (neither is shipped):
 - "flatten-graphite": the stretch read off each pixel's brightest channel, so dark red or blue
   construction pencil no longer holds faint graphite back.
 - "flatten-neutral": that, with the paper estimate continued past the page's edge along its own
