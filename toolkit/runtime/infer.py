@@ -125,8 +125,11 @@ WRITE_BEHIND = 2  # images waiting to be written before the model waits for the 
 # decoded, about twice that while conditioned) and went 17 % over (contour, FP32, 2026-12-03).
 READ_AHEAD_SHARE = 0.125
 # A scan being read holds its decoded pixels, their conditioned copy and the conditioning's buffers:
-# 2.6x the decoded scan at 3000x2400 (unet-light's `flatten`), 1.9x at 10000x8000 (2026-12-03).
-READ_COPIES = 3
+# 2.6x the decoded scan at 3000x2400 (unet-light's `flatten`), 1.9x at 10000x8000 (2026-12-03). But
+# the next scan read beside the arena a scan's tiles filled raised a folder's peak by 70 MB, 3.4x its
+# 20.6 MB (3000x2400, 300 MB budget, 2026-12-04): at 3 copies the plan kept 43 MB for it, and the
+# folder went 13 % over once unet-light's INT8 graph was recorded 5 % leaner and the plan's tiles grew.
+READ_COPIES = 4
 
 
 def scan_plan(
