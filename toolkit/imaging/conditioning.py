@@ -1,7 +1,7 @@
 """Per-image input conditioning: one function that training, evaluation, calibration, verification
 and inference all call on a whole image before it is cut into crops or tiles.
 
-- "none": the image as read (every model shipped so far).
+- "none": the image as read (the shipped `contour`: a painting's paper is part of the picture).
 - "flatten": for sketches. The paper under the drawing is estimated at low resolution (a grey
   closing removes the strokes, a blur smooths what is left) and each channel divided by it, so
   grey, tinted or shadowed paper and uneven light become white; then the ink is stretched so that
@@ -11,7 +11,8 @@ and inference all call on a whole image before it is cut into crops or tiles.
   and dropped precision to 0.59 (issue 15's probe), so the method is part of the model card, and
   every entry point reads it from there.
 
-Two variants for sketches, measured in docs/training.md (neither is shipped):
+Two variants for sketches, measured in docs/training.md (the shipped `unet-light` uses "flatten-neutral"
+since 2026-12-04; "flatten" before):
 - "flatten-graphite": the stretch read off each pixel's brightest channel, so dark red or blue
   construction pencil no longer holds faint graphite back.
 - "flatten-neutral": that, with the paper estimate continued past the page's edge along its own
