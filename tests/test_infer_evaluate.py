@@ -200,6 +200,33 @@ def test_synth_writes_a_held_out_set_and_a_sheet(tmp_path: Path) -> None:
     assert runner.invoke(app, args).exit_code == ExitCode.BAD_INPUT  # never overwrites silently
 
 
+def test_synth_pins_a_factor_on_pages_that_are_otherwise_the_same(tmp_path: Path) -> None:
+    """`--pin` keeps one factor inside its span on every page, deterministically; every other factor
+    is what the same seed draws without it; a span outside the factor's range is refused, unwritten."""
+    common = ["synth", "--count", "3", "--size", "40", "--seed", "11"]
+    pin = ["--pin", "pencil_contrast=10:25"]
+    for folder, extra in (("plain", []), ("faint", pin), ("again", pin)):
+        result = runner.invoke(app, [*common, *extra, "-o", str(tmp_path / folder)])
+        assert result.exit_code == 0, result.output
+    plain, faint, again = (read_page_factors(tmp_path / name) for name in ("plain", "faint", "again"))
+    assert faint == again  # deterministic by seed
+    assert (
+        read_image(tmp_path / "faint/input/00002.png").tobytes()
+        == read_image(tmp_path / "again/input/00002.png").tobytes()
+    )
+    for stem, factors in faint.items():
+        assert 10 <= factors["pencil_contrast"] <= 25
+        assert {k: v for k, v in factors.items() if k != "pencil_contrast"} == {
+            k: v for k, v in plain[stem].items() if k != "pencil_contrast"
+        }
+    record = json.loads((tmp_path / "faint" / "pages.json").read_text())
+    assert record["pins"] == {"pencil_contrast": [10.0, 25.0]}
+    refused = runner.invoke(app, [*common, "--pin", "pencil_contrast=1:25", "-o", str(tmp_path / "no")])
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert "--pin pencil_contrast=1:25: 1..25 is not inside pencil_contrast's range 10..200" in refused.output
+    assert not (tmp_path / "no").exists()
+
+
 def test_infer_mirrors_the_tree_resumes_and_summarises(exported: dict[str, Path], tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     write_pairs("sketch", 2, 40, seed=4, root=archive / "box1")

@@ -25,6 +25,13 @@ def synth_command(
     sheet: Annotated[
         Optional[Path], typer.Option(help="Also write a contact sheet PNG of the first pairs.")
     ] = None,
+    pin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="FACTOR=LOW:HIGH: keep one factor inside this span on every page (repeatable); "
+            "the pages are otherwise those the same --seed draws without it."
+        ),
+    ] = None,
     factors: Annotated[
         bool, typer.Option("--factors", help="Print the domain-randomisation factors of --kind and stop.")
     ] = False,
@@ -36,8 +43,9 @@ def synth_command(
 
     * `toolkit synth --kind painting --count 200 -o data/heldout-painting`
     * `toolkit synth --kind sketch --factors` (every factor, its range and what it does)
+    * `toolkit synth --pin pencil_contrast=10:25 --count 64 --size 424 --seed 11 -o data/held-faint`
     """
-    from toolkit.data.factors import factor_table
+    from toolkit.data.factors import Focus, factor_table
     from toolkit.data.synthetic import KINDS, write_pairs, write_sheet
 
     if kind not in KINDS:
@@ -47,7 +55,18 @@ def synth_command(
         return
     if output is None:
         raise UsageError("give the dataset folder: -o FOLDER")
-    write_pairs(kind, count, size, seed, output, overwrite=overwrite, track=progress("writing"), width=width)
+    pins = tuple(Focus.parse(kind, text, option="--pin") for text in pin or ())
+    write_pairs(
+        kind,
+        count,
+        size,
+        seed,
+        output,
+        overwrite=overwrite,
+        track=progress("writing"),
+        width=width,
+        pins=pins,
+    )
     console.print(f"wrote {count} {kind} pairs to {output}/input and {output}/target")
     if sheet is not None:
         write_sheet(

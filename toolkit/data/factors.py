@@ -144,20 +144,20 @@ class Focus:
     high: float
 
     @classmethod
-    def parse(cls, kind: str, text: str) -> Focus:
-        """From `FACTOR=LOW:HIGH`, inside that factor's range of `kind`."""
+    def parse(cls, kind: str, text: str, *, option: str = "--focus") -> Focus:
+        """From `FACTOR=LOW:HIGH`, inside that factor's range of `kind`; errors name `option`."""
         name, _, span = text.partition("=")
         table = FACTORS[kind]
         if name not in table:
-            raise InputError(f"--focus {text}: no {kind} factor '{name}' (known: {', '.join(table)})")
+            raise InputError(f"{option} {text}: no {kind} factor '{name}' (known: {', '.join(table)})")
         try:
             focus = cls(name, *parse_span(span))
         except ValueError:
-            raise InputError(f"--focus {text}: write FACTOR=LOW:HIGH, e.g. {name}=10:40") from None
+            raise InputError(f"{option} {text}: write FACTOR=LOW:HIGH, e.g. {name}=10:40") from None
         factor = table[name]
         if not factor.low <= focus.low <= focus.high <= factor.high:
             raise InputError(
-                f"--focus {text}: {focus.low:g}..{focus.high:g} is not inside {name}'s range "
+                f"{option} {text}: {focus.low:g}..{focus.high:g} is not inside {name}'s range "
                 f"{factor.low:g}..{factor.high:g}"
             )
         return focus
@@ -171,6 +171,13 @@ def focused_factors(focus: tuple[Focus, ...], share: float, seed: int) -> dict[s
         return None
     part = focus[index]
     return {part.factor: part.low + position * (part.high - part.low)}
+
+
+def pinned_factors(pins: tuple[Focus, ...], seed: int) -> dict[str, float]:
+    """Each of `pins` drawn uniformly inside its span, deterministic by seed (`toolkit synth --pin`):
+    a held-out set of the same pages with, say, only faint pencil."""
+    rng = np.random.default_rng([seed, 4])  # a stream of its own: the page's other draws stay put
+    return {pin.factor: pin.low + rng.random() * (pin.high - pin.low) for pin in pins}
 
 
 def middle_factors(kind: str) -> dict[str, float]:

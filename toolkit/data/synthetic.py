@@ -37,7 +37,7 @@ import numpy as np
 
 from toolkit.core.errors import InputError
 from toolkit.core.fileio import refuse_overwrite, write_json, write_png
-from toolkit.data.factors import FACTORS, draw_factors
+from toolkit.data.factors import FACTORS, Focus, draw_factors, pinned_factors
 from toolkit.data.line_art import (
     OBJECTS,
     Stroke,
@@ -765,20 +765,25 @@ def write_pairs(
     overwrite: bool = False,
     track: Callable[[range], Iterable[int]] = iter,
     width: int | None = None,
+    pins: tuple[Focus, ...] = (),
 ) -> list[tuple[Path, Path]]:
     """`count` pairs as ROOT/input/NNNNN.png and ROOT/target/NNNNN.png (the reference layout), `size`
-    pixels high and `width` (default: `size`) wide."""
+    pixels high and `width` (default: `size`) wide; each of `pins` keeps one factor inside its span
+    on every page (the pages are otherwise those the same seed draws without it)."""
     refuse_overwrite(root / PAGES_FILE, overwrite)  # refused before any page is drawn
     written, pages = [], {}
     for index in track(range(count)):
         page_seed = held_out_seed(seed, index)
-        image, target = make_pair(kind, size, width or size, page_seed)
+        pinned = pinned_factors(pins, page_seed)
+        image, target = make_pair(kind, size, width or size, page_seed, factors=pinned)
         paths = (root / "input" / f"{index:05d}.png", root / "target" / f"{index:05d}.png")
         for path, pixels in zip(paths, (image, target)):
             write_png(path, pixels, overwrite)
         written.append(paths)
-        pages[paths[0].stem] = {"seed": page_seed, "factors": draw_factors(kind, page_seed)}
+        pages[paths[0].stem] = {"seed": page_seed, "factors": draw_factors(kind, page_seed, pinned)}
     record = {"kind": kind, "seed": seed, "height": size, "width": width or size, "pages": pages}
+    if pins:
+        record["pins"] = {pin.factor: [pin.low, pin.high] for pin in pins}
     write_json(root / PAGES_FILE, record, overwrite)
     return written
 
