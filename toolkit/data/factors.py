@@ -132,12 +132,13 @@ def parse_span(text: str) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Focus:
-    """A part of one factor's range that training visits more often (`toolkit train --focus`).
+    """A part of one factor's range: one that training visits more often (`toolkit train --focus`),
+    or one a held-out set keeps every page inside (`toolkit synth --pin`, `pinned_factors`).
 
     The sweep's weak ends are rare in the draws above (pencil fainter than 40 grey levels: about 5 %
     of pages); a focused page pins one factor inside its focus and draws the rest as usual, so the
     weak end is trained on without the joint extremes the draws avoid. Held-out sets, validation
-    and sweeps never focus."""
+    and sweeps never focus; a pinned held-out set is asked for by name."""
 
     factor: str
     low: float
