@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
@@ -146,3 +147,41 @@ def test_data_workers_change_the_speed_not_the_weights(tmp_path: Path, monkeypat
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     default = train(tmp_path, "default", "--epochs", "1")
     assert json.loads((default / "config.json").read_text())["workers"] == min(8, usable_cores() // 2)
+
+
+def test_the_gpu_session_script_trains_packs_and_unpacks_on_a_cpu(tmp_path: Path) -> None:
+    """scripts/gpu_session.sh at a tiny size on the CPU: what a lent GPU machine would run, with the
+    weights split into parts under 16 MiB and put back together here bit for bit."""
+    script = Path(__file__).parents[1] / "scripts" / "gpu_session.sh"
+    env = os.environ | {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OUT": str(tmp_path / "out"),
+        "RUN_DIR": str(tmp_path / "device-run"),
+        **dict(MODEL="unet-light", DEVICE="cpu", MINUTES="1", EPOCHS="1", BATCH="2", WORKERS="0"),
+        **dict(TRAIN_SIZE="4", VAL_SIZE="2", CROP="32", IMAGE_SIZE="48", SEED="5"),
+    }
+
+    def script_says(*args: str, **options: object) -> subprocess.CompletedProcess:
+        return subprocess.run([str(script), *args], capture_output=True, text=True, **options)
+
+    out, back, device_run = tmp_path / "out", tmp_path / "back", tmp_path / "device-run"
+    ran = script_says("run", env=env, cwd=script.parents[1])
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["machine.txt", "run.tgz", "weights.part-00"]
+    unpacked = script_says("unpack", str(out), str(back))
+    assert unpacked.returncode == 0 and "weights.safetensors: OK" in unpacked.stdout, unpacked.stderr
+    assert (back / "weights.safetensors").read_bytes() == (device_run / "weights.safetensors").read_bytes()
+    record = json.loads((back / "weights.json").read_text())
+    assert record["data_seed"] == 5 and "--conditioning flatten-neutral" in record["command"]
+    assert (back / "train.log").read_text().count("epoch 1:") == 1
+    again = script_says("unpack", str(out), str(back))
+    assert again.returncode == 2 and f"{back} exists: pick a new run folder" in again.stderr
+
+
+def test_a_copy_without_git_records_the_commit_it_is_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.train.trainer import git_commit
+
+    monkeypatch.setenv("PATH", "")  # no git to ask, as on a lent machine's copy of the tree
+    assert git_commit() == "unknown"
+    monkeypatch.setenv("TOOLKIT_GIT_COMMIT", "10b20b4999c992166b4a605eda6f0ad7fdec4556")
+    assert git_commit() == "10b20b4999c992166b4a605eda6f0ad7fdec4556"

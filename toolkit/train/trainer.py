@@ -237,6 +237,9 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
 
 
 def git_commit() -> str:
+    """The checkout's commit; where git cannot say (a copy of the tree without .git, as a lent GPU
+    machine gets: scripts/gpu_session.sh), the one TOOLKIT_GIT_COMMIT names, else "unknown"."""
+    said = os.environ.get("TOOLKIT_GIT_COMMIT", "unknown")
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -245,9 +248,9 @@ def git_commit() -> str:
             timeout=10,
             cwd=Path(__file__).parent,
         )
-        return result.stdout.strip() if result.returncode == 0 else "unknown"
+        return result.stdout.strip() if result.returncode == 0 else said
     except OSError:
-        return "unknown"
+        return said
 
 
 def train(config: TrainConfig) -> TrainResult:
