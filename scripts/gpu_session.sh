@@ -15,11 +15,12 @@
 #
 # What `run` does, in about 8 minutes: trains MODEL (default the full `unet`, RGB input, the shipped
 # unet-light's data recipe and conditioning) for MINUTES of training, then writes to $OUT the weights
-# in parts of 15 MB (files back from the device are at most 16 MiB each), a tarball of the run folder
-# (log, metrics, curves, validation sheet, config, weights.json), and the machine it ran on.
+# in parts of 15 MB (files back from the device are at most 16 MiB each, 8 files: the full `unet`'s
+# 33 MB make three), a tarball of the run folder (log, metrics, curves, validation sheet, config,
+# weights.json), the training log and the machine it ran on.
 #
 # Every knob is an environment variable, so the same script runs here on the CPU at a tiny size
-# (tests/test_gpu_session.py) and there at full size. The CUDA part (autocast, the DataLoader feeding
+# (tests/test_train.py) and there at full size. The CUDA part (autocast, the DataLoader feeding
 # a GPU) has NOT been executed on a GPU by this project yet: no session has been lent one.
 set -euo pipefail
 
@@ -61,8 +62,8 @@ run() {
         --train-size "${TRAIN_SIZE:-4000}" --val-size "${VAL_SIZE:-256}" --checkpoint-every 1000 \
         --patience 0 --seed "${SEED:-19}" --conditioning flatten-neutral --loss pmi-gmi+gaps --gap-weight 0.05 \
         --focus pencil_contrast=10:40 --focus stroke_width=5:8 --focus pass_offset=2.5:4 --focus dpi=150:250 \
-        --focus-share 0.25 2>&1 | tee "$run_dir.log"
-    cp "$run_dir.log" "$run_dir/train.log"
+        --focus-share 0.25 2>&1 | tee "$OUT/train.log"  # under $OUT, so it comes back if training fails
+    cp "$OUT/train.log" "$run_dir/train.log"
     (cd "$run_dir" && sha256sum weights.safetensors > weights.sha256 && split -b 15m -d weights.safetensors "$OUT/weights.part-")
     tar -C "$run_dir" --exclude checkpoints --exclude weights.safetensors -czf "$OUT/run.tgz" .
     ls -l "$OUT"

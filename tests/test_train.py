@@ -167,7 +167,7 @@ def test_the_gpu_session_script_trains_packs_and_unpacks_on_a_cpu(tmp_path: Path
     out, back, device_run = tmp_path / "out", tmp_path / "back", tmp_path / "device-run"
     ran = script_says("run", env=env, cwd=script.parents[1])
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["machine.txt", "run.tgz", "weights.part-00"]
+    assert sorted(p.name for p in out.iterdir()) == ["machine.txt", "run.tgz", "train.log", "weights.part-00"]
     unpacked = script_says("unpack", str(out), str(back))
     assert unpacked.returncode == 0 and "weights.safetensors: OK" in unpacked.stdout, unpacked.stderr
     assert (back / "weights.safetensors").read_bytes() == (device_run / "weights.safetensors").read_bytes()
@@ -182,6 +182,7 @@ def test_a_copy_without_git_records_the_commit_it_is_told(monkeypatch: pytest.Mo
     from toolkit.train.trainer import git_commit
 
     monkeypatch.setenv("PATH", "")  # no git to ask, as on a lent machine's copy of the tree
+    monkeypatch.delenv("TOOLKIT_GIT_COMMIT", raising=False)
     assert git_commit() == "unknown"
     monkeypatch.setenv("TOOLKIT_GIT_COMMIT", "10b20b4999c992166b4a605eda6f0ad7fdec4556")
     assert git_commit() == "10b20b4999c992166b4a605eda6f0ad7fdec4556"
