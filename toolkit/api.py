@@ -40,8 +40,9 @@ class LineModel:
     `model`: a shipped name (`unet-light`, `contour`), an ONNX graph or a TensorRT engine.
     `backend`: as `toolkit infer --backend` (auto: TensorRT for an engine, else the fastest ONNX Runtime
     provider installed). `precision`: for a shipped name, as `toolkit infer --precision` (auto: the
-    fastest shipped graph for the backend whose recorded agreement with FP32 is verified). Load it
-    once with `with`, then call it for as many images as you like.
+    fastest shipped graph for the backend whose recorded agreement with FP32 is verified). `flips`:
+    as `toolkit infer --flips` (1, 2 or 4 mirrored views averaged). Load it once with `with`, then
+    call it for as many images as you like.
     """
 
     def __init__(
@@ -51,8 +52,9 @@ class LineModel:
         tiling: Tiling = PLANNED_TILING,
         *,
         precision: str = "auto",
+        flips: int = 1,
     ) -> None:
-        self.runner, self.backend = make_runner(model, backend, precision=precision)
+        self.runner, self.backend = make_runner(model, backend, precision=precision, flips=flips)
         self.tiling = tiling
 
     def __enter__(self) -> LineModel:

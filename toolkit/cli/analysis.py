@@ -13,6 +13,7 @@ from rich.table import Table
 
 from toolkit.cli.common import (
     MODEL_HELP,
+    FlipsOption,
     JsonOption,
     JsonReport,
     ModelOption,
@@ -180,6 +181,7 @@ def evaluate_command(
         Optional[Path], typer.Option(help="Instead of (or beside) a model: a folder of its line images.")
     ] = None,
     precision: PrecisionOption = "auto",
+    flips: FlipsOption = 1,
     radius: Annotated[int, typer.Option(help="Line F1 tolerance in pixels.")] = 2,
     baselines: Annotated[bool, typer.Option(help="Also score Otsu, adaptive threshold and Canny.")] = True,
     json_path: JsonOption = None,
@@ -202,7 +204,7 @@ def evaluate_command(
     if model is None and predictions is None and not baselines:
         raise UsageError("nothing to evaluate: give --model or --predictions, or keep the baselines")
     pairs = pair_folder(data)
-    runner = make_runner(model, precision=precision)[0] if model else None
+    runner = make_runner(model, precision=precision, flips=flips)[0] if model else None
     with runner or contextlib.nullcontext():
         report = evaluate(
             pairs,
@@ -235,6 +237,7 @@ def evaluate_command(
 def sweep_command(
     model: ModelOption = DEFAULT_MODEL,
     precision: PrecisionOption = "auto",
+    flips: FlipsOption = 1,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The PNG of small plots; the JSON goes beside it.")
     ] = Path("sweep.png"),
@@ -269,7 +272,7 @@ def sweep_command(
     json_report = JsonReport(output.with_suffix(".json"), overwrite)
     if points < 2 or images < 1 or size < 32:
         raise UsageError("--points must be at least 2, --images at least 1 and --size at least 32")
-    runner = make_runner(model, precision=precision)[0]
+    runner = make_runner(model, precision=precision, flips=flips)[0]
     with runner:
         plan = SweepPlan(runner.card.domain, points, images, size, tuple(factor or ()))
         report = run_sweep(runner, plan, track=progress(f"sweeping {runner.card.model}"))

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from toolkit.cli.common import (
     BackendOption,
+    FlipsOption,
     JsonOption,
     JsonReport,
     ModelOption,
@@ -39,6 +40,7 @@ def infer_command(
     model: ModelOption = DEFAULT_MODEL,
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
+    flips: FlipsOption = 1,
     output_format: Annotated[
         str,
         typer.Option(
@@ -124,10 +126,12 @@ def infer_command(
     """
     from toolkit.core.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
+    from toolkit.runtime.flips import check_views, with_flips
     from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
+    check_views(flips)
     tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else budget(memory))
     if triton is not None and ray is not None:
         raise UsageError("--triton and --ray are two ways to run elsewhere: choose one")
@@ -135,16 +139,16 @@ def infer_command(
         if triton is not None:
             from toolkit.runtime.triton_runner import TritonRunner
 
-            runner, chosen = TritonRunner(triton, model), f"triton at {triton}"
+            runner, chosen = with_flips(TritonRunner(triton, model), flips), f"triton at {triton}"
         else:
-            runner, chosen = make_runner(model, backend, precision=precision)
+            runner, chosen = make_runner(model, backend, precision=precision, flips=flips)
     sources = collect_inputs(inputs, recursive)
     if summary is not None:
         refuse_overwrite(summary, overwrite)
     if ray is not None:
         from toolkit.serving.ray_job import RayModel, infer_on_ray
 
-        spec = RayModel(model, backend, precision, threads)
+        spec = RayModel(model, backend, precision, threads, flips)
         with sigterm_as_interrupt():
             run, described = infer_on_ray(
                 spec,
@@ -167,7 +171,8 @@ def infer_command(
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )
-    report_run(run, len(sources), output, f"{model_name} on {chosen}", summary, overwrite)
+    views = f", {flips} mirrored views averaged" if flips > 1 else ""
+    report_run(run, len(sources), output, f"{model_name} on {chosen}{views}", summary, overwrite)
 
 
 def report_run(
@@ -201,6 +206,7 @@ def bench_command(
     model: ModelOption = DEFAULT_MODEL,
     backend: BackendOption = "auto",
     precision: PrecisionOption = "auto",
+    flips: FlipsOption = 1,
     count: Annotated[int, typer.Option(help="Generated images (without FOLDER).")] = 32,
     memory: Annotated[
         Optional[int],
@@ -226,7 +232,7 @@ def bench_command(
     json_report = JsonReport(json_path, overwrite)
     memory = budget(memory)
     tiling = Tiling(memory_mb=memory)
-    runner, chosen = make_runner(model, backend, precision=precision)
+    runner, chosen = make_runner(model, backend, precision=precision, flips=flips)
     with runner:
         warn_if_unsuited(runner, chosen)
         plan = fitted(tiling, runner)
@@ -238,7 +244,8 @@ def bench_command(
             with console.status(f"benchmarking {runner.card.model}"):
                 report = bench(runner, list_images(folder), tiling)
     table = Table("measure", "value")
-    table.add_row("backend", f"{chosen}, {report.precision} graph")
+    views = f", {report.flips} mirrored views" if report.flips > 1 else ""
+    table.add_row("backend", f"{chosen}, {report.precision} graph{views}")
     table.add_row("images", f"{report.images} ({report.megapixels} megapixels)")
     table.add_row("model only", f"{report.model_images_per_s} images/s")
     latency = ", ".join(f"{k} {v} ms" for k, v in report.model_latency_ms.items())

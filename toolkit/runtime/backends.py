@@ -20,6 +20,7 @@ from toolkit.core.metadata import AGREEMENT_NOTE, ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
 from toolkit.core.shipped import shipped_forms
 from toolkit.runtime.base import Runner
+from toolkit.runtime.flips import check_views, with_flips
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,17 @@ def shipped_form(model: ModelRef, backend: str, precision: str = "auto") -> Mode
 
 
 def make_runner(
-    model: str | Path | ModelRef, backend: str = "auto", *, precision: str = "auto"
+    model: str | Path | ModelRef, backend: str = "auto", *, precision: str = "auto", flips: int = 1
 ) -> tuple[Runner, str]:
     """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
-    chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`)."""
+    chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`);
+    with `flips` > 1, averaged over that many mirrored views (toolkit.runtime.flips)."""
+    check_views(flips)
+    runner, chosen = backend_runner(model, backend, precision)
+    return with_flips(runner, flips), chosen
+
+
+def backend_runner(model: str | Path | ModelRef, backend: str, precision: str) -> tuple[Runner, str]:
     if backend not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
     model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)

@@ -20,6 +20,7 @@ from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import list_images, read_image
 from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.base import Runner
+from toolkit.runtime.flips import flip_views
 from toolkit.runtime.infer import InputFile, infer_files
 from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
@@ -28,6 +29,7 @@ from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 class BenchReport:
     model: str
     precision: str
+    flips: int  # mirrored views averaged per image (toolkit.runtime.flips); the GFLOP count includes them
     images: int
     megapixels: float  # of all images together
     model_images_per_s: float
@@ -120,10 +122,13 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = PLANNED_TILING) ->
     model_rate = len(latencies) / sum(latencies)
     pixels = sum(r.width * r.height for r in run.results)
     end_to_end_rate = len(run.results) / elapsed
+    views = flip_views(runner)
     gflop = None if runner.graph is None else conv_gflop(runner.graph, card.input_channels, *first.shape[:2])
+    gflop = None if gflop is None else gflop * views
     return BenchReport(
         model=card.model,
         precision=card.precision,
+        flips=views,
         images=len(files),
         megapixels=round(pixels / 1e6, 2),
         model_images_per_s=round(model_rate, 2),

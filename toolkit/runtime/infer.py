@@ -31,6 +31,7 @@ from toolkit.imaging.conditioning import conditioned
 from toolkit.imaging.imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_header, read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.feature_maps import channel_file, channel_numbers
+from toolkit.runtime.flips import flip_views
 from toolkit.runtime.pictures import (
     FORMATS,
     PICTURE_CHANNELS,
@@ -210,6 +211,7 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
         "software": f"line-art-toolkit {__version__}",
         "model": card.model,
         "precision": card.precision,
+        "flips": flip_views(runner),
         "weights_file": card.weights_file,
         "weights_sha256": card.weights_sha256,
         "training_command": card.training_command,

@@ -25,6 +25,7 @@ from typing import Any
 
 from toolkit.core.errors import MissingDependencyError, UsageError
 from toolkit.runtime.backends import make_runner
+from toolkit.runtime.flips import with_flips
 from toolkit.runtime.infer import (
     DEFAULT_OPTIONS,
     FileResult,
@@ -49,15 +50,17 @@ class RayModel:
     backend: str = "auto"
     precision: str = "auto"
     threads: int = 1  # CPU threads per actor (ONNX Runtime's intra-op threads)
+    flips: int = 1  # mirrored views averaged (toolkit.runtime.flips)
 
 
 class ModelActor:
     """One model, held for the whole run; `run` draws one image (remote method, one task per image)."""
 
     def __init__(self, spec: RayModel) -> None:
-        self.runner, self.backend = make_runner(spec.model, spec.backend, precision=spec.precision)
-        if hasattr(self.runner, "threads"):
-            self.runner.threads = spec.threads
+        runner, self.backend = make_runner(spec.model, spec.backend, precision=spec.precision)
+        if hasattr(runner, "threads"):
+            runner.threads = spec.threads
+        self.runner = with_flips(runner, spec.flips)
         self.runner.__enter__()
 
     def describe(self) -> tuple[str, str, str, str]:
