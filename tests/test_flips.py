@@ -94,3 +94,18 @@ def test_infer_records_the_views_and_bench_counts_their_work(
         reports[views] = json.loads(path.read_text())
     assert reports[4]["flips"] == 4 and reports[1]["flips"] == 1
     assert reports[4]["gflop_per_image"] == pytest.approx(4 * reports[1]["gflop_per_image"], rel=0.05)
+
+
+def test_evaluate_and_sweep_name_the_views(exported: dict[str, Path], tmp_path: Path) -> None:
+    data = tmp_path / "pairs"
+    synth = ["synth", "--kind", "painting", "--count", "2", "--size", "48", "-o", str(data)]
+    assert cli.invoke(app, synth).exit_code == 0
+    args = ["evaluate", str(data), "-m", str(exported["contour"]), "--flips", "4", "--no-baselines"]
+    result = cli.invoke(app, [*args, "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((tmp_path / "e.json").read_text())["methods"]) == ["contour (4 views)"]
+    sweep = ["sweep", "-m", str(exported["contour"]), "--flips", "2", "--points", "2", "--images", "1"]
+    sweep += ["--size", "48", "--factor", "crack_darkness", "-o", str(tmp_path / "s.png")]
+    cli.invoke(app, sweep)  # an untrained network fails the floor; the report is written all the same
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["flips"] == 2 and report["precision"] == "fp32"

@@ -26,6 +26,7 @@ from toolkit.analysis.metrics import (
 from toolkit.core.errors import InputError
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.runtime.base import Runner
+from toolkit.runtime.flips import flip_views
 from toolkit.runtime.tiling import predict_tiled
 
 
@@ -139,7 +140,10 @@ def evaluate(
     The model's pages are also scored apart: its worst pages, and with `page_factors` (factor values
     per input stem, toolkit.data.synthetic.read_page_factors) line F1 at each end of every factor.
     """
-    method_name = method_name or (runner.card.model if runner is not None else "model")
+    if method_name is None and runner is not None:
+        views = flip_views(runner)
+        method_name = runner.card.model + (f" ({views} views)" if views > 1 else "")
+    method_name = method_name or "model"
     board = Scoreboard(radius)
     skipped = []
     for input_path, target_path in track(pairs):

@@ -25,6 +25,7 @@ from toolkit.data.factors import FACTORS, middle_factors
 from toolkit.data.synthetic import held_out_seed, make_pair
 from toolkit.imaging.imageio import lines_of
 from toolkit.runtime.base import Runner
+from toolkit.runtime.flips import flip_views
 from toolkit.runtime.tiling import predict_tiled
 
 FLOOR = 0.85  # the line F1 no point of any factor may fall below (issue 15's gate)
@@ -102,6 +103,8 @@ def run_sweep(runner: Runner, plan: SweepPlan, *, track: Callable[[list], Iterab
     return {
         "kind": plan.kind,
         "model": runner.card.model,
+        "precision": runner.card.precision,
+        "flips": flip_views(runner),
         "plan": {"points": plan.points, "images": plan.images, "size": plan.size, "seed": SWEEP_SEED},
         "middle": middle | {SCALE_AXIS: plan.size / 256},
         "factors": curves,
@@ -158,8 +161,10 @@ def sweep_plot(report: dict, path: Path, *, overwrite: bool = False) -> Path:
     for axis in list(axes.flat)[len(curves) :]:
         axis.axis("off")
     axes.flat[0].legend(fontsize=7, loc="lower left")
+    views = report.get("flips", 1)
+    named = report["model"] + (f", {views} mirrored views averaged" if views > 1 else "")
     figure.suptitle(
-        f"{report['model']}: line F1 (r=2) along each factor, others at their middle (dashed); "
+        f"{named}: line F1 (r=2) along each factor, others at their middle (dashed); "
         f"{report['plan']['images']} held-out {report['kind']} pages of {report['plan']['size']} px "
         "per point; "
         f"red: {FLOOR}",
