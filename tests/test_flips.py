@@ -83,6 +83,8 @@ def test_infer_records_the_views_and_bench_counts_their_work(
     assert result.exit_code == 0, result.output
     assert "2 of 2 images written" in result.output and "2 mirrored views averaged" in result.output
     assert output_record(tmp_path / "l" / "a-sketch.png")["flips"] == 2
+    inspected = cli.invoke(app, ["inspect", str(tmp_path / "l" / "a-sketch.png")])
+    assert "threshold 0.5, 2 mirrored views averaged" in " ".join(inspected.output.split())
     result = cli.invoke(app, [*infer, "--flips", "3", "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "--flips must be one of 1, 2, 4, not 3" in result.output
     assert not (tmp_path / "x").exists()

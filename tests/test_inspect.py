@@ -263,6 +263,7 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
         "software": f"line-art-toolkit {__version__}",
         "model": "unet-light",
         "precision": "fp32",
+        "flips": 1,
         "weights_file": "shipped:unet-light.safetensors",
         "weights_sha256": card.weights_sha256,
         "training_command": card.training_command,

@@ -258,8 +258,8 @@ def inspect_picture(path: Path) -> Inspection:
             (
                 "settings",
                 f"format {get('format', '?')}, scale {get('scale', '?')}, {tiles_text(record)}, "
-                f"overlap {get('overlap', '?')}, threshold {get('threshold', '?')}, "
-                f"{get('flips', 1)} view(s) averaged",
+                f"overlap {get('overlap', '?')}, threshold {get('threshold', '?')}"
+                + (f", {get('flips')} mirrored views averaged" if get("flips", 1) > 1 else ""),
             ),
         ]
         if "calibration_sha256" in record:
