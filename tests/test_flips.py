@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_runtime import BACKENDS
+from test_tiling import PLANNED_SCAN
 from typer.testing import CliRunner
 
 from toolkit.cli.main import app
@@ -21,6 +24,7 @@ from toolkit.runtime.backends import make_runner
 from toolkit.runtime.flips import FlipAverage, flip_views, with_flips
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.pipeline import predict
+from toolkit.runtime.tile_plan import bytes_per_pixel, tile_pixels_within
 from toolkit.runtime.tiling import Tiling, predict_tiled
 
 cli = CliRunner()
@@ -111,3 +115,28 @@ def test_evaluate_and_sweep_name_the_views(exported: dict[str, Path], tmp_path: 
     cli.invoke(app, sweep)  # an untrained network fails the floor; the report is written all the same
     report = json.loads((tmp_path / "s.json").read_text())
     assert report["flips"] == 2 and report["precision"] == "fp32"
+
+
+def test_the_tile_plan_pays_for_the_mirrored_input_and_the_sums() -> None:
+    with (
+        OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as plain,
+        FlipAverage(OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"), 4) as flipped,
+    ):
+        assert flipped.held_bytes_per_pixel == 4 * (3 + 1) and plain.held_bytes_per_pixel == 0
+        cost = bytes_per_pixel(plain)
+        assert bytes_per_pixel(flipped) == cost + 16
+        ratio = tile_pixels_within(1024, flipped) / tile_pixels_within(1024, plain)
+        assert ratio == pytest.approx(cost / (cost + 16), rel=0.01)
+
+
+def test_a_planned_scan_with_four_views_stays_within_its_budget() -> None:
+    """tests/test_tiling.py's measured plan (a 3000x2400 scan at 300 MB: 206 MB with one view, 241 MB
+    with four on the AVX2 EPYC, 2026-12-04), through FlipAverage."""
+    done = subprocess.run(
+        [sys.executable, "-c", PLANNED_SCAN, "contour", "fp32", "300", "3000", "2400", "4"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tiles, grew_mb = done.stdout.split()
+    assert int(tiles) >= 4 and float(grew_mb) <= 300, done.stdout

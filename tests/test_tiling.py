@@ -273,9 +273,9 @@ from toolkit.data.synthetic import make_pair
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.pictures import draw_lines
 from toolkit.runtime.tiling import Tiling, fitted, tile_grid
-model, precision, memory_mb, height, width = sys.argv[1:3] + [int(arg) for arg in sys.argv[3:]]
+model, precision, memory_mb, height, width, *flips = sys.argv[1:3] + [int(arg) for arg in sys.argv[3:]]
 page, _ = make_pair("painting" if model == "contour" else "sketch", 512, 512, seed=3)
-runner, _ = make_runner(model, precision=precision)
+runner, _ = make_runner(model, precision=precision, flips=flips[0] if flips else 1)
 with runner:
     resident = process_memory_mb()
     scan = np.ascontiguousarray(np.tile(page, (-(-height // 512), -(-width // 512), 1))[:height, :width])

@@ -25,6 +25,9 @@ class Runner(ABC):
     max_input: tuple[int, int, int] | None = None
     # The ONNX graph it runs, or an engine was built from (for FLOP counts); None = not a file.
     graph: Path | None = None
+    # What the runner itself holds per input pixel of a batch beyond its graph's runtime (the tile plan
+    # adds it to the graph's cost): 0 for a backend, the mirrored input and the sums for FlipAverage.
+    held_bytes_per_pixel: float = 0.0
 
     def __init__(self) -> None:
         self._card: ModelCard | None = None

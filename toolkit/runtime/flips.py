@@ -48,6 +48,11 @@ class FlipAverage(Runner):
     def graph(self) -> Path | None:  # type: ignore[override]
         return self.runner.graph
 
+    @property
+    def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
+        """float32: the mirrored copy of the input, and one running sum per output (one channel each)."""
+        return 4.0 * (self.card.input_channels + len(self.card.output_names))
+
     def activate(self) -> ModelCard:
         card = self.runner.__enter__().card
         if card.output_kind != "lines" or card.takes_pixels:
@@ -68,8 +73,14 @@ class FlipAverage(Runner):
             view = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
             for name, output in self.runner.infer_batch(view).items():
                 back = np.flip(output, axes) if axes else output
-                total[name] = total[name] + back if name in total else back.astype(np.float32)
-        return {name: summed / np.float32(self.views) for name, summed in total.items()}
+                if name in total:
+                    total[name] += back  # in place: the plan pays for one sum (held_bytes_per_pixel)
+                else:
+                    total[name] = back.astype(np.float32)  # a copy: a backend may reuse its buffers
+            del view  # before the next view's copy is made
+        for summed in total.values():
+            summed /= np.float32(self.views)
+        return total
 
 
 def with_flips(runner: Runner, views: int) -> Runner:

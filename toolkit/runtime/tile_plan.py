@@ -75,12 +75,14 @@ DEFAULT_MEMORY_MB = default_memory_mb(available_memory_mb())  # this machine's, 
 
 
 def bytes_per_pixel(runner: Runner) -> float:
-    """What one more input pixel of a tile costs running `runner`'s graph: measured where its card
-    records it, else estimated from the graph's tensors."""
+    """What one more input pixel of a tile costs running `runner`'s graph (measured where its card
+    records it, else estimated from the graph's tensors), with what the runner holds beside it."""
     measured = runner.card.extra.get(RUNTIME_MEMORY_NOTE)
     if measured:
-        return MEASURED_HEADROOM * json.loads(measured)["bytes_per_pixel"]
-    return activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
+        graph = MEASURED_HEADROOM * json.loads(measured)["bytes_per_pixel"]
+    else:
+        graph = activation_bytes_per_pixel(runner.graph, runner.graph.stat().st_mtime)[0]
+    return graph + runner.held_bytes_per_pixel
 
 
 @functools.cache
