@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from toolkit.cli.main import app, with_bare_values
+from toolkit.core.provenance import output_record
 from toolkit.serving.ray_job import actor_plan
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -87,6 +88,20 @@ def test_ray_writes_the_local_pictures_byte_for_byte(cluster: object, scans: Pat
         and "5 already there" in resumed.output
     )
     assert (tmp_path / "ray" / pictures[0]).read_bytes() == (tmp_path / "local" / pictures[0]).read_bytes()
+
+
+def test_ray_averages_the_same_mirrored_views(cluster: object, scans: Path, tmp_path: Path) -> None:
+    for path in scans.iterdir():
+        if not path.name.startswith("small-"):
+            path.unlink()  # two small sketches are enough
+    args = ["infer", str(scans), "--flips", "2", "--precision", "fp32"]
+    local = cli.invoke(app, [*args, "-o", str(tmp_path / "local")])
+    result = cli.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--ray", "local"])
+    for run in (local, result):
+        assert run.exit_code == 0 and "2 mirrored views averaged" in run.output, run.output
+    for picture in (tmp_path / "local").iterdir():
+        assert (tmp_path / "ray" / picture.name).read_bytes() == picture.read_bytes()
+        assert output_record(picture)["flips"] == 2
 
 
 def test_ray_resumes_after_an_interrupted_run(scans: Path, tmp_path: Path) -> None:

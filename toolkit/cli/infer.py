@@ -131,7 +131,7 @@ def infer_command(
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
-    check_views(flips)
+    views = f", {check_views(flips)} mirrored views averaged" if flips > 1 else ""
     tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else budget(memory))
     if triton is not None and ray is not None:
         raise UsageError("--triton and --ray are two ways to run elsewhere: choose one")
@@ -159,7 +159,7 @@ def infer_command(
                 tiling=tiling,
                 track=progress("inferring"),
             )
-        report_run(run, len(sources), output, described, summary, overwrite)
+        report_run(run, len(sources), output, described + views, summary, overwrite)
         return
     with runner, sigterm_as_interrupt():
         warn_if_unsuited(runner, chosen)
@@ -171,7 +171,6 @@ def infer_command(
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )
-    views = f", {flips} mirrored views averaged" if flips > 1 else ""
     report_run(run, len(sources), output, f"{model_name} on {chosen}{views}", summary, overwrite)
 
 
