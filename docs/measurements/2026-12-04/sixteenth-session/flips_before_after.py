@@ -24,23 +24,17 @@ def f1(lines: np.ndarray, target: np.ndarray) -> float:
     return scores({**counts, "tp": 0, "fp": 0, "fn": 0, "pixels": 1})["line_f1"]
 
 
-def drawn(lines: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """RGB: the model's centre lines, black where the target has a line within RADIUS, else red."""
+def matched(lines: np.ndarray, other: np.ndarray, far: tuple[int, int, int]) -> np.ndarray:
+    """RGB: the centre lines of `lines`, black where `other` has a line within RADIUS, else `far`."""
     thin = skeletonize(lines)
-    near = cv2.distanceTransform((~skeletonize(target)).astype(np.uint8), cv2.DIST_L2, 5) <= RADIUS
+    near = cv2.distanceTransform((~skeletonize(other)).astype(np.uint8), cv2.DIST_L2, 5) <= RADIUS
     picture = np.full((*lines.shape, 3), 255, np.uint8)
     picture[thin & near] = (0, 0, 0)
-    picture[thin & ~near] = (220, 0, 0)
+    picture[thin & ~near] = far
     return picture
 
 
-def missed(lines: np.ndarray, target: np.ndarray) -> np.ndarray:
-    thin = skeletonize(target)
-    near = cv2.distanceTransform((~skeletonize(lines)).astype(np.uint8), cv2.DIST_L2, 5) <= RADIUS
-    picture = np.full((*target.shape, 3), 255, np.uint8)
-    picture[thin & near] = (0, 0, 0)
-    picture[thin & ~near] = (0, 60, 230)
-    return picture
+INVENTED, MISSED = (220, 0, 0), (0, 60, 230)
 
 
 def main(root: Path) -> None:
@@ -61,7 +55,8 @@ def main(root: Path) -> None:
         y = int(np.clip(cy - CROP // 2, 0, a.shape[0] - CROP))
         x = int(np.clip(cx - CROP // 2, 0, a.shape[1] - CROP))
         window = (slice(y, y + CROP), slice(x, x + CROP))
-        tiles = [image[window], drawn(a, target)[window], drawn(b, target)[window], missed(b, target)[window]]
+        pictures = [matched(a, target, INVENTED), matched(b, target, INVENTED), matched(target, b, MISSED)]
+        tiles = [image[window]] + [picture[window] for picture in pictures]
         framed = [cv2.copyMakeBorder(t, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(128,) * 3) for t in tiles]
         rows.append(np.hstack(framed))
         print(f"{stem}: line F1 {f1(a, target):.3f} -> {f1(b, target):.3f} ({gain:+.3f})")
