@@ -20,7 +20,7 @@ from toolkit.core.metadata import AGREEMENT_NOTE, ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
 from toolkit.core.shipped import shipped_forms
 from toolkit.runtime.base import Runner
-from toolkit.runtime.flips import check_views, with_flips
+from toolkit.runtime.flips import with_flips
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,6 @@ def make_runner(
     """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
     chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`);
     with `flips` > 1, averaged over that many mirrored views (toolkit.runtime.flips)."""
-    check_views(flips)
     runner, chosen = backend_runner(model, backend, precision)
     return with_flips(runner, flips), chosen
 

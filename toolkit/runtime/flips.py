@@ -2,10 +2,12 @@
 
 A convolutional network's lines are not exactly mirror-symmetric: a crack it draws in one orientation
 it may leave out in another. Averaging the views cancels much of that noise: on held-out paintings
-`contour` gains about 1 point of line F1 with 4 views (precision up 2-3 points), `unet-light` a few
-tenths (docs/shipped-models.md), for 2 or 4 times the model's time and no more memory (the views run
-one after another on the same tiles). Any runner can be wrapped, so it holds for every backend,
-precision and tile plan; a flip is its own inverse, so each view's output is mirrored straight back.
+`contour` gains 1.1-1.4 points of line F1 with 4 views (precision up 2.5-2.8 points), `unet-light` a
+few tenths (docs/shipped-models.md, sixteenth session), for 2 or 4 times the model's time. The views
+run one after another on the same tiles, so memory grows only by the mirrored input and a running sum,
+which the tile plan pays for (`held_bytes_per_pixel`). Any runner can be wrapped, so it holds for
+every backend, precision and tile plan; a flip is its own inverse, so each view's output is mirrored
+straight back.
 """
 
 from __future__ import annotations
