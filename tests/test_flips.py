@@ -64,7 +64,7 @@ def test_one_view_is_the_runner_itself_and_other_counts_are_refused(exported: di
     with pytest.raises(UsageError, match="--flips must be one of 1, 2, 4, not 3"):
         make_runner(exported["contour"], flips=3)
     features = FlipAverage(OnnxRuntimeRunner(exported["contour-features"]), 2)
-    with pytest.raises(InputError, match="--flips averages line probabilities; this model gives feature"):
+    with pytest.raises(UsageError, match="--flips averages line probabilities; this model gives feature"):
         features.__enter__()
 
 

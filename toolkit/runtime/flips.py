@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.core.errors import InputError, UsageError
+from toolkit.core.errors import UsageError
 from toolkit.core.metadata import ModelCard
 from toolkit.runtime.base import Runner
 
@@ -60,7 +60,7 @@ class FlipAverage(Runner):
         if card.output_kind != "lines" or card.takes_pixels:
             self.runner.__exit__(None, None, None)
             what = "feature maps" if card.output_kind != "lines" else "a serving graph's pixels"
-            raise InputError(
+            raise UsageError(  # a contradiction of the command line, like --fp16 --int8
                 f"{self.runner.graph or card.model}: --flips averages line probabilities; this model "
                 f"gives {what}"
             )
