@@ -92,6 +92,10 @@ def test_infer_records_the_views_and_bench_counts_their_work(
     result = cli.invoke(app, [*infer, "--flips", "3", "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "--flips must be one of 1, 2, 4, not 3" in result.output
     assert not (tmp_path / "x").exists()
+    maps = ["infer", str(image_folder), "-m", str(exported["contour-features"]), "--flips", "2"]
+    result = cli.invoke(app, [*maps, "-o", str(tmp_path / "maps")])
+    assert result.exit_code == 2 and "this model gives feature maps" in result.output
+    assert not (tmp_path / "maps").exists()
     reports = {}
     for views in (1, 4):
         path = tmp_path / f"bench-{views}.json"
