@@ -131,7 +131,8 @@ def infer_command(
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
-    views = f", {check_views(flips)} mirrored views averaged" if flips > 1 else ""
+    check_views(flips)  # here, before a model or a Ray actor starts: `--ray` builds its runners remotely
+    views = f", {flips} mirrored views averaged" if flips > 1 else ""
     tiling = Tiling(tile or 512, overlap, tile_batch, memory_mb=None if tile else budget(memory))
     if triton is not None and ray is not None:
         raise UsageError("--triton and --ray are two ways to run elsewhere: choose one")
