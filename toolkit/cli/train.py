@@ -128,6 +128,17 @@ def train_command(
             "keeps the FP32 lines; the weights stay FP32."
         ),
     ] = False,
+    teacher: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Distil: these weights' line probabilities, averaged over --teacher-views mirrored "
+            "views, are a second, soft target (e.g. toolkit/weights/contour.safetensors)."
+        ),
+    ] = None,
+    teacher_views: Annotated[int, typer.Option(help="With --teacher: views averaged (1, 2 or 4).")] = 4,
+    teacher_weight: Annotated[
+        float, typer.Option(help="With --teacher: its share of the loss (the targets get the rest).")
+    ] = 0.5,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
     workers: Annotated[
         Optional[int],
@@ -179,6 +190,9 @@ def train_command(
         focus=tuple(focus or ()),
         focus_share=focus_share,
         quant_aware=quant_aware,
+        teacher=str(teacher) if teacher else None,
+        teacher_views=teacher_views,
+        teacher_weight=teacher_weight,
         out=str(out or f"runs/{model}"),
     )
     result = train(config)

@@ -47,9 +47,11 @@ from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
+from toolkit.runtime.flips import VIEW_COUNTS
 from toolkit.train.loss import GAP_LOSSES, GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
+from toolkit.train.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,9 @@ class TrainConfig:
     focus: tuple[str, ...] = ()  # synthetic training pages: FACTOR=LOW:HIGH parts trained on more often
     focus_share: float = 0.25  # ... on this share of pages (one focus each)
     quant_aware: bool = False  # train through the INT8 CPU graph's rounding (toolkit.train.quant_aware)
+    teacher: str | None = None  # weights whose mirrored views' mean is a second, soft target (train.teacher)
+    teacher_views: int = 4  # ... over this many views (1, 2 or 4)
+    teacher_weight: float = 0.5  # ... weighed this much in the loss, the targets 1 - this
     threshold: float = 0.5
     out: str = ""  # run folder; default runs/MODEL
     command: str = field(default_factory=lambda: shlex.join(sys.argv))  # the CLI passes its own
@@ -134,6 +139,12 @@ class TrainConfig:
             raise InputError("--scales draws synthetic pages; it has no meaning with --data FOLDER")
         if not 0 <= self.focus_share <= 1:
             raise InputError(f"--focus-share is a share of pages, 0..1, not {self.focus_share}")
+        if self.teacher_views not in VIEW_COUNTS:
+            raise InputError(
+                f"--teacher-views must be one of {', '.join(map(str, VIEW_COUNTS))}, not {self.teacher_views}"
+            )
+        if not 0 <= self.teacher_weight <= 1:
+            raise InputError(f"--teacher-weight is a share of the loss, 0..1, not {self.teacher_weight}")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -285,8 +296,13 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         "seconds": 0.0,  # training time so far, over every session of a resumed run
     }
 
-    # the data first: a folder that cannot be used fails before a run folder exists
+    # the data and the teacher first: what cannot be used fails before a run folder exists
     train_set, val_set = build_datasets(config, spec)
+    teacher = (
+        Teacher(spec, Path(config.teacher), views=config.teacher_views, device=device)
+        if config.teacher
+        else None
+    )
     last = run / "checkpoints" / "last.pt"
     if last.exists():
         state = resume(last, model, optimizer, scheduler, scaler, device)
@@ -315,7 +331,9 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         else:
             sampler.generator.manual_seed(config.seed * 7919 + epoch)  # same order after a resume
         started = time.perf_counter()
-        train_stats = train_epoch(net, loader, optimizer, scaler, config, device, use_amp, epoch, ranks.main)
+        train_stats = train_epoch(
+            net, loader, optimizer, scaler, config, device, use_amp, epoch, ranks.main, teacher=teacher
+        )
         if scheduler is not None:
             scheduler.step()
         ranks.barrier()
@@ -425,6 +443,8 @@ def train_epoch(
     use_amp: bool,
     epoch: int,
     show: bool,
+    *,
+    teacher: Teacher | None = None,
 ) -> dict[str, float]:
     net.train()
     totals = {"loss": 0.0, "pmi": 0.0, "gmi": 0.0, "accuracy": 0.0, "f1": 0.0}
@@ -434,6 +454,9 @@ def train_epoch(
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             pred = net(x)  # (N, 1, H, W) line probability
         loss = batch_loss(config, pred.float(), target)
+        if teacher is not None:
+            soft = batch_loss(config, pred.float(), teacher(x))
+            loss = (1 - config.teacher_weight) * loss + config.teacher_weight * soft
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
