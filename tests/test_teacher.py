@@ -72,6 +72,10 @@ def test_a_teacher_that_cannot_be_used_is_refused_before_a_run_folder_exists(tmp
     assert result.exit_code == 3 and "--teacher-views must be one of 1, 2, 4, not 3" in result.output
     result = train(run, "--teacher", str(SHIPPED), "--teacher-weight", "1.5")
     assert result.exit_code == 3 and "--teacher-weight is a share of the loss, 0..1, not 1.5" in result.output
+    result = train(run, "--teacher-weight", "0.3")  # no teacher to weigh
+    assert (
+        result.exit_code == 3 and "--teacher-views and --teacher-weight describe a --teacher" in result.output
+    )
     wrong = SHIPPED_DIR / "contour.safetensors"  # another network's weights
     result = train(run, "--teacher", str(wrong))
     assert result.exit_code == 3 and str(wrong) in result.output

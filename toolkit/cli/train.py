@@ -135,10 +135,13 @@ def train_command(
             "views, are a second, soft target (e.g. toolkit/weights/contour.safetensors)."
         ),
     ] = None,
-    teacher_views: Annotated[int, typer.Option(help="With --teacher: views averaged (1, 2 or 4).")] = 4,
+    teacher_views: Annotated[
+        Optional[int], typer.Option(help="With --teacher: views averaged (1, 2 or 4). Default: 4.")
+    ] = None,
     teacher_weight: Annotated[
-        float, typer.Option(help="With --teacher: its share of the loss (the targets get the rest).")
-    ] = 0.5,
+        Optional[float],
+        typer.Option(help="With --teacher: its share of the loss (the targets get the rest). Default: 0.5."),
+    ] = None,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
     workers: Annotated[
         Optional[int],

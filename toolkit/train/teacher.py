@@ -22,6 +22,9 @@ from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec
 from toolkit.runtime.flips import VIEW_AXES
 
+TEACHER_VIEWS = 4  # the views `--flips 4` averages
+TEACHER_WEIGHT = 0.5  # of the loss; the targets get the rest
+
 
 class Teacher:
     """`spec` with the weights in `weights`, frozen; called on an (N, C, H, W) batch it gives the

@@ -51,7 +51,7 @@ from toolkit.runtime.flips import VIEW_COUNTS
 from toolkit.train.loss import GAP_LOSSES, GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
 from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
-from toolkit.train.teacher import Teacher
+from toolkit.train.teacher import TEACHER_VIEWS, TEACHER_WEIGHT, Teacher
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ class TrainConfig:
     focus_share: float = 0.25  # ... on this share of pages (one focus each)
     quant_aware: bool = False  # train through the INT8 CPU graph's rounding (toolkit.train.quant_aware)
     teacher: str | None = None  # weights whose mirrored views' mean is a second, soft target (train.teacher)
-    teacher_views: int = 4  # ... over this many views (1, 2 or 4)
-    teacher_weight: float = 0.5  # ... weighed this much in the loss, the targets 1 - this
+    teacher_views: int | None = None  # ... over this many views (1, 2 or 4; None: TEACHER_VIEWS there)
+    teacher_weight: float | None = None  # ... weighed this much in the loss (None: TEACHER_WEIGHT there)
     threshold: float = 0.5
     out: str = ""  # run folder; default runs/MODEL
     command: str = field(default_factory=lambda: shlex.join(sys.argv))  # the CLI passes its own
@@ -139,11 +139,16 @@ class TrainConfig:
             raise InputError("--scales draws synthetic pages; it has no meaning with --data FOLDER")
         if not 0 <= self.focus_share <= 1:
             raise InputError(f"--focus-share is a share of pages, 0..1, not {self.focus_share}")
-        if self.teacher_views not in VIEW_COUNTS:
+        if not self.teacher and (self.teacher_views, self.teacher_weight) != (None, None):
+            raise InputError("--teacher-views and --teacher-weight describe a --teacher; none is given")
+        if self.teacher:  # recorded as the numbers they are
+            self.teacher_views = TEACHER_VIEWS if self.teacher_views is None else self.teacher_views
+            self.teacher_weight = TEACHER_WEIGHT if self.teacher_weight is None else self.teacher_weight
+        if self.teacher_views is not None and self.teacher_views not in VIEW_COUNTS:
             raise InputError(
                 f"--teacher-views must be one of {', '.join(map(str, VIEW_COUNTS))}, not {self.teacher_views}"
             )
-        if not 0 <= self.teacher_weight <= 1:
+        if self.teacher_weight is not None and not 0 <= self.teacher_weight <= 1:
             raise InputError(f"--teacher-weight is a share of the loss, 0..1, not {self.teacher_weight}")
 
     def to_json(self) -> dict:
@@ -299,7 +304,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     # the data and the teacher first: what cannot be used fails before a run folder exists
     train_set, val_set = build_datasets(config, spec)
     teacher = (
-        Teacher(spec, Path(config.teacher), views=config.teacher_views, device=device)
+        Teacher(spec, Path(config.teacher), views=config.teacher_views or TEACHER_VIEWS, device=device)
         if config.teacher
         else None
     )
@@ -456,7 +461,8 @@ def train_epoch(
         loss = batch_loss(config, pred.float(), target)
         if teacher is not None:
             soft = batch_loss(config, pred.float(), teacher(x))
-            loss = (1 - config.teacher_weight) * loss + config.teacher_weight * soft
+            weight = config.teacher_weight or 0.0
+            loss = (1 - weight) * loss + weight * soft
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
