@@ -417,7 +417,11 @@ def compose_page(
     """A page of objects: dense around a few clusters, sparse elsewhere; widths vary around
     `stroke_width` (px at the input's scale)."""
     size = np.array([width, height], np.float64)
-    area_units = page_units(height, width, scale)
+    # a page drawn with a thick pencil is drawn larger: objects grow with the width, so that 8 px
+    # strokes stay legible, and the page is a window onto that larger drawing, holding fewer of them
+    # (with the count of a 2.5 px page, 8 px pages were 40 % ink, strokes merged into blobs)
+    drawing_scale = scale * max(1.0, stroke_width / 3)
+    area_units = page_units(height, width, drawing_scale)
     density = rng.uniform(0.5, 2.0)  # sparse to busy pages
     clusters = rng.uniform(0.15, 0.85, size=(int(rng.integers(1, 4)), 2)) * size
     names = list(OBJECTS)
@@ -429,8 +433,7 @@ def compose_page(
         else:
             center = rng.uniform(0, size)
         part = OBJECTS[names[rng.choice(len(names), p=weights / weights.sum())]][0]
-        # a page drawn with a thick pencil is drawn larger: keep objects legible at 8 px strokes
-        object_size = float(rng.uniform(40, 160) * scale * max(1.0, stroke_width / 3))
+        object_size = float(rng.uniform(40, 160) * drawing_scale)
         w = max(1.0, stroke_width * rng.uniform(0.6, 1.4))
         strokes += part(rng, center, object_size, w)
     for _ in range(int(rng.poisson(0.6 * area_units))):
