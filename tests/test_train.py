@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.core.machine import usable_cores
+from toolkit.core.metadata import read_card
 
 TINY = ["--image-size", "48", "--crop", "32", "--train-size", "8", "--val-size", "2", "--batch-size", "4"]
 
@@ -48,6 +49,22 @@ def test_run_folder_holds_curves_checkpoints_sheets_and_provenance(tmp_path: Pat
     # readable like the other files written beside it (safetensors replaced the 0600 temporary file)
     modes = {path.name: path.stat().st_mode & 0o777 for path in run.iterdir() if path.is_file()}
     assert len(set(modes.values())) == 1, modes
+
+
+def test_a_graph_exported_from_any_epoch_carries_that_epochs_record(tmp_path: Path) -> None:
+    # the run's conditioning must travel with every epoch's weights: a graph exported from a checkpoint
+    # without it was fed raw pages by infer and evaluate, and scored a model nobody trained
+    conditioned = ("--conditioning", "flatten-neutral")
+    run = train(tmp_path, "run", "--epochs", "2", "--checkpoint-every", "1", *conditioned)
+    graph = tmp_path / "epoch1.onnx"
+    checkpoint = run / "checkpoints" / "epoch-001.pt"
+    result = CliRunner().invoke(app, ["export", "unet-light", "--weights", str(checkpoint), "-o", str(graph)])
+    assert result.exit_code == 0, result.output
+    card = read_card(graph)
+    first = json.loads((run / "metrics.json").read_text())[0]
+    assert card.conditioning == "flatten-neutral" and card.training["epoch"] == 1
+    assert card.training["validation"]["val_line_f1"] == round(first["val_line_f1"], 5)
+    assert "--conditioning flatten-neutral" in card.training_command
 
 
 def test_early_stopping_restores_the_best_epoch(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from torch import nn
 
 from toolkit.core.errors import InputError
 from toolkit.core.metadata import LINES_OUTPUT, ModelCard, OutputInfo
-from toolkit.core.provenance import card_training, training_record
+from toolkit.core.provenance import card_training
 from toolkit.core.shipped import weights_name
 from toolkit.core.version import __version__
 from toolkit.models.contour import FEATURE_STRIDES, FeatureMaps
@@ -29,6 +29,7 @@ from toolkit.models.weights import (
     read_state_dict,
     state_dict_sha256,
     torchvision_resnet_to_contour,
+    weights_record,
     without_unfitting,
 )
 
@@ -92,7 +93,7 @@ def load_model(
     training = None
     if weights is not None:
         state_dict = read_state_dict(weights)
-        training = training_record(weights)
+        training = weights_record(weights)
         allow_missing: tuple[str, ...] = ("head.",) if features is not None or partial else ()
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save, save_file
 from torch import nn
 
 from toolkit.core.errors import InputError, WeightsMismatchError, first_line
+from toolkit.core.provenance import record_in, training_record
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,16 @@ def read_state_dict(path: Path) -> StateDict:
         # RuntimeError/EOFError: truncated or non-zip .pth; SafetensorError: bad header.
         raise InputError(f"{path}: not a readable weights file ({first_line(error)})") from error
     raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth, .pt or .ckpt)")
+
+
+def weights_record(path: Path) -> dict | None:
+    """The training record of a weights file: in a .safetensors header, or in a `toolkit train`
+    checkpoint (RUN/checkpoints/epoch-NNN.pt); None for weights from elsewhere."""
+    if path.suffix.lower() not in (".pth", ".pt", ".ckpt"):
+        return training_record(path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    record = checkpoint.get("training") if isinstance(checkpoint, Mapping) else None
+    return record_in({"training": record}, path) if isinstance(record, str) else None
 
 
 def unwrap_checkpoint(checkpoint: object, path: Path) -> StateDict:

@@ -545,6 +545,8 @@ def save_epoch(
         "scaler": scaler.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "state": state,
+        # so that a graph exported from any epoch's checkpoint carries its record, conditioning included
+        "training": json.dumps(training_record(config, state["history"][-1], state["git_commit"])),
     }
     folder = run / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
@@ -560,19 +562,25 @@ def save_epoch(
     training_curves(state["history"], run / "curves.png")
 
 
-def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, commit: str) -> None:
-    """The best weights, and beside them how they were made: command, seed, commit, metrics."""
-    record = {
+def training_record(config: TrainConfig, entry: dict, commit: str) -> dict:
+    """How the weights of epoch `entry` were made: command, seed, commit, metrics, and the config
+    (whose `conditioning` every graph made from them must apply)."""
+    return {
         "model": config.model,
         "command": config.command,
         "data": config.data,
         "data_seed": config.seed,
         "git_commit": commit,
-        "best_epoch": best["epoch"],
-        "validation": {k: round(v, 5) for k, v in best.items() if k.startswith("val_")},
+        "epoch": entry["epoch"],
+        "validation": {k: round(v, 5) for k, v in entry.items() if k.startswith("val_")},
         "config": config.to_json(),
         "torch_version": torch.__version__,
     }
+
+
+def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, commit: str) -> None:
+    """The best weights, and beside them how they were made: command, seed, commit, metrics."""
+    record = {**training_record(config, best, commit), "best_epoch": best["epoch"]}
     metadata = {"training": json.dumps(record)}
     with atomic_path(run / "weights.safetensors", overwrite=True) as tmp:
         write_weights(model, tmp, metadata)
