@@ -419,7 +419,7 @@ def compose_page(
     size = np.array([width, height], np.float64)
     # a page drawn with a thick pencil is drawn larger: objects grow with the width, so that 8 px
     # strokes stay legible, and the page is a window onto that larger drawing, holding fewer of them
-    # (with the count of a 2.5 px page, 8 px pages were 40 % ink, strokes merged into blobs)
+    # (with the count of a 2.5 px page, 8 px pages were 46 % ink, strokes merged into blobs)
     drawing_scale = scale * max(1.0, stroke_width / 3)
     area_units = page_units(height, width, drawing_scale)
     density = rng.uniform(0.5, 2.0)  # sparse to busy pages

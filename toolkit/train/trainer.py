@@ -546,7 +546,7 @@ def save_epoch(
         "torch_rng": torch.get_rng_state(),
         "state": state,
         # so that a graph exported from any epoch's checkpoint carries its record, conditioning included
-        "training": json.dumps(training_record(config, state["history"][-1], state["git_commit"])),
+        "training": json.dumps(epoch_record(config, state["history"][-1], state["git_commit"])),
     }
     folder = run / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
@@ -562,7 +562,7 @@ def save_epoch(
     training_curves(state["history"], run / "curves.png")
 
 
-def training_record(config: TrainConfig, entry: dict, commit: str) -> dict:
+def epoch_record(config: TrainConfig, entry: dict, commit: str) -> dict:
     """How the weights of epoch `entry` were made: command, seed, commit, metrics, and the config
     (whose `conditioning` every graph made from them must apply)."""
     return {
@@ -580,7 +580,7 @@ def training_record(config: TrainConfig, entry: dict, commit: str) -> dict:
 
 def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, commit: str) -> None:
     """The best weights, and beside them how they were made: command, seed, commit, metrics."""
-    record = {**training_record(config, best, commit), "best_epoch": best["epoch"]}
+    record = {**epoch_record(config, best, commit), "best_epoch": best["epoch"]}
     metadata = {"training": json.dumps(record)}
     with atomic_path(run / "weights.safetensors", overwrite=True) as tmp:
         write_weights(model, tmp, metadata)
