@@ -244,6 +244,14 @@ def sweep_command(
     points: Annotated[int, typer.Option(help="Values per factor, the range's ends included.")] = 5,
     images: Annotated[int, typer.Option(help="Held-out pages per value.")] = 8,
     size: Annotated[int, typer.Option(help="Page side in pixels.")] = 256,
+    seed: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Which held-out pages. Default: the published sweep's. Judge a candidate on another seed "
+            "too: the shipped weights were chosen on the published sweep's pages.",
+            show_default=False,
+        ),
+    ] = None,
     factor: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -264,7 +272,14 @@ def sweep_command(
     * `toolkit sweep --model unet-light -o docs/sweep-unet-light.png`
     * `toolkit sweep --model contour --factor crack_darkness --factor outline_colour --images 16`
     """
-    from toolkit.analysis.sweep import SweepPlan, run_sweep, summary_lines, sweep_plot, worst_points
+    from toolkit.analysis.sweep import (
+        SWEEP_SEED,
+        SweepPlan,
+        run_sweep,
+        summary_lines,
+        sweep_plot,
+        worst_points,
+    )
     from toolkit.core.fileio import refuse_overwrite
     from toolkit.runtime.backends import make_runner
 
@@ -274,7 +289,8 @@ def sweep_command(
         raise UsageError("--points must be at least 2, --images at least 1 and --size at least 32")
     runner = make_runner(model, precision=precision, flips=flips)[0]
     with runner:
-        plan = SweepPlan(runner.card.domain, points, images, size, tuple(factor or ()))
+        pages = SWEEP_SEED if seed is None else seed
+        plan = SweepPlan(runner.card.domain, points, images, size, tuple(factor or ()), pages)
         report = run_sweep(runner, plan, track=progress(f"sweeping {runner.card.model}"))
     table = Table("factor", "worst at", "model line F1", "best baseline")
     for name, value, f1, baseline in worst_points(report):
