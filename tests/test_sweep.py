@@ -87,3 +87,5 @@ def test_sweep_command_writes_plot_and_json(exported: dict[str, Path], tmp_path:
     assert again.exit_code == ExitCode.BAD_INPUT and "already exists" in again.output
     bad = cli.invoke(app, [*args[:-4], "--points", "1", "-o", str(tmp_path / "x.png")])
     assert bad.exit_code == ExitCode.USAGE and "--points must be at least 2" in bad.output
+    negative = cli.invoke(app, [*args, "--seed", "-1", "-o", str(tmp_path / "y.png")])
+    assert negative.exit_code == ExitCode.USAGE and "--seed not negative" in negative.output

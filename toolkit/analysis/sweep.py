@@ -72,7 +72,7 @@ def score_point(
     *,
     images: int,
     size: int,
-    seed: int = SWEEP_SEED,
+    seed: int,
     scale: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """Scores (method -> metric -> value) of the model and the baselines on `images` pages drawn

@@ -285,8 +285,10 @@ def sweep_command(
 
     refuse_overwrite(output, overwrite)  # the plot, like the JSON, is refused before the sweep runs
     json_report = JsonReport(output.with_suffix(".json"), overwrite)
-    if points < 2 or images < 1 or size < 32:
-        raise UsageError("--points must be at least 2, --images at least 1 and --size at least 32")
+    if points < 2 or images < 1 or size < 32 or (seed is not None and seed < 0):
+        raise UsageError(
+            "--points must be at least 2, --images at least 1, --size at least 32 and --seed not negative"
+        )
     runner = make_runner(model, precision=precision, flips=flips)[0]
     with runner:
         pages = SWEEP_SEED if seed is None else seed
