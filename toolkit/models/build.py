@@ -26,10 +26,9 @@ from toolkit.models.weights import (
     contour_head_to_half_resolution,
     is_torchvision_resnet,
     load_weights,
-    read_state_dict,
+    read_weights,
     state_dict_sha256,
     torchvision_resnet_to_contour,
-    weights_record,
     without_unfitting,
 )
 
@@ -92,8 +91,7 @@ def load_model(
     net = spec.build(seed)
     training = None
     if weights is not None:
-        state_dict = read_state_dict(weights)
-        training = weights_record(weights)
+        state_dict, training = read_weights(weights)
         allow_missing: tuple[str, ...] = ("head.",) if features is not None or partial else ()
         if spec.family == "contour" and is_torchvision_resnet(state_dict):
             state_dict, dropped = torchvision_resnet_to_contour(state_dict, spec.in_channels)

@@ -33,22 +33,34 @@ TORCHVISION_DROPPED = re.compile(r"^(layer[234]|fc)\.")
 MAX_NAMED_KEYS = 4
 
 
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt")
+
+
 def read_state_dict(path: Path) -> StateDict:
     """Tensors of a .safetensors, .pth, .pt or .ckpt file, unwrapped from common checkpoint containers."""
+    return read_weights(path)[0]
+
+
+def read_weights(path: Path) -> tuple[StateDict, dict | None]:
+    """(tensors, training record) of a weights file, read once: the record is in a .safetensors
+    header or in a `toolkit train` checkpoint (RUN/checkpoints/epoch-NNN.pt); None for weights from
+    elsewhere."""
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
     suffix = path.suffix.lower()
     try:
         if suffix == ".safetensors":
-            return load_file(path, device="cpu")
-        if suffix in (".pth", ".pt", ".ckpt"):
+            return load_file(path, device="cpu"), training_record(path)
+        if suffix in CHECKPOINT_SUFFIXES:
             with path.open("rb") as handle:
                 start = handle.read(4)
             # torch.save writes a zip archive (PK..), older PyTorch a pickle (protocol byte 0x80)
             if not (start.startswith(b"PK\x03\x04") or start[:1] == b"\x80"):
                 raise InputError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle)")
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-            return unwrap_checkpoint(checkpoint, path)
+            record = checkpoint.get("training") if isinstance(checkpoint, Mapping) else None
+            training = record_in({"training": record}, path) if isinstance(record, str) else None
+            return unwrap_checkpoint(checkpoint, path), training
     except pickle.UnpicklingError as error:
         raise InputError(
             f"{path}: not a readable weights file (it holds Python objects besides tensors, which "
@@ -58,16 +70,6 @@ def read_state_dict(path: Path) -> StateDict:
         # RuntimeError/EOFError: truncated or non-zip .pth; SafetensorError: bad header.
         raise InputError(f"{path}: not a readable weights file ({first_line(error)})") from error
     raise InputError(f"{path}: unknown weights format '{suffix}' (use .safetensors, .pth, .pt or .ckpt)")
-
-
-def weights_record(path: Path) -> dict | None:
-    """The training record of a weights file: in a .safetensors header, or in a `toolkit train`
-    checkpoint (RUN/checkpoints/epoch-NNN.pt); None for weights from elsewhere."""
-    if path.suffix.lower() not in (".pth", ".pt", ".ckpt"):
-        return training_record(path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    record = checkpoint.get("training") if isinstance(checkpoint, Mapping) else None
-    return record_in({"training": record}, path) if isinstance(record, str) else None
 
 
 def unwrap_checkpoint(checkpoint: object, path: Path) -> StateDict:
