@@ -144,6 +144,30 @@ def test_full_resolution_head_weights_grow_the_half_resolution_head(tmp_path: Pa
         load_model(get_spec("contour"), path)
 
 
+def test_a_narrower_contour_head_grows_into_contour_wide_as_the_same_function(tmp_path: Path) -> None:
+    """`toolkit train contour-wide --init-weights contour.safetensors`: every old channel keeps its
+    weights (the fusion's second input moved up by the added width) and the new ones are read with
+    zero weights, so the wider model draws the same lines, in eval and in training mode, until
+    training brings the new channels in; loaded for use (not partial), the file is refused."""
+    source = get_spec("contour").build(seed=3)
+    for module in source.modules():  # trained-looking statistics, so a misplaced channel would show
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "contour.safetensors"
+    write_weights(source, path, {})
+    grown = load_model(get_spec("contour-wide"), path, partial=True).module
+    assert grown.head.fuse[0].weight.shape == (32, 64, 3, 3)
+    assert count_parameters(grown) > count_parameters(source) + 40_000
+    x = torch.rand(2, 3, 64, 48)
+    for train in (False, True):
+        source.train(train), grown.train(train)
+        with torch.no_grad():
+            assert torch.equal(grown(x), source(x)), f"training mode {train}"
+    with pytest.raises(WeightsMismatchError, match=r"head.reduce_conv1.0.weight: file \(16, 64, 1, 1\)"):
+        load_model(get_spec("contour-wide"), path)
+
+
 def test_feature_maps_select_channels() -> None:
     net = ContourNet().eval()
     maps = FeatureMaps(net, {"conv1": [3, 21, 48, 56], "layer1": None})

@@ -29,6 +29,7 @@ from toolkit.models.weights import (
     read_weights,
     state_dict_sha256,
     torchvision_resnet_to_contour,
+    widen_contour_head,
     without_unfitting,
 )
 
@@ -84,7 +85,8 @@ def load_model(
     """Build `spec`, load `weights` into it, and select the line output or the given feature maps.
 
     `partial` lets a contour model take trunk-only weights (a torchvision resnet18) to train its head,
-    or weights whose head has another form (`head_stride`): the layers that do not fit start afresh.
+    or weights whose head has another form (`head_stride`): the layers that do not fit start afresh;
+    a narrower head grows into a wider one as the same function (`widen_contour_head`).
     """
     if features is not None and spec.family != "contour":
         raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
@@ -98,6 +100,8 @@ def load_model(
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
         if partial and spec.family == "contour" and spec.config.head_stride == 2:
             state_dict = contour_head_to_half_resolution(state_dict, spec.config.stem_width)
+        if partial and spec.family == "contour":
+            state_dict = widen_contour_head(state_dict, net.state_dict())
         if partial:
             state_dict, dropped = without_unfitting(state_dict, net.state_dict(), "head.")
             if dropped:

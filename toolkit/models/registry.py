@@ -125,6 +125,12 @@ MODELS: dict[str, ModelSpec] = {
             "contour with a detail branch on conv1 at half resolution: the capacity step for placing lines",
             dataclasses.replace(CONTOUR, detail_width=32, detail_dilations=(1, 2)),
         ),
+        ModelSpec(
+            "contour-wide",
+            "contour",
+            "contour with its head at twice the width (32 channels): the capacity step for thin lines",
+            dataclasses.replace(CONTOUR, head_width=32),
+        ),
     ]
 }
 

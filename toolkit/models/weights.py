@@ -2,8 +2,8 @@
 
 We write safetensors. We read safetensors and PyTorch .pth/.pt files, the latter only with
 `weights_only=True` (no pickled code runs). Checkpoint formats are bridged by pure functions on state
-dicts (`unwrap_checkpoint`, `strip_prefix`, `torchvision_resnet_to_contour`), and a state dict that does
-not fit the model fails loudly, naming the file, the keys and the shapes.
+dicts (`unwrap_checkpoint`, `strip_prefix`, `torchvision_resnet_to_contour`, `widen_contour_head`),
+and a state dict that does not fit the model fails loudly, naming the file, the keys and the shapes.
 """
 
 from __future__ import annotations
@@ -127,6 +127,46 @@ def contour_head_to_half_resolution(state_dict: StateDict, stem_width: int) -> S
     )
     grown["head.out.1.weight"] = logit.repeat(4, 1, 1, 1)
     grown["head.out.1.bias"] = state_dict["head.out.1.bias"].repeat(4)
+    return grown
+
+
+# Head convolutions whose input is two feature maps concatenated, the first `head_width` wide: the
+# fusion (reduced conv1, coarse layer1) and the output block (fused features, stem).
+HEAD_CONCAT_INPUTS = ("head.fuse.0.weight", "head.out.0.0.weight")
+
+
+def widen_contour_head(state_dict: StateDict, fresh: Mapping[str, torch.Tensor]) -> StateDict:
+    """A contour head's weights grown into a wider head (`head_width`) as the same function, so a
+    wider model starts as the model it grew from (Net2Net's idea, Chen et al. 2016):
+
+    - every old channel keeps its weights, reading the old channels where they now lie (in the
+      fusion and output block, the second concatenated map moves up by the added width);
+    - old channels read the new ones with zero weights, so the new channels, initialised as in
+      `fresh`, change nothing until training brings them in;
+    - BatchNorm keeps its statistics for old channels and `fresh`'s for new ones.
+    `fresh` is the state dict of the wider model as built; a head of the same width, or a state
+    dict without a contour head, is returned unchanged."""
+    key = "head.reduce_layer1.0.weight"
+    if key not in state_dict or key not in fresh:
+        return state_dict
+    old_width, new_width = state_dict[key].shape[0], fresh[key].shape[0]
+    if new_width <= old_width:
+        return state_dict
+    grown = dict(state_dict)
+    for name, old in state_dict.items():
+        new = fresh.get(name)
+        if not name.startswith("head.") or new is None or new.shape == old.shape:
+            continue
+        new = new.clone()
+        if old.ndim == 4:  # (out, in, kh, kw)
+            inputs = torch.arange(old.shape[1])
+            if name in HEAD_CONCAT_INPUTS:
+                inputs[old_width:] += new_width - old_width
+            new[: old.shape[0]] = 0
+            new[: old.shape[0], inputs] = old
+        else:  # BatchNorm vectors
+            new[: old.shape[0]] = old
+        grown[name] = new
     return grown
 
 
