@@ -8,12 +8,15 @@ import torch
 
 from toolkit.analysis.metrics import all_counts, line_f1_at, scores
 from toolkit.train.loss import (
+    CENTRELINE_WEIGHT,
     GAP_WEIGHT,
+    centreline_dice,
     gap_ink,
     line_loss,
     narrow_gaps,
     pmi_gmi_loss,
     pmi_gmi_terms,
+    soft_skeleton,
     thin_gaps,
 )
 
@@ -111,6 +114,45 @@ def test_thin_gaps_leave_the_gaps_beside_thick_strokes_uncharged() -> None:
     assert line_loss("pmi-gmi+thin-gaps", merged_thin, thin).item() == pytest.approx(
         pmi_gmi_loss(merged_thin, thin).item() + GAP_WEIGHT, abs=1e-5
     )
+
+
+def two_lines() -> torch.Tensor:
+    """(1, 1, 32, 40): a 1 px line (row 8) and a 3 px one (rows 19-21), each 30 px long."""
+    target = torch.zeros(1, 1, 32, 40)
+    target[0, 0, 8, 5:35] = 1
+    target[0, 0, 19:22, 5:35] = 1
+    return target
+
+
+def test_soft_skeleton_is_the_centre_line_of_thin_and_thick_ink() -> None:
+    skeleton = soft_skeleton(two_lines())[0, 0]
+    assert torch.equal(skeleton[8, 5:35], torch.ones(30))  # a 1 px line is its own centre line
+    assert float(skeleton[19:22].sum(0).max()) == 1.0  # a 3 px line: one pixel per column ...
+    assert float(skeleton[20].sum()) >= 26  # ... on its middle row, all but the very ends
+
+
+def test_the_centreline_term_charges_a_missed_thin_line_as_much_as_a_thick_one() -> None:
+    """PMI-GMI counts ink, so missing the 1 px line costs about a third of missing the 3 px line of
+    the same length; line F1, and the clDice term, count them alike. A line drawn 2 px off (line F1's
+    radius) costs nothing there, 4 px off nearly everything."""
+    target = two_lines()
+    no_thin, no_thick = target.clone(), target.clone()
+    no_thin[0, 0, 8] = 0
+    no_thick[0, 0, 19:22] = 0
+    ink = [pmi_gmi_loss(pred, target).item() for pred in (no_thin, no_thick)]
+    lines = [centreline_dice(pred, target).item() for pred in (no_thin, no_thick)]
+    assert ink[1] > 2 * ink[0]
+    assert lines[0] == pytest.approx(lines[1], rel=0.15) and lines[0] > 0.25  # ends of thick skeletons
+    assert centreline_dice(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert centreline_dice(torch.roll(target, 2, dims=2), target).item() == pytest.approx(0.0, abs=1e-6)
+    assert centreline_dice(torch.roll(target, 4, dims=2), target).item() > 0.9
+    pred = (0.5 * target + 0.1).requires_grad_()
+    total = line_loss("pmi-gmi+centrelines", pred, target)
+    assert total.item() == pytest.approx(
+        pmi_gmi_loss(pred, target).item() + CENTRELINE_WEIGHT * centreline_dice(pred, target).item()
+    )
+    total.backward()
+    assert float(pred.grad.abs().sum()) > 0
 
 
 def test_pixel_metrics_by_hand() -> None:

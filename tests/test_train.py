@@ -153,6 +153,17 @@ def test_the_gap_loss_trains_and_records_its_weight(tmp_path: Path) -> None:
     assert stray.exit_code != 0 and "--gap-weight weighs the gap term of --loss pmi-gmi+gaps" in stray.output
 
 
+def test_the_centreline_loss_trains_and_records_its_weight(tmp_path: Path) -> None:
+    run = train(tmp_path, "run", "--epochs", "1", "--loss", "pmi-gmi+centrelines")
+    assert json.loads((run / "config.json").read_text())["centreline_weight"] == 0.5  # the number
+    assert json.loads((run / "metrics.json").read_text())[0]["loss"] > 0
+    stray = CliRunner().invoke(
+        app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--centreline-weight", "0.3"]
+    )
+    assert stray.exit_code != 0
+    assert "--centreline-weight weighs the clDice term of --loss pmi-gmi+centrelines" in stray.output
+
+
 def test_data_workers_change_the_speed_not_the_weights(tmp_path: Path, monkeypatch) -> None:
     # every page is seeded by its index and epoch, so who draws it does not matter
     alone = train(tmp_path, "alone", "--epochs", "1", "--workers", "0")

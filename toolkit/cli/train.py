@@ -77,13 +77,19 @@ def train_command(
         str,
         typer.Option(
             help="pmi-gmi (the reference), bce, pmi-gmi+bce, pmi-gmi+gaps (also penalises ink "
-            "in the target's narrow gaps: strokes merged across them) or pmi-gmi+thin-gaps (only "
-            "in the gaps away from strokes 5 px thick or more)."
+            "in the target's narrow gaps: strokes merged across them), pmi-gmi+thin-gaps (only "
+            "in the gaps away from strokes 5 px thick or more) or pmi-gmi+centrelines (adds clDice: "
+            "the centre lines matched within 2 px, as line F1 counts them, so thin lines weigh as "
+            "much as thick ones)."
         ),
     ] = "pmi-gmi",
     gap_weight: Annotated[
         Optional[float],
         typer.Option(help="With a gap loss: the weight of the gap term. Default: 0.1."),
+    ] = None,
+    centreline_weight: Annotated[
+        Optional[float],
+        typer.Option(help="With pmi-gmi+centrelines: the weight of the clDice term. Default: 0.5."),
     ] = None,
     crop: Annotated[int, typer.Option(help="Training crop side, a multiple of 8.")] = 192,
     image_size: Annotated[int, typer.Option(help="Synthetic pairs: image side.")] = 256,
@@ -183,6 +189,7 @@ def train_command(
         conditioning=conditioning,
         loss=loss,
         gap_weight=gap_weight,
+        centreline_weight=centreline_weight,
         checkpoint_every=checkpoint_every,
         patience=patience or None,
         seed=seed,

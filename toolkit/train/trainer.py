@@ -48,7 +48,15 @@ from toolkit.models.build import load_model
 from toolkit.models.registry import ModelSpec, get_spec
 from toolkit.models.weights import write_weights
 from toolkit.runtime.flips import VIEW_COUNTS
-from toolkit.train.loss import GAP_LOSSES, GAP_WEIGHT, LOSSES, line_loss, pmi_gmi_terms
+from toolkit.train.loss import (
+    CENTRELINE_LOSS,
+    CENTRELINE_WEIGHT,
+    GAP_LOSSES,
+    GAP_WEIGHT,
+    LOSSES,
+    line_loss,
+    pmi_gmi_terms,
+)
 from toolkit.train.plots import comparison_sheet, training_curves
 from toolkit.train.quant_aware import QuantAware
 from toolkit.train.teacher import TEACHER_VIEWS, TEACHER_WEIGHT, Teacher
@@ -94,6 +102,7 @@ class TrainConfig:
     loss_g: float = 0.5
     loss_a: float = 0.5
     gap_weight: float | None = None  # of the gap term of a gap loss (None: GAP_WEIGHT there)
+    centreline_weight: float | None = None  # of pmi-gmi+centrelines' clDice term (None: CENTRELINE_WEIGHT)
     checkpoint_every: int = 50
     patience: int | None = 10  # epochs without a better validation line F1; None = never stop early
     seed: int = 0
@@ -126,6 +135,12 @@ class TrainConfig:
             self.gap_weight = GAP_WEIGHT  # recorded as the number it is
         if self.gap_weight is not None and self.gap_weight < 0:
             raise InputError(f"--gap-weight must be 0 or more, not {self.gap_weight}")
+        if self.centreline_weight is not None and self.loss != CENTRELINE_LOSS:
+            raise InputError(f"--centreline-weight weighs the clDice term of --loss {CENTRELINE_LOSS}")
+        if self.loss == CENTRELINE_LOSS and self.centreline_weight is None:
+            self.centreline_weight = CENTRELINE_WEIGHT  # recorded as the number it is
+        if self.centreline_weight is not None and self.centreline_weight < 0:
+            raise InputError(f"--centreline-weight must be 0 or more, not {self.centreline_weight}")
         if self.crop % 8:
             raise InputError(f"--crop must be a multiple of 8, not {self.crop}")
         check_conditioning(self.conditioning)
@@ -435,7 +450,16 @@ def record_epoch(state: dict, entry: dict) -> bool:
 def batch_loss(config: TrainConfig, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The configured loss (toolkit.train.loss) of one batch of probabilities and targets."""
     gap_weight = GAP_WEIGHT if config.gap_weight is None else config.gap_weight
-    return line_loss(config.loss, pred, target, config.loss_g, config.loss_a, gap_weight=gap_weight)
+    centreline_weight = CENTRELINE_WEIGHT if config.centreline_weight is None else config.centreline_weight
+    return line_loss(
+        config.loss,
+        pred,
+        target,
+        config.loss_g,
+        config.loss_a,
+        gap_weight=gap_weight,
+        centreline_weight=centreline_weight,
+    )
 
 
 def train_epoch(
