@@ -1,13 +1,13 @@
 #!/bin/bash
 # judge_contour.sh MODEL TAG OUTDIR: a contour graph, checkpoint (RUN/checkpoints/epoch-NNN.pt, exported
-# as contour-wide) or shipped name -> FP32, one view -> the 3 plain painting sets -> sweep on seed 8
-# (pages no shipped candidate was chosen on), compared point by point with OUTDIR/shipped/sweep.json
-# when that exists. Prints line F1 (P / R) per set and the sweep summary.
+# as the registry model $EXPORT_AS, default contour-wide) or shipped name -> FP32, one view -> the 3
+# plain painting sets -> sweep on seed 8 (pages no shipped candidate was chosen on), compared point by
+# point with OUTDIR/shipped/sweep.json when that exists. Prints line F1 (P / R) per set and the sweep summary.
 set -e
 cd "$(dirname "$0")/../../../.."
 MODEL=$1; TAG=$2; OUT=$3/$TAG; mkdir -p "$OUT"
 if [[ $MODEL == *.pt ]]; then
-  [ -f "$OUT/model.onnx" ] || .venv/bin/toolkit export contour-wide --weights "$MODEL" -o "$OUT/model.onnx" > "$OUT/export.log" 2>&1
+  [ -f "$OUT/model.onnx" ] || .venv/bin/toolkit export ${EXPORT_AS:-contour-wide} --weights "$MODEL" -o "$OUT/model.onnx" > "$OUT/export.log" 2>&1
   MODEL=$OUT/model.onnx
 fi
 precision=()
