@@ -144,6 +144,7 @@ def test_the_centreline_term_charges_a_missed_thin_line_as_much_as_a_thick_one()
     assert ink[1] > 2 * ink[0]
     assert lines[0] == pytest.approx(lines[1], rel=0.15) and lines[0] > 0.25  # ends of thick skeletons
     assert centreline_dice(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert centreline_dice(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)).item() == 0.0  # blank page
     assert centreline_dice(torch.roll(target, 2, dims=2), target).item() == pytest.approx(0.0, abs=1e-6)
     assert centreline_dice(torch.roll(target, 4, dims=2), target).item() > 0.9
     pred = (0.5 * target + 0.1).requires_grad_()

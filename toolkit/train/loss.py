@@ -110,7 +110,7 @@ def soft_skeleton(x: torch.Tensor, steps: int = SKELETON_STEPS) -> torch.Tensor:
 def centreline_dice(pred: torch.Tensor, target: torch.Tensor, radius: int = LINE_RADIUS) -> torch.Tensor:
     """1 - clDice over the batch, each centre line matched against the other's ink grown by `radius`
     px: the share of the predicted centre line near target ink (precision) and of the target's near
-    predicted ink (recall), as line F1 counts them; an image without lines on either side scores 1."""
+    predicted ink (recall), as line F1 counts them; an image without lines on either side costs 0."""
     size = 2 * radius + 1
     near_target = F.max_pool2d(target, size, stride=1, padding=radius)
     near_pred = F.max_pool2d(pred, size, stride=1, padding=radius)
