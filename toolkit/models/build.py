@@ -100,10 +100,11 @@ def load_model(
             log.info("%s: torchvision resnet18, ignored %d keys of layer2-4 and fc", weights, len(dropped))
         if partial and spec.family == "contour" and spec.config.head_stride == 2:
             state_dict = contour_head_to_half_resolution(state_dict, spec.config.stem_width)
+        expected = net.state_dict()
         if partial and spec.family == "contour":
-            state_dict = widen_contour_head(state_dict, net.state_dict())
+            state_dict = widen_contour_head(state_dict, expected)
         if partial:
-            state_dict, dropped = without_unfitting(state_dict, net.state_dict(), "head.")
+            state_dict, dropped = without_unfitting(state_dict, expected, "head.")
             if dropped:
                 log.info(
                     "%s: %d head keys of another form start afresh, e.g. %s",

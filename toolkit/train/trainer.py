@@ -449,17 +449,10 @@ def record_epoch(state: dict, entry: dict) -> bool:
 
 def batch_loss(config: TrainConfig, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The configured loss (toolkit.train.loss) of one batch of probabilities and targets."""
-    gap_weight = GAP_WEIGHT if config.gap_weight is None else config.gap_weight
-    centreline_weight = CENTRELINE_WEIGHT if config.centreline_weight is None else config.centreline_weight
-    return line_loss(
-        config.loss,
-        pred,
-        target,
-        config.loss_g,
-        config.loss_a,
-        gap_weight=gap_weight,
-        centreline_weight=centreline_weight,
-    )
+    # __post_init__ has set the weight of the chosen loss's added term; the others are None and unused
+    weights = {"gap_weight": config.gap_weight, "centreline_weight": config.centreline_weight}
+    chosen = {name: weight for name, weight in weights.items() if weight is not None}
+    return line_loss(config.loss, pred, target, config.loss_g, config.loss_a, **chosen)
 
 
 def train_epoch(
