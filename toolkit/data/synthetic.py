@@ -586,16 +586,9 @@ def worn_ink(seed: int, outlines: np.ndarray, scale: float, values: dict) -> np.
 
 
 def craquelure(seed: int, shape: tuple[int, int], scale: float, values: dict) -> np.ndarray:
-    """(H, W) darkness of a crack network (cells of a jittered Voronoi diagram) and long cracks.
-
-    A crack is as wide against the page's outlines at every scale: a page at scale 3 is the scale-1
-    page scanned at 3x the resolution, so its cracks are 3 px where they were 1 px. Drawn 1 px at every
-    scale, they made "a line 1 px wide is a crack" true at scale 2 and above, and a model trained
-    across scales held back the 1-2 px outlines of scale-1 pages (docs/training.md, twentieth session).
-    """
+    """(H, W) darkness of a crack network (cells of a jittered Voronoi diagram) and long cracks."""
     rng = stream(seed, CRACKS)
     height, width = shape
-    crack = max(scale, 1.0)  # px; below scale 1 a crack stays one pixel wide
     cracks = np.zeros(shape, np.float32)
     cells = int(values["crack_density"] * 220 * height * width / (256 * max(scale, 0.5)) ** 2)
     if cells >= 4:
@@ -608,18 +601,18 @@ def craquelure(seed: int, shape: tuple[int, int], scale: float, values: dict) ->
         for facet in facets:
             edges = np.concatenate([facet, facet[:1]])
             jittered = [
-                a + (b - a) * t + rng.normal(0, 0.6 * crack, 2)
+                a + (b - a) * t + rng.normal(0, 0.6, 2)
                 for a, b in itertools.pairwise(edges)
                 for t in (0.0, 0.5)
             ]
-            draw_polyline(network, np.asarray(jittered), crack, 1.0, True)
+            draw_polyline(network, np.asarray(jittered), 1, 1.0, True)
         cracks = np.maximum(cracks, network * patch * rng.uniform(0.7, 1.0))
     for _ in range(round(values["long_cracks"])):
         steps = int(rng.integers(30, 90))
         heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.25, steps))
         walk = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * 4 * max(scale, 0.5), axis=0)
         draw_polyline(
-            cracks, walk + rng.uniform(0, (width, height)), float(rng.choice([1, 1, 2])) * crack, 1.0, False
+            cracks, walk + rng.uniform(0, (width, height)), float(rng.choice([1, 1, 2])), 1.0, False
         )
     return np.clip(cracks, 0, 1) * values["crack_darkness"]
 
