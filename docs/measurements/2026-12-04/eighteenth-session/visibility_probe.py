@@ -1,4 +1,5 @@
 """The held-out 256 px paintings drawn again with another visibility rule for the target."""
+
 import sys
 from pathlib import Path
 
