@@ -3,7 +3,7 @@ shipped `contour` draws on it are thinner than THRESHOLD px (ink per centre-line
 scale_from_lines.py), else keeps `contour`'s lines. Line F1 (P / R) per held-out painting set, of
 `contour`, of the expert everywhere and of the routed pair, and how many pages went to the expert.
 
-    python router_sim.py EXPERT.onnx
+    python router_sim.py EXPERT.onnx [SET ...]   # default: the three held-out painting sets
 """
 
 import sys
@@ -25,9 +25,9 @@ def summary(counts: Counter) -> str:
     return f"{s['line_f1']:.4f} (P {s['line_precision']:.3f} / R {s['line_recall']:.3f})"
 
 
-def main(expert_path: str) -> None:
+def main(expert_path: str, sets: tuple[str, ...]) -> None:
     with LineModel("contour", precision="fp32") as shipped, LineModel(expert_path) as expert:
-        for root in SETS:
+        for root in sets:
             totals = {name: Counter() for name in ("contour", "expert", "routed")}
             routed = 0
             pages = sorted((Path(root) / "input").iterdir())
@@ -46,4 +46,4 @@ def main(expert_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], tuple(sys.argv[2:]) or SETS)
