@@ -2,12 +2,13 @@
 
     python scripts/ship_graphs.py unet-light --target-f1 0.995
     python scripts/ship_graphs.py contour --target-f1 0.99 --cpu-target-f1 0.985
+    python scripts/ship_graphs.py contour-thin --size 256 --target-f1 0.99 --cpu-target-f1 0.985
 
 Writes toolkit/weights/NAME.onnx (FP32, `toolkit export`), NAME-fp16.onnx (`toolkit convert`),
 NAME-int8.onnx (`toolkit calibrate`, TensorRT's form) and NAME-int8-cpu.onnx (`--target cpu`),
-calibrated on 32 held-out pages (`toolkit synth --seed 1 --count 32 --size 424`). Each derived graph
-is then measured on 40 other held-out pages with targets (seed 0): its agreement with the FP32 graph
-(worst line F1 and PSNR over the pages, as `toolkit verify --reference` computes them) and what it
+calibrated on 32 held-out pages (`toolkit synth --seed 1 --count 32 --size 424`, or `--size`). Each
+derived graph is then measured on 40 other held-out pages with targets (seed 0): its agreement with the
+FP32 graph (worst line F1 and PSNR over the pages, as `toolkit verify --reference` computes them) and what it
 loses in line F1 against the targets; for the forms ONNX Runtime's CPU provider runs, also how much
 faster than FP32 they run on this machine (`cpu_speedups`, under the CPU's kind: with INT8 dot
 products or without; `--speed-only` on a machine of the other kind adds its figure). The record goes into
@@ -35,18 +36,18 @@ from toolkit.calibration.calibrate import calibrate
 from toolkit.calibration.images import load_calibration_set
 from toolkit.core.machine import INT8_DOT_PRODUCTS, cpu_flags, cpu_model, int8_kind
 from toolkit.core.metadata import AGREEMENT_NOTE, DOMAIN_OF_FAMILY, RUNTIME_MEMORY_NOTE, read_card
-from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS
+from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS, shipped_graphs
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.graph_file import save_graph
 from toolkit.export.onnx_export import export_model
-from toolkit.models.registry import get_spec
+from toolkit.models.registry import MODELS, get_spec
 from toolkit.runtime.bench import model_only
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tile_plan import measure_runtime_memory
 
-SIZE = 424
+SIZE = 424  # the pages' side, unless --size: `contour-thin` is made for pages of scale 1 (256 px)
 LARGE_SIDE = 2048  # the large page speed is also measured on: the default budget's tiles are 2-14 MP
 
 
@@ -56,14 +57,14 @@ def line_f1(graph: Path, data: Path) -> float:
     return report.methods["model"]["line_f1"]
 
 
-def record_agreement(graph: Path, fp32: Path, heldout: Path, fp32_f1: float) -> dict:
+def record_agreement(graph: Path, fp32: Path, heldout: Path, fp32_f1: float, size: int = SIZE) -> dict:
     report = verify_model(graph, images=heldout / "input", reference=fp32)
     worst = report.worst()
     record = {
         "line_f1": round(worst["line_f1"], 5),  # worst page, binarised lines against the FP32 graph's
         "psnr_db": round(worst["psnr_db"], 2),
         "f1_drop": round(fp32_f1 - line_f1(graph, heldout), 5),  # against the targets
-        "set": f"toolkit synth --seed 0 --count 40 --size {SIZE} (held out)",
+        "set": f"toolkit synth --seed 0 --count 40 --size {size} (held out)",
         "date": date.today().isoformat(),
     }
     card = read_card(graph)
@@ -93,17 +94,31 @@ def speedups_of(graph: Path) -> dict:
     return json.loads(read_card(graph).extra.get(AGREEMENT_NOTE, "{}")).get("cpu_speedups", {})
 
 
-def record_speed(graph: Path, fp32: Path, heldout: Path, large: Path, *, earlier: dict | None = None) -> dict:
+def twin_speedups(name: str, form: str) -> dict:
+    """The CPU speed-ups recorded for `form` of another shipped model of the same network (its registry
+    config), each marked with the graph it was measured on: `contour-thin` is `contour` with other
+    weights, so it runs at `contour`'s speed on a CPU this machine is not (AVX2 alone, say)."""
+    spec = get_spec(name)
+    for other in shipped_graphs():
+        if other != name and other in MODELS and MODELS[other].config == spec.config:
+            graph = SHIPPED_DIR / f"{other}{SHIPPED_FORMS[form]}.onnx"
+            return {kind: {**m, "measured_on": graph.name} for kind, m in speedups_of(graph).items()}
+    return {}
+
+
+def record_speed(
+    graph: Path, fp32: Path, heldout: Path, large: Path, *, earlier: dict | None = None, size: int = SIZE
+) -> dict:
     """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record,
     under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept, also from
-    `earlier` (the speed-ups of the graph this one replaces: new weights in the same network and the
-    same form run at the same speed; its date says when it was measured). The smaller of two counts:
-    on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on AVX2 alone `contour`'s
-    INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a 10000x8000 scan."""
+    `earlier` (the speed-ups of the graph this one replaces, or of its twin's: new weights in the same
+    network and the same form run at the same speed; its date says when it was measured). The smaller
+    of two counts: on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on AVX2 alone
+    `contour`'s INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a 10000x8000 scan."""
     card = read_card(graph)
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
     by_side = {
-        str(SIZE): cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]),
+        str(size): cpu_speedup(graph, fp32, sorted((heldout / "input").glob("*.png"))[:10]),
         str(LARGE_SIDE): cpu_speedup(graph, fp32, sorted((large / "input").glob("*.png"))),
     }
     measured = {
@@ -140,6 +155,7 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--target-f1", type=float, default=0.995, help="calibrate --target-f1, TensorRT form")
     parser.add_argument("--cpu-target-f1", type=float, default=None, help="the same for the CPU form")
+    parser.add_argument("--size", type=int, default=SIZE, help="side of the calibration and held-out pages")
     parser.add_argument("--speed-only", action="store_true", help="only re-measure the CPU speed-ups")
     parser.add_argument("--memory-only", action="store_true", help="only re-measure the runtime memory")
     args = parser.parse_args()
@@ -153,14 +169,17 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         calib, heldout, large = Path(scratch) / "calib", Path(scratch) / "heldout", Path(scratch) / "large"
-        write_pairs(domain, 32, SIZE, seed=1, root=calib)
-        write_pairs(domain, 40, SIZE, seed=0, root=heldout)
+        write_pairs(domain, 32, args.size, seed=1, root=calib)
+        write_pairs(domain, 40, args.size, seed=0, root=heldout)
         write_pairs(domain, 1, LARGE_SIDE, seed=2, root=large)
         if args.speed_only:
             for form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
-                print(f"{args.model} {form}: {record_speed(paths[form], fp32, heldout, large)}")
+                record = record_speed(paths[form], fp32, heldout, large, size=args.size)
+                print(f"{args.model} {form}: {record}")
             return
-        earlier = {form: speedups_of(paths[form]) for form in ("fp16", "int8-cpu")}
+        earlier = {
+            form: speedups_of(paths[form]) or twin_speedups(args.model, form) for form in ("fp16", "int8-cpu")
+        }
         export_model(args.model, fp32, overwrite=True)
         images = load_calibration_set(calib / "input")
         convert_to_fp16(fp32, images.batches(read_card(fp32)), paths["fp16"], overwrite=True)
@@ -170,9 +189,9 @@ def main() -> None:
         fp32_f1 = line_f1(fp32, heldout)
         print(f"{args.model} fp32: line F1 {fp32_f1:.4f} against the targets of {heldout.name}")
         for form, graph in paths.items():
-            print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1)}")
+            print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1, args.size)}")
         for form in ("fp16", "int8-cpu"):
-            record = record_speed(paths[form], fp32, heldout, large, earlier=earlier[form])
+            record = record_speed(paths[form], fp32, heldout, large, earlier=earlier[form], size=args.size)
             print(f"{args.model} {form}: {record}")
         for form, graph in {"fp32": fp32, **paths}.items():
             print(f"{args.model} {form}: {record_memory(graph)}")

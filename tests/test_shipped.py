@@ -13,9 +13,10 @@ from toolkit.core.metadata import read_card
 from toolkit.core.shipped import SHIPPED_DIR, shipped_forms
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
+from toolkit.models.registry import MODELS
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
-SHIPPED = {"unet-light": "sketch", "contour": "painting"}
+SHIPPED = {"unet-light": "sketch", "contour": "painting", "contour-thin": "painting"}
 
 
 def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
@@ -23,7 +24,9 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
     assert total < 25e6
     for name in SHIPPED:
         record = json.loads((SHIPPED_DIR / f"{name}.json").read_text())
-        assert record["command"].startswith(f"toolkit train {name}")
+        # trained as the registry model of the same network: `contour-thin` by `toolkit train contour`
+        assert record["command"].startswith(f"toolkit train {record['model']} ")
+        assert MODELS[record["model"]].config == MODELS[name].config
         assert isinstance(record["data_seed"], int) and len(record["git_commit"]) == 40
         # on validation pages drawn with every factor uniform over its whole range (the training run's
         # generator): the widened held-out sets and the sweeps (docs/shipped-models.md) are the fuller measure
@@ -59,7 +62,7 @@ def test_shipped_onnx_computes_what_the_shipped_weights_compute(name: str) -> No
     assert report.passed, report.worst()
 
 
-@pytest.mark.parametrize(("name", "floor"), [("unet-light", 0.7), ("contour", 0.65)])
+@pytest.mark.parametrize(("name", "floor"), [("unet-light", 0.7), ("contour", 0.65), ("contour-thin", 0.65)])
 def test_shipped_models_draw_lines_on_held_out_pairs(name: str, floor: float, tmp_path: Path) -> None:
     """A small, fast guard; docs/shipped-models.md's numbers come from 200 pairs (see its command)."""
     write_pairs(SHIPPED[name], 6, 256, seed=1, root=tmp_path)

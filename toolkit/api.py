@@ -27,6 +27,7 @@ from toolkit.runtime.backends import make_runner, warn_if_unsuited
 from toolkit.runtime.feature_maps import channel_numbers
 from toolkit.runtime.infer import OutputOptions
 from toolkit.runtime.pictures import draw_feature_maps, draw_lines, probability_at, rescaled, trace_svg
+from toolkit.runtime.routing import Router, RouteTaken
 from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 __all__ = ["LineModel", "Tiling", "read_image", "trace_svg"]
@@ -69,6 +70,12 @@ class LineModel:
     def card(self) -> ModelCard:
         """What the model is: name, precision, input, outputs, threshold, weights and training run."""
         return self.runner.card
+
+    @property
+    def last_route(self) -> RouteTaken | None:
+        """For a shipped name with a route (`contour`): which model drew the last image, and the width
+        of the lines the first one drew on it (toolkit.runtime.routing); None for one model."""
+        return self.runner.last if isinstance(self.runner, Router) else None
 
     def probability(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """(H, W) float32 line probability of an (H, W) gray or (H, W, 3) RGB image; the network runs

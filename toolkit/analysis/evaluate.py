@@ -7,6 +7,7 @@ the set (micro average), so the table says directly how much the network gains.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from toolkit.core.errors import InputError
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
 from toolkit.runtime.base import Runner
 from toolkit.runtime.flips import flip_views
+from toolkit.runtime.routing import Router
 from toolkit.runtime.tiling import predict_tiled
 
 
@@ -99,6 +101,7 @@ class EvalReport:
     worst_pages: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     by_factor: dict[str, list[FactorSplit]] = field(default_factory=dict)
     by_radius: dict[str, dict[int, float]] = field(default_factory=dict)  # method -> radius -> line F1
+    drawn_by: dict[str, int] = field(default_factory=dict)  # behind a route: pages each model drew
 
     def to_dict(self) -> dict:
         return {
@@ -112,6 +115,7 @@ class EvalReport:
             },
             "by_factor": {method: [split.to_dict() for split in s] for method, s in self.by_factor.items()},
             "by_radius": self.by_radius,
+            "drawn_by": self.drawn_by,
         }
 
 
@@ -146,6 +150,7 @@ def evaluate(
     method_name = method_name or "model"
     board = Scoreboard(radius)
     skipped = []
+    drawn_by: Counter[str] = Counter()
     for input_path, target_path in track(pairs):
         try:
             image, target = read_image(input_path), lines_of(read_image(target_path))
@@ -157,6 +162,8 @@ def evaluate(
             if runner is not None:
                 lines = predict_tiled(runner, image)  # tiled and conditioned as `toolkit infer` runs it
                 found[method_name] = lines >= runner.card.threshold
+                if isinstance(runner, Router) and runner.last is not None:
+                    drawn_by[runner.last.model] += 1
             if predictions is not None:
                 prediction = read_image(find_prediction(predictions, input_path.stem))
                 if prediction.shape[:2] != target.shape:
@@ -187,4 +194,5 @@ def evaluate(
         by_factor={method: factor_splits(pages, page_factors) for method, pages in board.pages.items()}
         if page_factors
         else {},
+        drawn_by=dict(sorted(drawn_by.items())),
     )

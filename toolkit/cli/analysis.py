@@ -218,6 +218,8 @@ def evaluate_command(
         )
     print_scores(report.methods, radius)
     console.print(f"{report.pairs} pairs from {data}")
+    if report.drawn_by:  # behind a route (toolkit.runtime.routing)
+        console.print("pages drawn by " + ", ".join(f"{name}: {n}" for name, n in report.drawn_by.items()))
     for method, pages in report.worst_pages.items():
         console.print(f"{method}, worst pages: " + ", ".join(f"{stem} {f1:.3f}" for stem, f1 in pages[:5]))
         curve = ", ".join(f"r={radius} {f1:.3f}" for radius, f1 in report.by_radius[method].items())

@@ -4,6 +4,7 @@ model alone)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -128,6 +129,7 @@ def infer_command(
     from toolkit.runtime.backends import make_runner, warn_if_unsuited
     from toolkit.runtime.flips import check_views, with_flips
     from toolkit.runtime.infer import OutputOptions, collect_inputs, infer_files
+    from toolkit.runtime.routing import Router
     from toolkit.runtime.tiling import Tiling
 
     options = OutputOptions(output_format, scale, overwrite, resume, max_pixels, record)
@@ -169,10 +171,17 @@ def infer_command(
         )
         if runner.card.output_kind == "features":
             model_name += f" {'+'.join(runner.card.output_names)} maps"
+        route = ""
+        if isinstance(runner, Router):
+            expert = runner.expert.card.precision
+            route = (
+                f"; pages whose lines it draws under {runner.max_line_width:g} px wide redrawn by "
+                f"{runner.expert_name}" + ("" if expert == "fp32" else f" {expert}")
+            )
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )
-    report_run(run, len(sources), output, f"{model_name} on {chosen}{views}", summary, overwrite)
+    report_run(run, len(sources), output, f"{model_name} on {chosen}{views}{route}", summary, overwrite)
 
 
 def report_run(
@@ -184,6 +193,9 @@ def report_run(
     failed = [r for r in run.results if r.status == "error"]
     echo_errors([str(result.error) for result in failed])
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
+    drawn_by = Counter(r.drawn_by for r in run.results if r.status == "ok" and r.drawn_by)
+    if drawn_by:  # behind a route: how many pages each model drew
+        described += ": " + ", ".join(f"{count} by {name}" for name, count in sorted(drawn_by.items()))
     console.print(
         f"{counts['ok']} of {total} images written to {output}/ ({described})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")

@@ -7,6 +7,7 @@ PyTorch modules): a shipped model name is the stem of a graph in this folder, no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -19,6 +20,23 @@ DEFAULT_MODEL = "unet-light"
 # Beside each shipped FP32 graph NAME.onnx, the graphs derived from it that we ship too (by
 # scripts/ship_graphs.py), each carrying its measured agreement with FP32 in its card.
 SHIPPED_FORMS = {"fp16": "-fp16", "int8": "-int8", "int8-cpu": "-int8-cpu"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A shipped name that runs as two models (toolkit.runtime.routing): the name's own graph draws
+    every page first, and a page whose lines it draws thinner than `max_line_width` px on average
+    is drawn again by `expert`, another shipped model."""
+
+    expert: str
+    max_line_width: float
+
+
+# `contour` is one network over pages of element scale 1-3, about 2 points of line F1 behind a network
+# of one scale at each; `contour-thin` is that network for scale 1-1.25. The threshold lies above the
+# lines of every scale-1.25 calibration page (at most 3.80 px), at the scale-1.5 pages' median
+# (3.94) and under 95 % of the scale-2 pages' (twenty-first session, route_widths.txt).
+ROUTES = {"contour": Route(expert="contour-thin", max_line_width=4.0)}
 
 
 def shipped_graphs() -> list[str]:

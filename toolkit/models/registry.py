@@ -120,6 +120,13 @@ MODELS: dict[str, ModelSpec] = {
             CONTOUR,
         ),
         ModelSpec(
+            "contour-thin",
+            "contour",
+            "contour trained on pages of fine detail (element scale 1-1.25): `contour`'s route sends pages "
+            "whose lines it draws thin to it",
+            CONTOUR,
+        ),
+        ModelSpec(
             "contour-detail",
             "contour",
             "contour with a detail branch on conv1 at half resolution: the capacity step for placing lines",

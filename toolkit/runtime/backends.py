@@ -18,9 +18,10 @@ from toolkit.core.errors import InputError, MissingDependencyError, UsageError
 from toolkit.core.machine import int8_kind
 from toolkit.core.metadata import AGREEMENT_NOTE, ModelCard, read_card
 from toolkit.core.model_ref import RUNNABLE, ModelRef, resolve_model
-from toolkit.core.shipped import shipped_forms
+from toolkit.core.shipped import ROUTES, shipped_forms, shipped_graphs
 from toolkit.runtime.base import Runner
 from toolkit.runtime.flips import with_flips
+from toolkit.runtime.routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -112,19 +113,38 @@ def shipped_form(model: ModelRef, backend: str, precision: str = "auto") -> Mode
 
 
 def make_runner(
-    model: str | Path | ModelRef, backend: str = "auto", *, precision: str = "auto", flips: int = 1
+    model: str | Path | ModelRef,
+    backend: str = "auto",
+    *,
+    precision: str = "auto",
+    flips: int = 1,
+    threads: int = 0,
 ) -> tuple[Runner, str]:
     """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
     chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`);
-    with `flips` > 1, averaged over that many mirrored views (toolkit.runtime.flips)."""
-    runner, chosen = backend_runner(model, backend, precision)
-    return with_flips(runner, flips), chosen
+    with `flips` > 1, averaged over that many mirrored views (toolkit.runtime.flips). A shipped name
+    with a route (`shipped.ROUTES`) runs as its graph and its expert's, both so chosen, behind a
+    Router (toolkit.runtime.routing). `threads`: ONNX Runtime's intra-op threads (0: its choice)."""
+    model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
+    runner, chosen = backend_runner(model, backend, precision, threads)
+    route = ROUTES.get(model.name or "")
+    if route is None:
+        return with_flips(runner, flips), chosen
+    if route.expert not in shipped_graphs():
+        raise InputError(f"{model}: its route's expert '{route.expert}' is not shipped in this package")
+    expert, _ = backend_runner(resolve_model(route.expert), chosen, precision, threads)
+    routed = Router(
+        with_flips(runner, flips),
+        with_flips(expert, flips),
+        expert_name=route.expert,
+        max_line_width=route.max_line_width,
+    )
+    return routed, chosen
 
 
-def backend_runner(model: str | Path | ModelRef, backend: str, precision: str) -> tuple[Runner, str]:
+def backend_runner(model: ModelRef, backend: str, precision: str, threads: int = 0) -> tuple[Runner, str]:
     if backend not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
-    model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
     chosen = pick_auto(model) if backend == "auto" else backend
     if model.is_engine != (chosen == "tensorrt"):
         raise UsageError(
@@ -155,7 +175,7 @@ def backend_runner(model: str | Path | ModelRef, backend: str, precision: str) -
         )
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
-    return OnnxRuntimeRunner(model.path, providers), chosen
+    return OnnxRuntimeRunner(model.path, providers, threads), chosen
 
 
 def precision_advice(card: ModelCard, backend: str) -> str | None:

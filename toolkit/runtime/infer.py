@@ -41,6 +41,7 @@ from toolkit.runtime.pictures import (
     rescaled,
     trace_svg,
 )
+from toolkit.runtime.routing import Router
 from toolkit.runtime.tiling import PLANNED_TILING, Tiling, fitted
 
 
@@ -59,6 +60,7 @@ class FileResult:
     width: int = 0
     height: int = 0
     error: str = ""
+    drawn_by: str = ""  # behind a route (toolkit.runtime.routing): the model whose lines it got
 
 
 @dataclass
@@ -226,6 +228,14 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
     }
     if "calibration_sha256" in card.extra:
         stamp["calibration_sha256"] = card.extra["calibration_sha256"]
+    if isinstance(runner, Router):
+        expert = runner.expert.card
+        stamp["route"] = {
+            "expert": runner.expert_name,
+            "max_line_width": runner.max_line_width,
+            "expert_precision": expert.precision,
+            "expert_weights_sha256": expert.weights_sha256,
+        }
     return stamp
 
 
@@ -359,6 +369,8 @@ def infer_files(
             )
             del image
             source = {"source": str(job.item.path), "width": width, "height": height}
+            if isinstance(runner, Router) and runner.last is not None:
+                source |= runner.last.record()  # which model drew this scan, and why
             written = writer.submit(write_output, job, pictures, options, started, stamp | source)
             held = sum(p.nbytes for p in pictures) if isinstance(pictures, list) else float("inf")
             writes.append((index, written, held))
@@ -406,8 +418,9 @@ def write_output(
     except (InputError, OSError) as error:
         message = str(error) if isinstance(error, InputError) else not_written(path, error)
         return FileResult(job.item.path, [], "error", time.perf_counter() - started, error=message)
-    width, height = stamp["width"], stamp["height"]
-    return FileResult(job.item.path, job.outputs, "ok", time.perf_counter() - started, width, height)
+    width, height, drawn_by = stamp["width"], stamp["height"], stamp.get("drawn_by", "")
+    seconds = time.perf_counter() - started
+    return FileResult(job.item.path, job.outputs, "ok", seconds, width, height, drawn_by=drawn_by)
 
 
 FULL = {
@@ -434,6 +447,7 @@ def write_summary(results: list[FileResult], path: Path, overwrite: bool = False
             "height": r.height,
             "seconds": round(r.seconds, 3),
             "error": r.error,
+            "drawn_by": r.drawn_by,
         }
         for r in results
     ]

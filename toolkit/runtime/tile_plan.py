@@ -148,31 +148,35 @@ def row_pixels(runner: Runner, row_bytes: float) -> float:
     return row_bytes / bytes_per_pixel(runner)
 
 
-# A fresh process loads the graph, makes one random float tile, and runs it: how far its peak RSS rises
-# above what was resident before the passes (the weights and the session are not counted: the plan
-# pays for them apart).
+# A fresh process loads the graphs, makes one random float tile, and runs it through each in turn: how
+# far its peak RSS rises above what was resident before the passes (the weights and the sessions are
+# not counted: the plan pays for them apart).
 PEAK_GROWTH = """
 import sys
+from contextlib import ExitStack
 import numpy as np
 from pathlib import Path
 from toolkit.core.machine import process_memory_mb
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-graph, side, passes = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-with OnnxRuntimeRunner(graph) as runner:
-    card = runner.card
+side, passes, graphs = int(sys.argv[1]), int(sys.argv[2]), [Path(arg) for arg in sys.argv[3:]]
+with ExitStack() as stack:
+    runners = [stack.enter_context(OnnxRuntimeRunner(graph)) for graph in graphs]
+    card = runners[0].card
     tile = np.random.default_rng(0).random((1, card.input_channels, side, side), np.float32)
     resident = process_memory_mb()
-    for _ in range(passes):
-        runner.infer({card.input_name: tile})
+    for runner in runners:
+        for _ in range(passes):
+            runner.infer({card.input_name: tile})
     print(process_memory_mb("VmHWM") - resident)
 """
 
 
-def peak_growth_mb(graph: Path, side: int, *, passes: int = 3) -> float:
+def peak_growth_mb(*graphs: Path, side: int, passes: int = 3) -> float:
     """MB by which ONNX Runtime's CPU provider raises a fresh process's peak RSS over `passes` passes
-    of one `side` x `side` tile of `graph` (Linux)."""
+    of one `side` x `side` tile of each of `graphs`, one session after the other, all kept open (as a
+    route's two models are; Linux)."""
     done = subprocess.run(
-        [sys.executable, "-c", PEAK_GROWTH, str(graph), str(side), str(passes)],
+        [sys.executable, "-c", PEAK_GROWTH, str(side), str(passes), *map(str, graphs)],
         capture_output=True,
         text=True,
         check=True,
@@ -185,7 +189,7 @@ def measure_runtime_memory(graph: Path, *, sides: tuple[int, ...] = MEASURE_SIDE
     provider held running square tiles of `sides`."""
     import onnxruntime
 
-    per_pixel = {side: peak_growth_mb(graph, side) * 2**20 / side**2 for side in sides}
+    per_pixel = {side: peak_growth_mb(graph, side=side) * 2**20 / side**2 for side in sides}
     return {
         "bytes_per_pixel": round(max(per_pixel.values()), 1),
         "by_side": {str(side): round(value, 1) for side, value in per_pixel.items()},

@@ -25,6 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
+from toolkit.runtime.routing import LineWidth, Router
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, cheapest_tiles, row_pixels, tile_pixels_within
 
 
@@ -177,14 +178,33 @@ def tiled_rows(
 
     A caller can turn each block into its output format at once, so no whole-scan float map is held.
     A block is a view into the blending buffer: use it (or overwrite it, as scratch) before asking for
-    the next one.
+    the next one. Behind a Router the rows may come twice, the second time from the top again: the
+    expert's, which replace the first model's (so write each block at its row, as every caller does).
     """
+    if isinstance(runner, Router):
+        yield from routed_rows(runner, image, tiling)
+        return
     card = runner.card
     if card.output_names != [LINES_OUTPUT]:
         raise InputError(f"model '{card.model}': tiling needs a line output, not {card.output_names}")
     for blocks in tiled_outputs(runner, image, tiling):
         top, block = blocks[LINES_OUTPUT]
         yield top, block[0]
+
+
+def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[tuple[int, np.ndarray]]:
+    """`tiled_rows` of the router's first model, measuring the width of its lines (at its threshold)
+    as they come; where the page is routed on, the expert's rows after them."""
+    # planned for the router, which pays for both models' arenas (`Router.held_bytes_per_pixel`); the
+    # image is conditioned here only to size the plan (for `contour`, conditioning "none": itself)
+    tiling = fitted(tiling, router, condition(image, router.card.conditioning))
+    meter = LineWidth()
+    threshold = router.card.threshold
+    for top, rows in tiled_rows(router.base, image, tiling):
+        meter.add(rows >= threshold)  # before the caller overwrites the block
+        yield top, rows
+    if router.route(meter.finish()).model == router.expert_name:
+        yield from tiled_rows(router.expert, image, tiling)
 
 
 def predict_tiled_outputs(

@@ -25,7 +25,6 @@ from typing import Any
 
 from toolkit.core.errors import MissingDependencyError, UsageError
 from toolkit.runtime.backends import make_runner
-from toolkit.runtime.flips import with_flips
 from toolkit.runtime.infer import (
     DEFAULT_OPTIONS,
     FileResult,
@@ -57,10 +56,9 @@ class ModelActor:
     """One model, held for the whole run; `run` draws one image (remote method, one task per image)."""
 
     def __init__(self, spec: RayModel) -> None:
-        runner, self.backend = make_runner(spec.model, spec.backend, precision=spec.precision)
-        if hasattr(runner, "threads"):
-            runner.threads = spec.threads
-        self.runner = with_flips(runner, spec.flips)
+        self.runner, self.backend = make_runner(
+            spec.model, spec.backend, precision=spec.precision, flips=spec.flips, threads=spec.threads
+        )
         self.runner.__enter__()
 
     def describe(self) -> tuple[str, str, str, str]:

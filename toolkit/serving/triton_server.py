@@ -26,6 +26,7 @@ from toolkit.core.errors import MissingDependencyError
 from toolkit.core.metadata import LINES_OUTPUT, ModelCard, serving_form
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.pipeline import predict
+from toolkit.runtime.routing import Router
 from toolkit.runtime.triton_runner import CARD_OUTPUT
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,13 @@ def serve(
     except ImportError:
         raise MissingDependencyError("pytriton", "triton", "`toolkit serve`") from None
     runner, chosen = make_runner(model, backend, precision=precision)
+    if isinstance(runner, Router):
+        log.warning(
+            "%s: serving its own graph alone; its route to %s is taken by `toolkit infer` and LineModel, "
+            "which see whole pages (a request here may be tiles of one)",
+            model,
+            runner.expert_name,
+        )
     with runner:
         card = served_card(runner.card)
         # the card's JSON as uint8 bytes: BYTES tensors came back empty from PyTriton under numpy 2

@@ -1,0 +1,205 @@
+"""The scale router behind `contour`: the width it reads off the first model's lines, the road each
+page takes (the same tiled or whole), and what `toolkit infer` records of it. Real ONNX graphs: the
+shipped `contour` and its expert `contour-thin`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+from test_tiling import PLANNED_FOLDER
+from typer.testing import CliRunner
+
+from toolkit import LineModel, Tiling
+from toolkit.cli.main import app
+from toolkit.core.errors import InputError, UsageError
+from toolkit.core.shipped import ROUTES, SHIPPED_DIR
+from toolkit.data.synthetic import write_pairs
+from toolkit.imaging.imageio import read_image
+from toolkit.runtime.backends import make_runner
+from toolkit.runtime.flips import FlipAverage
+from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.routing import STRIP, LineWidth, Router, line_width
+
+ROUTE = ROUTES["contour"]
+
+
+def parallel_lines(width: int, degrees: float, side: int = 400) -> np.ndarray:
+    """Seven long parallel lines at `degrees`, each the pixels whose centres lie within `width` / 2
+    of its centre line: `width` px wide across, at any angle."""
+    y, x = np.mgrid[:side, :side] - side / 2
+    angle = np.radians(degrees)
+    across = -x * np.sin(angle) + y * np.cos(angle)
+    along = x * np.cos(angle) + y * np.sin(angle)
+    to_centre = np.abs((across + 25) % 50 - 25)  # centre lines 50 px apart
+    return (to_centre <= width / 2) & (np.abs(along) < 0.45 * side) & (np.abs(across) < 175)
+
+
+def test_line_width_reads_the_width_of_lines_at_any_angle() -> None:
+    """Exact along rows and columns; at other angles the distance transform's staircase makes thin
+    lines read up to a third thinner (the same on every page, so it shifts no page against another),
+    and a wider line always reads wider."""
+    for degrees in (0, 20, 45, 70, 90):
+        widths = [line_width(parallel_lines(drawn, degrees)) for drawn in (1, 3, 5, 7, 9)]
+        assert widths == sorted(widths) and len(set(widths)) == 5, (degrees, widths)
+        for drawn, width in zip((1, 3, 5, 7, 9), widths):
+            if degrees in (0, 90):
+                assert width == pytest.approx(drawn, abs=0.05)
+            else:
+                assert 0.64 * drawn <= width <= drawn + 0.05, (degrees, drawn, width)
+    assert line_width(np.zeros((64, 64), bool)) is None
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    height=st.integers(1, 3 * STRIP),
+    cuts=st.lists(st.integers(1, 3 * STRIP), max_size=6),
+)
+def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
+    seed: int, height: int, cuts: list[int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    ink = np.zeros((height, 97), np.uint8)
+    for _ in range(12):
+        x0, x1 = rng.integers(0, 97, 2)
+        y0, y1 = rng.integers(0, height, 2)
+        cv2.line(ink, (int(x0), int(y0)), (int(x1), int(y1)), 1, int(rng.integers(1, 6)))
+    ink[rng.integers(0, height), :40] = 1  # a blob's worth of rows at one place
+    ink = ink.astype(bool)
+    meter = LineWidth()
+    for block in np.split(ink, sorted({cut for cut in cuts if cut < height})):
+        meter.add(block)
+    assert meter.finish() == line_width(ink)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    """A page of fine detail (scale 1, 256 px) and one of coarse detail (scale 3, 768 px)."""
+    root = tmp_path_factory.mktemp("pages")
+    write_pairs("painting", 1, 256, seed=46, root=root / "thin")
+    write_pairs("painting", 1, 768, seed=44, root=root / "thick")
+    return {name: read_image(next((root / name / "input").iterdir())) for name in ("thin", "thick")}
+
+
+def alone(graph: str, image: np.ndarray) -> np.ndarray:
+    with LineModel(SHIPPED_DIR / graph) as model:
+        return model.lines(image, "binary")
+
+
+def test_the_router_redraws_pages_of_thin_lines_with_its_expert(pages: dict[str, np.ndarray]) -> None:
+    with LineModel("contour", precision="fp32") as model:
+        assert isinstance(model.runner, Router)
+        thin = model.lines(pages["thin"], "binary")
+        assert model.last_route is not None and model.last_route.model == "contour-thin"
+        assert model.last_route.line_width < ROUTE.max_line_width - 0.5
+        thick = model.lines(pages["thick"], "binary")
+        assert (
+            model.last_route.model == "contour" and model.last_route.line_width > ROUTE.max_line_width + 0.5
+        )
+    np.testing.assert_array_equal(thin, alone("contour-thin.onnx", pages["thin"]))
+    np.testing.assert_array_equal(thick, alone("contour.onnx", pages["thick"]))
+
+
+def test_a_page_takes_the_same_road_in_tiles_as_whole(pages: dict[str, np.ndarray]) -> None:
+    """Tiles of 128 px: the width is read from the whole page's finished rows, so every tile of the
+    page goes the same way, and the picture is the whole pass's within the tiling tolerance."""
+    for name, image in pages.items():
+        roads = []
+        pictures = []
+        for tiling in (Tiling(tile=2048), Tiling(tile=128, overlap=48)):
+            with LineModel("contour", precision="fp32", tiling=tiling) as model:
+                pictures.append(model.probability(image))
+                roads.append(model.last_route)
+        assert roads[0].model == roads[1].model, name
+        assert roads[0].line_width == pytest.approx(roads[1].line_width, abs=0.05), name
+        assert np.abs(pictures[0] - pictures[1]).mean() < 0.01, name
+
+
+def test_make_runner_routes_shipped_names_and_runs_files_alone() -> None:
+    runner, backend = make_runner("contour", precision="fp32", flips=2)
+    assert isinstance(runner, Router) and backend == "onnxruntime"
+    assert isinstance(runner.base, FlipAverage) and isinstance(runner.expert, FlipAverage)
+    assert runner.expert_name == ROUTE.expert and runner.max_line_width == ROUTE.max_line_width
+    with runner:
+        assert runner.card.model == "contour" and runner.expert.card.model == "contour-thin"
+    plain, _ = make_runner(SHIPPED_DIR / "contour.onnx")
+    assert not isinstance(plain, Router)
+
+
+def test_a_router_keeps_the_runner_contract_and_refuses_unlike_models(exported: dict[str, Path]) -> None:
+    router = Router(
+        OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"),
+        OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx"),
+        expert_name="contour-thin",
+        max_line_width=ROUTE.max_line_width,
+    )
+    batch = np.random.default_rng(0).random((2, 3, 32, 48), np.float32)
+    with router, OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as base:
+        # a batch handed in directly is tiles of no known page: the first model's alone
+        np.testing.assert_array_equal(
+            router.infer({"image": batch})["lines"], base.infer({"image": batch})["lines"]
+        )
+        with pytest.raises(InputError, match="positive multiples of 4, got 18x16"):
+            router.infer({"image": np.zeros((1, 3, 18, 16), np.float32)})
+    unlike = Router(
+        OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"),
+        OnnxRuntimeRunner(exported["contour-gray"]),
+        expert_name="contour-gray",
+        max_line_width=4.0,
+    )
+    with pytest.raises(UsageError, match="differs in input_channels"):
+        unlike.__enter__()
+
+
+def test_infer_records_which_model_drew_each_page(pages: dict[str, np.ndarray], tmp_path: Path) -> None:
+    for name, image in pages.items():
+        cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out, summary = tmp_path / "lines", tmp_path / "summary.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "infer",
+            str(tmp_path / "thin.png"),
+            str(tmp_path / "thick.png"),
+            "--model",
+            "contour",
+            "-o",
+            str(out),
+            "--summary",
+            str(summary),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 by contour, 1 by contour-thin" in " ".join(result.output.split())
+    rows = summary.read_text().splitlines()
+    assert (
+        rows[0].endswith(",drawn_by") and rows[1].endswith(",contour-thin") and rows[2].endswith(",contour")
+    )
+    for name, drawn_by in (("thin", "contour-thin"), ("thick", "contour")):
+        record = json.loads(Image.open(out / f"{name}.png").info["line-art-toolkit"])
+        assert record["drawn_by"] == drawn_by and record["model"] == "contour"
+        assert record["route"]["expert"] == "contour-thin"
+        assert record["route"]["max_line_width"] == ROUTE.max_line_width
+        assert (record["line_width"] < ROUTE.max_line_width) == (drawn_by == "contour-thin")
+
+
+def test_a_folder_of_routed_scans_stays_within_its_budget() -> None:
+    """3000x2400 scans of fine detail (256 px pages, tiled) all go on to the expert, so both models'
+    ONNX Runtime sessions hold the arenas their tiles filled: the plan pays for both."""
+    done = subprocess.run(
+        [sys.executable, "-c", PLANNED_FOLDER, "contour", "auto", "300", "3000", "2400", "256"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    written, grew_mb, *drawn_by = done.stdout.split()
+    assert int(written) == 3 and drawn_by == ["contour-thin"] * 3, done.stdout
+    assert float(grew_mb) <= 300, done.stdout

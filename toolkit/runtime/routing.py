@@ -1,0 +1,171 @@
+"""A scale router: a shipped model draws every page, and pages whose lines it draws thin are drawn
+again by an expert of that scale. Torch-free.
+
+Why: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
+scale than a network of that scale alone (docs/training.md, the twentieth session's probes), and the
+scale shows in what the generalist draws: `contour`'s lines are 3.5-4.9 px wide on 256 px paintings
+(scale 1) and 5-7.6 px on 512 and 768x1024 ones (scales 2-3). So `contour` runs first; where the mean
+width of its lines is under the route's threshold (`toolkit.core.shipped.ROUTES`), its scale-1 expert
+draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
+
+The width is measured on the whole image as its rows are finished (never per tile), so every tile of
+a scan takes the same road and the route does not depend on the tile plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from toolkit.core.errors import UsageError
+from toolkit.core.metadata import ModelCard
+from toolkit.runtime.base import Runner
+from toolkit.runtime.tile_plan import bytes_per_pixel
+
+# A line's width from the distance of its centre line to the paper (the ridge of the ink's distance
+# transform, where the distance is that of pixel centres: (w + 1) / 2 for a line w px wide), averaged
+# over the centre lines: exact for lines along rows or columns, up to a third less for thin lines
+# at 45 degrees (tests/test_routing.py), alike on every page. Of the measures tried
+# on 32 calibration pages per scale (twenty-first session, route_widths.py), it and the ink's area
+# over its skeleton's length told scale-1 pages from scale-2 ones best (AUC 0.968 and 0.967; the
+# area over half the outline's length, 0.896: ragged edges lengthen an outline), and it needs only
+# OpenCV and looks a few pixels around each pixel, so it can be measured strip by strip.
+MAX_DEPTH = 8.0  # px: deeper ink is a blob, not a line; capped so a strip needs little context
+STRIP = 256  # rows measured at a time, at fixed places from the image's top
+CONTEXT = int(MAX_DEPTH) + 2  # rows above and below a strip: the capped distances and their ridge
+RIDGE = np.ones((3, 3), np.uint8)
+
+
+class LineWidth:
+    """The mean width of the lines of a binary picture fed top to bottom in blocks of rows of any
+    height. Measured in strips of STRIP rows at fixed places, each with CONTEXT rows around it, so
+    the result is the whole picture's, whatever the blocks were (a tile plan's rows)."""
+
+    def __init__(self) -> None:
+        self.depth_sum = 0.0  # distance to the paper, summed over the centre-line pixels
+        self.centre_pixels = 0
+        self.window = np.zeros((0, 0), np.bool_)  # rows not yet measured, after the context above them
+        self.context = 0  # how many of the window's first rows are context only
+
+    def add(self, ink: np.ndarray) -> None:
+        """`ink`: (n, W) bool, the rows below those added before."""
+        self.window = np.concatenate([self.window, ink]) if len(self.window) else ink.copy()
+        while len(self.window) >= self.context + STRIP + CONTEXT:
+            self._measure(self.context, self.context + STRIP)
+            self.window = self.window[self.context + STRIP - CONTEXT :]
+            self.context = CONTEXT
+
+    def finish(self) -> float | None:
+        """The mean width (px) of everything added; None where no line was drawn."""
+        if len(self.window) > self.context:
+            self._measure(self.context, len(self.window))
+            self.window = self.window[len(self.window) :]
+        if not self.centre_pixels:
+            return None
+        return 2 * self.depth_sum / self.centre_pixels - 1
+
+    def _measure(self, first: int, stop: int) -> None:
+        """Add the window's rows first:stop (the rest of the window is their context)."""
+        depth = cv2.distanceTransform(self.window.view(np.uint8), cv2.DIST_L2, 5)
+        np.minimum(depth, MAX_DEPTH, out=depth)
+        centre = self.window & (depth >= cv2.dilate(depth, RIDGE))
+        self.depth_sum += float(depth[first:stop][centre[first:stop]].sum(dtype=np.float64))
+        self.centre_pixels += int(np.count_nonzero(centre[first:stop]))
+
+
+def line_width(ink: np.ndarray) -> float | None:
+    """The mean width (px) of the lines in a whole (H, W) bool picture; None for a blank one."""
+    meter = LineWidth()
+    meter.add(ink)
+    return meter.finish()
+
+
+@dataclass(frozen=True)
+class RouteTaken:
+    """Which model drew a page, and why: recorded in each picture `toolkit infer` writes."""
+
+    model: str  # the model whose lines the page got
+    line_width: float | None  # the mean width of the first model's lines, px (None: it drew none)
+
+    def record(self) -> dict[str, object]:
+        width = None if self.line_width is None else round(self.line_width, 3)
+        return {"drawn_by": self.model, "line_width": width}
+
+
+class Router(Runner):
+    """`base` on every page; `expert` again on pages whose lines `base` draws thinner than
+    `max_line_width` px (mean width, measured on the whole page).
+
+    The tiler routes (toolkit.runtime.tiling.tiled_rows); a batch handed to `infer` directly (tiles,
+    a serving request) is `base`'s alone, since a tile cannot tell its page's scale. Both models take
+    the same input and give lines of the same stride, so the tile plan made for `base` holds for both.
+    """
+
+    def __init__(self, base: Runner, expert: Runner, *, expert_name: str, max_line_width: float) -> None:
+        super().__init__()
+        self.base, self.expert = base, expert
+        self.expert_name = expert_name
+        self.max_line_width = max_line_width
+        self.name = base.name
+        self.last: RouteTaken | None = None  # the page routed last (the model runs on one thread)
+
+    # what the tiler and the benchmark read off a runner: the base model's (the expert is its twin)
+    @property
+    def max_input(self) -> tuple[int, int, int] | None:  # type: ignore[override]
+        return self.base.max_input
+
+    @property
+    def graph(self) -> Path | None:  # type: ignore[override]
+        return self.base.graph
+
+    @property
+    def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
+        """What either model holds beside its graph, and the expert's runtime too: once a page has been
+        sent on, each ONNX Runtime session keeps the arena its tiles filled, so a plan pays for both."""
+        idle = (
+            0.0
+            if self.expert.graph is None
+            else bytes_per_pixel(self.expert) - self.expert.held_bytes_per_pixel
+        )
+        return max(self.base.held_bytes_per_pixel, self.expert.held_bytes_per_pixel) + idle
+
+    def activate(self) -> ModelCard:
+        card = self.base.__enter__().card
+        try:
+            other = self.expert.__enter__().card
+        except BaseException:
+            self.base.__exit__(None, None, None)
+            raise
+        same = (
+            "input_name",
+            "input_channels",
+            "input_dtype",
+            "stride",
+            "conditioning",
+            "output_names",
+            "threshold",
+        )
+        differ = [field for field in same if getattr(card, field) != getattr(other, field)]
+        if differ:
+            self.deactivate()
+            raise UsageError(
+                f"{card.model}: its expert {self.expert_name} differs in {', '.join(differ)}; a route "
+                "needs two models that take the same input"
+            )
+        return card
+
+    def deactivate(self) -> None:
+        self.expert.__exit__(None, None, None)
+        self.base.__exit__(None, None, None)
+
+    def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        return self.base.infer_batch(batch)
+
+    def route(self, width: float | None) -> RouteTaken:
+        """The road for a page whose base lines are `width` px wide; remembered in `last`."""
+        thin = width is not None and width < self.max_line_width
+        self.last = RouteTaken(self.expert_name if thin else self.card.model, width)
+        return self.last
