@@ -60,8 +60,8 @@ def test_line_width_reads_the_width_of_lines_at_any_angle() -> None:
 
 @given(
     seed=st.integers(0, 2**16),
-    height=st.integers(1, 3 * STRIP),
-    cuts=st.lists(st.integers(1, 3 * STRIP), max_size=6),
+    height=st.integers(1, 40 * STRIP),
+    cuts=st.lists(st.integers(1, 40 * STRIP), max_size=6),
 )
 def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
     seed: int, height: int, cuts: list[int]
@@ -74,7 +74,7 @@ def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
         cv2.line(ink, (int(x0), int(y0)), (int(x1), int(y1)), 1, int(rng.integers(1, 6)))
     ink[rng.integers(0, height), :40] = 1  # a blob's worth of rows at one place
     ink = ink.astype(bool)
-    meter = LineWidth()
+    meter = LineWidth(height)
     for block in np.split(ink, sorted({cut for cut in cuts if cut < height})):
         meter.add(block)
     assert meter.finish() == line_width(ink)

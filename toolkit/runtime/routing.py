@@ -3,8 +3,10 @@ again by an expert of that scale. Torch-free.
 
 Why: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
 scale than a network of that scale alone (docs/training.md, the twentieth session's probes), and the
-scale shows in what the generalist draws: `contour`'s lines are 3.5-4.9 px wide on 256 px paintings
-(scale 1) and 5-7.6 px on 512 and 768x1024 ones (scales 2-3). So `contour` runs first; where the mean
+scale shows in what the generalist draws: `contour`'s lines are 2.6-4.3 px wide on pages of scale 1
+(5th-95th percentile of 32 calibration pages, as `LineWidth` measures them), 3.8-5.6 px at scale 2
+and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/route_widths.txt). So
+`contour` runs first; where the mean
 width of its lines is under the route's threshold (`toolkit.core.shipped.ROUTES`), its scale-1 expert
 draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
 
@@ -14,6 +16,7 @@ a scan takes the same road and the route does not depend on the tile plan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,24 +30,31 @@ from toolkit.runtime.tile_plan import bytes_per_pixel
 
 # A line's width from the distance of its centre line to the paper (the ridge of the ink's distance
 # transform, where the distance is that of pixel centres: (w + 1) / 2 for a line w px wide), averaged
-# over the centre lines: exact for lines along rows or columns, up to a third less for thin lines
-# at 45 degrees (tests/test_routing.py), alike on every page. Of the measures tried
-# on 32 calibration pages per scale (twenty-first session, route_widths.py), it and the ink's area
-# over its skeleton's length told scale-1 pages from scale-2 ones best (AUC 0.968 and 0.967; the
-# area over half the outline's length, 0.896: ragged edges lengthen an outline), and it needs only
-# OpenCV and looks a few pixels around each pixel, so it can be measured strip by strip.
+# over the centre lines: exact for lines along rows or columns, up to a third less for thin lines at
+# 45 degrees (tests/test_routing.py), alike on every page. Of the measures tried on 32 calibration
+# pages per scale (twenty-first session, route_widths.py), it and the ink's area over its skeleton's
+# length told scale-1 pages from scale-2 ones best (AUC 0.968 and 0.967; the area over half the
+# outline's length, 0.896: ragged edges lengthen an outline); it needs only OpenCV and looks a few
+# pixels around each pixel, so it can be measured strip by strip.
 MAX_DEPTH = 8.0  # px: deeper ink is a blob, not a line; capped so a strip needs little context
 STRIP = 256  # rows measured at a time, at fixed places from the image's top
+# Strips measured at most: the width of a page's lines is a mean, and 16 strips across a 10000x8000
+# scan (a fifth of its rows) are plenty of lines; measuring all 31 cost 0.5 s, 2-3 % of `contour`'s
+# end-to-end time on it (2026-12-05).
+MAX_STRIPS = 16
 CONTEXT = int(MAX_DEPTH) + 2  # rows above and below a strip: the capped distances and their ridge
 RIDGE = np.ones((3, 3), np.uint8)
 
 
 class LineWidth:
-    """The mean width of the lines of a binary picture fed top to bottom in blocks of rows of any
-    height. Measured in strips of STRIP rows at fixed places, each with CONTEXT rows around it, so
-    the result is the whole picture's, whatever the blocks were (a tile plan's rows)."""
+    """The mean width of the lines of a binary picture `height` rows high, fed top to bottom in blocks
+    of rows of any height. Measured in strips of STRIP rows at fixed places, each with CONTEXT rows
+    around it, so the result is the whole picture's, whatever the blocks were (a tile plan's rows).
+    A tall picture is sampled: at most MAX_STRIPS strips, evenly spaced (every one up to 4096 rows)."""
 
-    def __init__(self) -> None:
+    def __init__(self, height: int) -> None:
+        self.every = max(1, math.ceil(math.ceil(height / STRIP) / MAX_STRIPS))  # measure every n-th strip
+        self.strip = 0  # the index of the next strip
         self.depth_sum = 0.0  # distance to the paper, summed over the centre-line pixels
         self.centre_pixels = 0
         self.window = np.zeros((0, 0), np.bool_)  # rows not yet measured, after the context above them
@@ -54,31 +64,34 @@ class LineWidth:
         """`ink`: (n, W) bool, the rows below those added before."""
         self.window = np.concatenate([self.window, ink]) if len(self.window) else ink.copy()
         while len(self.window) >= self.context + STRIP + CONTEXT:
-            self._measure(self.context, self.context + STRIP)
+            if self.strip % self.every == 0:
+                self._measure(self.context, self.context + STRIP)
+            self.strip += 1
             self.window = self.window[self.context + STRIP - CONTEXT :]
             self.context = CONTEXT
 
     def finish(self) -> float | None:
-        """The mean width (px) of everything added; None where no line was drawn."""
-        if len(self.window) > self.context:
+        """The mean width (px) of everything measured; None where no line was drawn there."""
+        if len(self.window) > self.context and (self.strip % self.every == 0 or not self.centre_pixels):
             self._measure(self.context, len(self.window))
-            self.window = self.window[len(self.window) :]
+        self.window = self.window[len(self.window) :]
         if not self.centre_pixels:
             return None
         return 2 * self.depth_sum / self.centre_pixels - 1
 
     def _measure(self, first: int, stop: int) -> None:
-        """Add the window's rows first:stop (the rest of the window is their context)."""
-        depth = cv2.distanceTransform(self.window.view(np.uint8), cv2.DIST_L2, 5)
+        """Add the window's rows first:stop (the rows around them, up to CONTEXT, are their context)."""
+        ink = self.window[: stop + CONTEXT]  # not the whole window: a tile row's block is 4 strips or more
+        depth = cv2.distanceTransform(ink.view(np.uint8), cv2.DIST_L2, 5)
         np.minimum(depth, MAX_DEPTH, out=depth)
-        centre = self.window & (depth >= cv2.dilate(depth, RIDGE))
+        centre = ink & (depth >= cv2.dilate(depth, RIDGE))
         self.depth_sum += float(depth[first:stop][centre[first:stop]].sum(dtype=np.float64))
         self.centre_pixels += int(np.count_nonzero(centre[first:stop]))
 
 
 def line_width(ink: np.ndarray) -> float | None:
     """The mean width (px) of the lines in a whole (H, W) bool picture; None for a blank one."""
-    meter = LineWidth()
+    meter = LineWidth(len(ink))
     meter.add(ink)
     return meter.finish()
 

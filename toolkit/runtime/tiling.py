@@ -198,7 +198,7 @@ def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[t
     # planned for the router, which pays for both models' arenas (`Router.held_bytes_per_pixel`); the
     # image is conditioned here only to size the plan (for `contour`, conditioning "none": itself)
     tiling = fitted(tiling, router, condition(image, router.card.conditioning))
-    meter = LineWidth()
+    meter = LineWidth(image.shape[0])
     threshold = router.card.threshold
     for top, rows in tiled_rows(router.base, image, tiling):
         meter.add(rows >= threshold)  # before the caller overwrites the block
