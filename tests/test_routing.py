@@ -25,6 +25,7 @@ from toolkit.core.shipped import ROUTES, SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner
+from toolkit.runtime.bench import bench_generated
 from toolkit.runtime.flips import FlipAverage
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.routing import STRIP, LineWidth, Router, line_width
@@ -206,3 +207,12 @@ def test_a_folder_of_routed_scans_stays_within_its_budget() -> None:
     written, grew_mb, *drawn_by = done.stdout.split()
     assert int(written) == 3 and drawn_by == ["contour-thin"] * 3, done.stdout
     assert float(grew_mb) <= 300, done.stdout
+
+
+def test_bench_counts_the_pages_each_model_drew() -> None:
+    """Model only is `contour` alone; end to end pays the expert's pass on pages sent on, so the
+    report says how many went."""
+    runner, _ = make_runner("contour", precision="fp32")
+    with runner:
+        report = bench_generated(runner, count=2, size=256)
+    assert report.drawn_by == {"contour-thin": 2} and report.images == 2

@@ -269,6 +269,8 @@ def bench_command(
     if report.gflop_per_s is not None:
         table.add_row("achieved", f"{report.gflop_per_s} GFLOP/s ({report.gflop_per_image} GFLOP per image)")
     table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
+    if report.drawn_by:  # end to end includes the expert's second pass on the pages sent on
+        table.add_row("route", ", ".join(f"{n} drawn by {name}" for name, n in report.drawn_by.items()))
     tiles = f"tiles of {plan.tile} px, overlap {plan.overlap}"
     if plan.max_tile_pixels is not None:
         tiles = (

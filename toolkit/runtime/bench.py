@@ -10,8 +10,9 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,9 @@ class BenchReport:
     gflop_per_image: float | None  # convolutions only; None without the onnx package
     gflop_per_s: float | None  # achieved by the model alone
     peak_rss_mb: float
+    # behind a route (toolkit.runtime.routing): pages each model drew end to end; model only is the
+    # first model alone, so a page sent on costs end to end a second pass model only does not count
+    drawn_by: dict[str, int] = field(default_factory=dict)
 
 
 def conv_gflop(onnx_path: Path, channels: int, height: int, width: int) -> float | None:
@@ -139,6 +143,7 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = PLANNED_TILING) ->
         gflop_per_image=None if gflop is None else round(gflop, 2),
         gflop_per_s=None if gflop is None else round(gflop * model_rate, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        drawn_by=dict(sorted(Counter(r.drawn_by for r in run.results if r.drawn_by).items())),
     )
 
 
