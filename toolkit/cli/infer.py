@@ -4,7 +4,6 @@ model alone)."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -188,14 +187,14 @@ def report_run(
     run: InferRun, total: int, output: Path, described: str, summary: Optional[Path], overwrite: bool
 ) -> None:
     """The run's one-line errors, its counts, the summary file and the exit code, local or on Ray."""
-    from toolkit.runtime.infer import write_summary
+    from toolkit.runtime.infer import drawn_by_counts, write_summary
 
     failed = [r for r in run.results if r.status == "error"]
     echo_errors([str(result.error) for result in failed])
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
-    drawn_by = Counter(r.drawn_by for r in run.results if r.status == "ok" and r.drawn_by)
+    drawn_by = drawn_by_counts(run.results)
     if drawn_by:  # behind a route: how many pages each model drew
-        described += ": " + ", ".join(f"{count} by {name}" for name, count in sorted(drawn_by.items()))
+        described += ": " + ", ".join(f"{count} by {name}" for name, count in drawn_by.items())
     console.print(
         f"{counts['ok']} of {total} images written to {output}/ ({described})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")

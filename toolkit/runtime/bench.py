@@ -10,7 +10,6 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from toolkit.imaging.imageio import list_images, read_image
 from toolkit.imaging.model_input import pad_to_stride, to_model_input
 from toolkit.runtime.base import Runner
 from toolkit.runtime.flips import flip_views
-from toolkit.runtime.infer import InputFile, infer_files
+from toolkit.runtime.infer import InputFile, drawn_by_counts, infer_files
 from toolkit.runtime.tiling import PLANNED_TILING, Tiling
 
 
@@ -143,7 +142,7 @@ def bench(runner: Runner, files: list[Path], tiling: Tiling = PLANNED_TILING) ->
         gflop_per_image=None if gflop is None else round(gflop, 2),
         gflop_per_s=None if gflop is None else round(gflop * model_rate, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        drawn_by=dict(sorted(Counter(r.drawn_by for r in run.results if r.drawn_by).items())),
+        drawn_by=drawn_by_counts(run.results),
     )
 
 

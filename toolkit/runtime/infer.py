@@ -15,6 +15,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -434,6 +435,11 @@ def not_written(path: Path, error: OSError) -> str:
     """One line for an output the system would not take: which file, why, and that no part of it stays."""
     why = FULL.get(error.errno or 0, error.strerror or str(error))
     return f"{path}: not written ({why}: {error.strerror}); no partial file is left"
+
+
+def drawn_by_counts(results: list[FileResult]) -> dict[str, int]:
+    """Behind a route (toolkit.runtime.routing): how many pictures each model drew, by name."""
+    return dict(sorted(Counter(r.drawn_by for r in results if r.drawn_by).items()))
 
 
 def write_summary(results: list[FileResult], path: Path, overwrite: bool = False) -> None:
