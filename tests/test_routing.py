@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from toolkit import LineModel, Tiling
 from toolkit.cli.main import app
 from toolkit.core.errors import InputError, UsageError
-from toolkit.core.shipped import ROUTES, SHIPPED_DIR
+from toolkit.core.shipped import ROUTES, SHIPPED_DIR, Road
 from toolkit.data.synthetic import write_pairs
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner
@@ -29,8 +29,9 @@ from toolkit.runtime.bench import bench_generated
 from toolkit.runtime.flips import FlipAverage
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.routing import STRIP, LineWidth, Router, line_width
+from toolkit.runtime.tile_plan import peak_growth_mb
 
-ROUTE = ROUTES["contour"]
+THIN = next(road for road in ROUTES["contour"] if road.expert == "contour-thin")
 
 
 def parallel_lines(width: int, degrees: float, side: int = 400) -> np.ndarray:
@@ -100,11 +101,9 @@ def test_the_router_redraws_pages_of_thin_lines_with_its_expert(pages: dict[str,
         assert isinstance(model.runner, Router)
         thin = model.lines(pages["thin"], "binary")
         assert model.last_route is not None and model.last_route.model == "contour-thin"
-        assert model.last_route.line_width < ROUTE.max_line_width - 0.5
+        assert model.last_route.line_width < THIN.high - 0.5
         thick = model.lines(pages["thick"], "binary")
-        assert (
-            model.last_route.model == "contour" and model.last_route.line_width > ROUTE.max_line_width + 0.5
-        )
+        assert model.last_route.model == "contour" and model.last_route.line_width > THIN.high + 0.5
     np.testing.assert_array_equal(thin, alone("contour-thin.onnx", pages["thin"]))
     np.testing.assert_array_equal(thick, alone("contour.onnx", pages["thick"]))
 
@@ -130,10 +129,11 @@ def test_a_page_takes_the_same_road_in_tiles_as_whole(
 def test_make_runner_routes_shipped_names_and_runs_files_alone() -> None:
     runner, backend = make_runner("contour", precision="fp32", flips=2)
     assert isinstance(runner, Router) and backend == "onnxruntime"
-    assert isinstance(runner.base, FlipAverage) and isinstance(runner.expert, FlipAverage)
-    assert runner.expert_name == ROUTE.expert and runner.max_line_width == ROUTE.max_line_width
+    assert isinstance(runner.base, FlipAverage) and tuple(runner.experts) == ROUTES["contour"]
+    assert all(isinstance(expert, FlipAverage) and expert.shares_arena for expert in runner.experts.values())
     with runner:
-        assert runner.card.model == "contour" and runner.expert.card.model == "contour-thin"
+        assert runner.card.model == "contour"
+        assert [expert.card.model for expert in runner.experts.values()] == [r.expert for r in runner.experts]
     plain, _ = make_runner(SHIPPED_DIR / "contour.onnx")
     assert not isinstance(plain, Router)
 
@@ -141,9 +141,7 @@ def test_make_runner_routes_shipped_names_and_runs_files_alone() -> None:
 def test_a_router_keeps_the_runner_contract_and_refuses_unlike_models(exported: dict[str, Path]) -> None:
     router = Router(
         OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"),
-        OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx"),
-        expert_name="contour-thin",
-        max_line_width=ROUTE.max_line_width,
+        {THIN: OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx")},
     )
     batch = np.random.default_rng(0).random((2, 3, 32, 48), np.float32)
     with router, OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as base:
@@ -155,9 +153,10 @@ def test_a_router_keeps_the_runner_contract_and_refuses_unlike_models(exported: 
             router.infer({"image": np.zeros((1, 3, 18, 16), np.float32)})
     unlike = Router(
         OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"),
-        OnnxRuntimeRunner(exported["contour-gray"]),
-        expert_name="contour-gray",
-        max_line_width=4.0,
+        {
+            THIN: OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx"),
+            Road("contour-gray", low=6.0): OnnxRuntimeRunner(exported["contour-gray"]),
+        },
     )
     with pytest.raises(UsageError, match="differs in input_channels"):
         unlike.__enter__()
@@ -190,14 +189,17 @@ def test_infer_records_which_model_drew_each_page(pages: dict[str, np.ndarray], 
     for name, drawn_by in (("thin", "contour-thin"), ("thick", "contour")):
         record = json.loads(Image.open(out / f"{name}.png").info["line-art-toolkit"])
         assert record["drawn_by"] == drawn_by and record["model"] == "contour"
-        assert record["route"]["expert"] == "contour-thin"
-        assert record["route"]["max_line_width"] == ROUTE.max_line_width
-        assert (record["line_width"] < ROUTE.max_line_width) == (drawn_by == "contour-thin")
+        first = record["route"][0]  # its precision is `auto`'s, which depends on the CPU
+        assert {key: first[key] for key in THIN.record()} == THIN.record()
+        assert len(first["weights_sha256"]) == 64
+        assert [road["expert"] for road in record["route"]] == [road.expert for road in ROUTES["contour"]]
+        assert (record["line_width"] < THIN.high) == (drawn_by == "contour-thin")
 
 
 def test_a_folder_of_routed_scans_stays_within_its_budget() -> None:
     """3000x2400 scans of fine detail (256 px pages, tiled) all go on to the expert, so both models'
-    ONNX Runtime sessions hold the arenas their tiles filled: the plan pays for both."""
+    ONNX Runtime sessions fill the one arena they share (an arena never shrinks): the plan pays for
+    the larger."""
     done = subprocess.run(
         [sys.executable, "-c", PLANNED_FOLDER, "contour", "auto", "300", "3000", "2400", "256"],
         capture_output=True,
@@ -216,3 +218,14 @@ def test_bench_counts_the_pages_each_model_drew() -> None:
     with runner:
         report = bench_generated(runner, count=2, size=256)
     assert report.drawn_by == {"contour-thin": 2} and report.images == 2
+
+
+def test_a_routes_models_share_one_arena() -> None:
+    """Each ONNX Runtime session keeps an arena as large as the largest tile it ran; the route's
+    models, run one after another on a tile, hold about one such arena between them when they draw
+    from the process's shared one, and two when each has its own."""
+    graphs = [SHIPPED_DIR / "contour.onnx", SHIPPED_DIR / "contour-thin.onnx"]
+    one = peak_growth_mb(graphs[0], side=768, passes=2)
+    shared = peak_growth_mb(*graphs, side=768, passes=2, shared_arena=True)
+    own = peak_growth_mb(*graphs, side=768, passes=2)
+    assert shared < 1.25 * one < 0.75 * own, (one, shared, own)

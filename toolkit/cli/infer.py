@@ -172,11 +172,12 @@ def infer_command(
             model_name += f" {'+'.join(runner.card.output_names)} maps"
         route = ""
         if isinstance(runner, Router):
-            expert = runner.expert.card.precision
-            route = (
-                f"; pages whose lines it draws under {runner.max_line_width:g} px wide redrawn by "
-                f"{runner.expert_name}" + ("" if expert == "fp32" else f" {expert}")
-            )
+            roads = [
+                f"{road.describe()} by {road.expert}"
+                + ("" if expert.card.precision == "fp32" else f" {expert.card.precision}")
+                for road, expert in runner.experts.items()
+            ]
+            route = f"; pages redrawn by the width of the lines it draws: {', '.join(roads)}"
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )

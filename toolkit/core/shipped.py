@@ -7,6 +7,7 @@ PyTorch modules): a shipped model name is the stem of a graph in this folder, no
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +24,34 @@ SHIPPED_FORMS = {"fp16": "-fp16", "int8": "-int8", "int8-cpu": "-int8-cpu"}
 
 
 @dataclass(frozen=True)
-class Route:
-    """A shipped name that runs as two models (toolkit.runtime.routing): the name's own graph draws
-    every page first, and a page whose lines it draws thinner than `max_line_width` px on average
-    is drawn again by `expert`, another shipped model."""
+class Road:
+    """Where a routed name (toolkit.runtime.routing) sends a page: to `expert`, another shipped model,
+    when the lines the name's own graph drew on it are `low` px wide or wider on average and thinner
+    than `high`. A page on no road keeps the first graph's lines."""
 
     expert: str
-    max_line_width: float
+    low: float = 0.0
+    high: float = math.inf
+
+    def takes(self, width: float) -> bool:
+        return self.low <= width < self.high
+
+    def describe(self) -> str:
+        """'under 4 px', '5.5 px or wider', '4-5.5 px': how a run's report names the road."""
+        if self.low <= 0:
+            return f"under {self.high:g} px"
+        return f"{self.low:g} px or wider" if math.isinf(self.high) else f"{self.low:g}-{self.high:g} px"
+
+    def record(self) -> dict[str, object]:
+        """As JSON holds it (an open end is null)."""
+        return {"expert": self.expert, "low": self.low, "high": None if math.isinf(self.high) else self.high}
 
 
 # `contour` is one network over pages of element scale 1-3, about 2 points of line F1 behind a network
-# of one scale at each; `contour-thin` is that network for scale 1-1.25. The threshold lies above the
+# of one scale at each; `contour-thin` is that network for scale 1-1.25. Its road's end lies above the
 # lines of every scale-1.25 calibration page (at most 3.80 px), at the scale-1.5 pages' median
 # (3.94) and under 95 % of the scale-2 pages' (twenty-first session, route_widths.txt).
-ROUTES = {"contour": Route(expert="contour-thin", max_line_width=4.0)}
+ROUTES: dict[str, tuple[Road, ...]] = {"contour": (Road("contour-thin", high=4.0),)}
 
 
 def shipped_graphs() -> list[str]:

@@ -123,26 +123,28 @@ def make_runner(
     """A runner for `model` (a shipped name, an ONNX graph or an engine) on `backend`, and the backend
     chosen (for `auto`); for a shipped name, the graph of `precision` (`auto`: see `shipped_form`);
     with `flips` > 1, averaged over that many mirrored views (toolkit.runtime.flips). A shipped name
-    with a route (`shipped.ROUTES`) runs as its graph and its expert's, both so chosen, behind a
-    Router (toolkit.runtime.routing). `threads`: ONNX Runtime's intra-op threads (0: its choice)."""
+    with a route (`shipped.ROUTES`) runs as its graph and its experts', all so chosen, behind a
+    Router (toolkit.runtime.routing), sharing one ONNX Runtime arena. `threads`: ONNX Runtime's
+    intra-op threads (0: its choice)."""
     model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
-    runner, chosen = backend_runner(model, backend, precision, threads)
-    route = ROUTES.get(model.name or "")
-    if route is None:
+    roads = ROUTES.get(model.name or "", ())
+    runner, chosen = backend_runner(model, backend, precision, threads, shared_arena=bool(roads))
+    if not roads:
         return with_flips(runner, flips), chosen
-    if route.expert not in shipped_graphs():
-        raise InputError(f"{model}: its route's expert '{route.expert}' is not shipped in this package")
-    expert, _ = backend_runner(resolve_model(route.expert), chosen, precision, threads)
-    routed = Router(
-        with_flips(runner, flips),
-        with_flips(expert, flips),
-        expert_name=route.expert,
-        max_line_width=route.max_line_width,
-    )
-    return routed, chosen
+    experts = {}
+    for road in roads:
+        if road.expert not in shipped_graphs():
+            raise InputError(f"{model}: its route's expert '{road.expert}' is not shipped in this package")
+        expert, _ = backend_runner(resolve_model(road.expert), chosen, precision, threads, shared_arena=True)
+        experts[road] = with_flips(expert, flips)
+    return Router(with_flips(runner, flips), experts), chosen
 
 
-def backend_runner(model: ModelRef, backend: str, precision: str, threads: int = 0) -> tuple[Runner, str]:
+def backend_runner(
+    model: ModelRef, backend: str, precision: str, threads: int = 0, *, shared_arena: bool = False
+) -> tuple[Runner, str]:
+    """`make_runner`'s one model; `shared_arena`: an ONNX Runtime session draws from the process's one
+    CPU arena (onnxruntime_runner.register_shared_arena)."""
     if backend not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend}")
     chosen = pick_auto(model) if backend == "auto" else backend
@@ -175,7 +177,7 @@ def backend_runner(model: ModelRef, backend: str, precision: str, threads: int =
         )
     from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
-    return OnnxRuntimeRunner(model.path, providers, threads), chosen
+    return OnnxRuntimeRunner(model.path, providers, threads, shared_arena=shared_arena), chosen
 
 
 def precision_advice(card: ModelCard, backend: str) -> str | None:

@@ -28,6 +28,10 @@ class Runner(ABC):
     # What the runner itself holds per input pixel of a batch beyond its graph's runtime (the tile plan
     # adds it to the graph's cost): 0 for a backend, the mirrored input and the sums for FlipAverage.
     held_bytes_per_pixel: float = 0.0
+    # Whether its runtime's working memory comes from the process's one shared CPU arena (ONNX
+    # Runtime's environment allocator): runners that run one after another then hold one arena, not
+    # one each (toolkit.runtime.routing.Router pays for it so).
+    shares_arena: bool = False
 
     def __init__(self) -> None:
         self._card: ModelCard | None = None

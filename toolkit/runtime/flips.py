@@ -51,6 +51,10 @@ class FlipAverage(Runner):
         return self.runner.graph
 
     @property
+    def shares_arena(self) -> bool:  # type: ignore[override]
+        return self.runner.shares_arena
+
+    @property
     def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
         """float32: the mirrored copy of the input, and one running sum per output (one channel each)."""
         return 4.0 * (self.card.input_channels + len(self.card.output_names))

@@ -229,14 +229,15 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
     }
     if "calibration_sha256" in card.extra:
         stamp["calibration_sha256"] = card.extra["calibration_sha256"]
-    if isinstance(runner, Router):
-        expert = runner.expert.card
-        stamp["route"] = {
-            "expert": runner.expert_name,
-            "max_line_width": runner.max_line_width,
-            "expert_precision": expert.precision,
-            "expert_weights_sha256": expert.weights_sha256,
-        }
+    if isinstance(runner, Router):  # each road: the widths it takes, and the expert's graph
+        stamp["route"] = [
+            {
+                **road.record(),
+                "precision": expert.card.precision,
+                "weights_sha256": expert.card.weights_sha256,
+            }
+            for road, expert in runner.experts.items()
+        ]
     return stamp
 
 

@@ -1,5 +1,5 @@
-"""A scale router: a shipped model draws every page, and pages whose lines it draws thin are drawn
-again by an expert of that scale. Torch-free.
+"""A scale router: a shipped model draws every page, and pages whose lines it draws thinner or wider
+than its own scale's are drawn again by an expert of theirs. Torch-free.
 
 Why: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
 scale than a network of that scale alone (docs/training.md, the twentieth session's probes), and the
@@ -7,8 +7,8 @@ scale shows in what the generalist draws: `contour`'s lines are 2.6-4.3 px wide 
 (5th-95th percentile of 32 calibration pages, as `LineWidth` measures them), 3.8-5.6 px at scale 2
 and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/route_widths.txt). So
 `contour` runs first; where the mean
-width of its lines is under the route's threshold (`toolkit.core.shipped.ROUTES`), its scale-1 expert
-draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
+width of its lines lies on one of the route's roads (`toolkit.core.shipped.ROUTES`), that road's
+expert draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
 
 The width is measured on the whole image as its rows are finished (never per tile), so every tile of
 a scan takes the same road and the route does not depend on the tile plan.
@@ -25,6 +25,7 @@ import numpy as np
 
 from toolkit.core.errors import UsageError
 from toolkit.core.metadata import ModelCard
+from toolkit.core.shipped import Road
 from toolkit.runtime.base import Runner
 from toolkit.runtime.tile_plan import bytes_per_pixel
 
@@ -109,23 +110,22 @@ class RouteTaken:
 
 
 class Router(Runner):
-    """`base` on every page; `expert` again on pages whose lines `base` draws thinner than
-    `max_line_width` px (mean width, measured on the whole page).
+    """`base` on every page; each of `experts` again on the pages its road takes (mean width of the
+    lines `base` drew, measured on the whole page; the roads do not overlap).
 
     The tiler routes (toolkit.runtime.tiling.tiled_rows); a batch handed to `infer` directly (tiles,
-    a serving request) is `base`'s alone, since a tile cannot tell its page's scale. Both models take
-    the same input and give lines of the same stride, so the tile plan made for `base` holds for both.
+    a serving request) is `base`'s alone, since a tile cannot tell its page's scale. All the models
+    take the same input and give lines of the same stride, so the tile plan made for `base` holds for
+    each.
     """
 
-    def __init__(self, base: Runner, expert: Runner, *, expert_name: str, max_line_width: float) -> None:
+    def __init__(self, base: Runner, experts: dict[Road, Runner]) -> None:
         super().__init__()
-        self.base, self.expert = base, expert
-        self.expert_name = expert_name
-        self.max_line_width = max_line_width
+        self.base, self.experts = base, experts
         self.name = base.name
         self.last: RouteTaken | None = None  # the page routed last (the model runs on one thread)
 
-    # what the tiler and the benchmark read off a runner: the base model's (the expert is its twin)
+    # what the tiler and the benchmark read off a runner: the base model's (the experts are its twins)
     @property
     def max_input(self) -> tuple[int, int, int] | None:  # type: ignore[override]
         return self.base.max_input
@@ -136,49 +136,57 @@ class Router(Runner):
 
     @property
     def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
-        """What either model holds beside its graph, and the expert's runtime too: once a page has been
-        sent on, each ONNX Runtime session keeps the arena its tiles filled, so a plan pays for both."""
-        idle = (
-            0.0
-            if self.expert.graph is None
-            else bytes_per_pixel(self.expert) - self.expert.held_bytes_per_pixel
-        )
-        return max(self.base.held_bytes_per_pixel, self.expert.held_bytes_per_pixel) + idle
+        """What any model holds beside its graph, and what the others' runtimes keep: each ONNX Runtime
+        session keeps the arena its tiles filled, so a plan pays for every model's, unless they all
+        draw from the one arena of the process (`shares_arena`: the models run one after another, so
+        it holds the most any one of them needs)."""
+        runners = [self.base, *self.experts.values()]
+        graphs = [0.0 if r.graph is None else bytes_per_pixel(r) - r.held_bytes_per_pixel for r in runners]
+        arenas = max(graphs) if all(r.shares_arena for r in runners) else sum(graphs)
+        return max(r.held_bytes_per_pixel for r in runners) + arenas - graphs[0]
 
     def activate(self) -> ModelCard:
         card = self.base.__enter__().card
+        entered: list[Runner] = [self.base]
         try:
-            other = self.expert.__enter__().card
+            for road, expert in self.experts.items():
+                other = expert.__enter__().card
+                entered.append(expert)
+                differ = [field for field in TWIN_FIELDS if getattr(card, field) != getattr(other, field)]
+                if differ:
+                    raise UsageError(
+                        f"{card.model}: its expert {road.expert} differs in {', '.join(differ)}; a route "
+                        "needs models that take the same input"
+                    )
         except BaseException:
-            self.base.__exit__(None, None, None)
+            for runner in reversed(entered):
+                runner.__exit__(None, None, None)
             raise
-        same = (
-            "input_name",
-            "input_channels",
-            "input_dtype",
-            "stride",
-            "conditioning",
-            "output_names",
-            "threshold",
-        )
-        differ = [field for field in same if getattr(card, field) != getattr(other, field)]
-        if differ:
-            self.deactivate()
-            raise UsageError(
-                f"{card.model}: its expert {self.expert_name} differs in {', '.join(differ)}; a route "
-                "needs two models that take the same input"
-            )
         return card
 
     def deactivate(self) -> None:
-        self.expert.__exit__(None, None, None)
+        for expert in reversed(self.experts.values()):
+            expert.__exit__(None, None, None)
         self.base.__exit__(None, None, None)
 
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         return self.base.infer_batch(batch)
 
-    def route(self, width: float | None) -> RouteTaken:
-        """The road for a page whose base lines are `width` px wide; remembered in `last`."""
-        thin = width is not None and width < self.max_line_width
-        self.last = RouteTaken(self.expert_name if thin else self.card.model, width)
-        return self.last
+    def route(self, width: float | None) -> Runner | None:
+        """The expert to draw a page whose base lines are `width` px wide (None: `base`'s lines stand);
+        the road is remembered in `last`."""
+        road = next((road for road in self.experts if width is not None and road.takes(width)), None)
+        self.last = RouteTaken(self.card.model if road is None else road.expert, width)
+        return None if road is None else self.experts[road]
+
+
+# What a route's models must share: one input, one stride, one threshold (the width is read at it).
+TWIN_FIELDS = (
+    "input_name",
+    "input_channels",
+    "input_dtype",
+    "stride",
+    "conditioning",
+    "output_names",
+    "threshold",
+)

@@ -158,9 +158,10 @@ import numpy as np
 from pathlib import Path
 from toolkit.core.machine import process_memory_mb
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-side, passes, graphs = int(sys.argv[1]), int(sys.argv[2]), [Path(arg) for arg in sys.argv[3:]]
+side, passes, shared = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "shared"
+graphs = [Path(arg) for arg in sys.argv[4:]]
 with ExitStack() as stack:
-    runners = [stack.enter_context(OnnxRuntimeRunner(graph)) for graph in graphs]
+    runners = [stack.enter_context(OnnxRuntimeRunner(graph, shared_arena=shared)) for graph in graphs]
     card = runners[0].card
     tile = np.random.default_rng(0).random((1, card.input_channels, side, side), np.float32)
     resident = process_memory_mb()
@@ -171,12 +172,14 @@ with ExitStack() as stack:
 """
 
 
-def peak_growth_mb(*graphs: Path, side: int, passes: int = 3) -> float:
+def peak_growth_mb(*graphs: Path, side: int, passes: int = 3, shared_arena: bool = False) -> float:
     """MB by which ONNX Runtime's CPU provider raises a fresh process's peak RSS over `passes` passes
     of one `side` x `side` tile of each of `graphs`, one session after the other, all kept open (as a
-    route's two models are; Linux)."""
+    route's models are; Linux); `shared_arena`: all drawing from the process's one arena, as a
+    route's do."""
+    mode = "shared" if shared_arena else "own"
     done = subprocess.run(
-        [sys.executable, "-c", PEAK_GROWTH, str(side), str(passes), *map(str, graphs)],
+        [sys.executable, "-c", PEAK_GROWTH, str(side), str(passes), mode, *map(str, graphs)],
         capture_output=True,
         text=True,
         check=True,

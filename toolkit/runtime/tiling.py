@@ -195,7 +195,7 @@ def tiled_rows(
 def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[tuple[int, np.ndarray]]:
     """`tiled_rows` of the router's first model, measuring the width of its lines (at its threshold)
     as they come; where the page is routed on, the expert's rows after them."""
-    # planned for the router, which pays for both models' arenas (`Router.held_bytes_per_pixel`); the
+    # planned for the router, which pays for its models' arenas (`Router.held_bytes_per_pixel`); the
     # image is conditioned here only to size the plan (for `contour`, conditioning "none": itself)
     tiling = fitted(tiling, router, condition(image, router.card.conditioning))
     meter = LineWidth(image.shape[0])
@@ -203,8 +203,9 @@ def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[t
     for top, rows in tiled_rows(router.base, image, tiling):
         meter.add(rows >= threshold)  # before the caller overwrites the block
         yield top, rows
-    if router.route(meter.finish()).model == router.expert_name:
-        yield from tiled_rows(router.expert, image, tiling)
+    expert = router.route(meter.finish())
+    if expert is not None:
+        yield from tiled_rows(expert, image, tiling)
 
 
 def predict_tiled_outputs(

@@ -80,7 +80,7 @@ def serve(
             "%s: serving its own graph alone; its route to %s is taken by `toolkit infer` and LineModel, "
             "which see whole pages (a request here may be tiles of one)",
             model,
-            runner.expert_name,
+            " and ".join(road.expert for road in runner.experts),
         )
     with runner:
         card = served_card(runner.card)
