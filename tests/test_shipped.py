@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from toolkit.analysis.evaluate import evaluate
 from toolkit.analysis.verify import verify_model
 from toolkit.core.metadata import read_card
-from toolkit.core.shipped import SHIPPED_DIR, shipped_forms
+from toolkit.core.shipped import ROUTES, SHIPPED_DIR, shipped_forms, shipped_graphs
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.models.registry import MODELS
@@ -35,6 +36,17 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
         assert card.training_command == record["command"]
         assert card.training["git_commit"] == record["git_commit"]
         assert card.training["validation"] == record["validation"]
+
+
+def test_every_route_sends_pages_to_shipped_experts_on_roads_apart() -> None:
+    """A page takes one road at most: the roads' widths do not overlap, and each names a shipped
+    model of the routed one's domain (the twin the Router checks at run time)."""
+    for name, roads in ROUTES.items():
+        assert name in SHIPPED and all(SHIPPED.get(road.expert) == SHIPPED[name] for road in roads)
+        assert {name, *(road.expert for road in roads)} <= set(shipped_graphs())
+        spans = sorted((road.low, road.high) for road in roads)
+        assert all(low < high for low, high in spans)
+        assert all(first[1] <= second[0] for first, second in itertools.pairwise(spans)), spans
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))
