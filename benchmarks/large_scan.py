@@ -11,7 +11,8 @@ before its pass is timed: one pass where the image runs whole, every tile's pass
 scan end to end take turns, 5 times each (3 above 16 MP), and each counts its best run: passes vary
 10-15 % run to run and the machine's speed drifts over minutes, and the best single pass against a
 run's total would count that spread as host overhead (the best single pass is kept in the JSON as
-`best_pass_gflop_s`);
+`best_pass_gflop_s`); behind a route (`contour`), model only is every model that drew the scan, on the
+same tiles (a scan sent on to an expert: two passes, and twice the convolutions);
 rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
 end-to-end share counts every loss: tile overlap, host-side stages and their serialisation. End to end
 is measured twice: one scan alone (its decode and encode cannot overlap anything), and per scan over
@@ -46,6 +47,7 @@ from toolkit.runtime.base import Runner
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.infer import InputFile, infer_files, scan_plan
 from toolkit.runtime.pictures import draw_lines
+from toolkit.runtime.routing import Router
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 from toolkit.runtime.tiling import TileGrid, Tiling, fitted, mirrored_crop, tile_grid
 
@@ -96,17 +98,18 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             # take turns, and each counts its best run: passes vary 10-15 % from run to run on these
             # shared machines, and the machine's speed drifts over minutes, so the two are measured
             # under the same conditions, and the best single pass against a run of 9 would count that
-            # spread as host overhead.
+            # spread as host overhead. End to end runs first: behind a route, it says which models
+            # draw the scan, and model only is their passes.
             passes, end_to_end = [], float("inf")
             for attempt in range(attempts):
-                image = condition(read_image(source), card.conditioning)
-                passes.append(model_passes(runner, image, grid))
-                del image
                 started = time.perf_counter()
                 out = Path(scratch) / f"out-{attempt}"
                 run = infer_files(runner, [InputFile(source, Path("scan.png"))], out, tiling=tiling)
                 end_to_end = min(end_to_end, time.perf_counter() - started)
                 assert run.results[0].status == "ok", run.results[0].error
+                image = condition(read_image(source), card.conditioning)
+                passes.append([t for each in drawers(runner) for t in model_passes(each, image, grid)])
+                del image
             # toolkit infer's peak on this scan (with the model-only passes)
             peak_mb = process_memory_mb("VmHWM")
             started = time.perf_counter()
@@ -129,9 +132,11 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             )
             stages["encode"] = timed(lambda: write_png(Path(scratch) / "lines.png", lines[0], overwrite=True))
             graph = runner.graph
-        image_gflop = conv_gflop(graph, card.input_channels, height, width) or float("nan")
+            drawn = len(drawers(runner))  # models that drew the scan (twins: the same convolutions)
+            drawn_by = run.results[0].drawn_by
+        image_gflop = drawn * (conv_gflop(graph, card.input_channels, height, width) or float("nan"))
         tile_gflop = conv_gflop(graph, card.input_channels, grid.tile_h, grid.tile_w) or float("nan")
-    tiles = len(grid.ys) * len(grid.xs)
+    tiles = drawn * len(grid.ys) * len(grid.xs)
     model_only = tiles * tile_gflop / min(sum(run) for run in passes)
     return {
         "model": model,
@@ -141,6 +146,8 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
         "plan": f"{len(grid.ys) * len(grid.xs)} tiles of {grid.tile_w}x{grid.tile_h}"
         if not grid.whole
         else "whole",
+        "drawn_by": drawn_by,  # behind a route: the model whose lines the scan got ("": no route)
+        "passes": drawn,  # models run on each tile: 2 where a route sent the scan on
         "model_only_gflop_s": round(model_only, 1),
         "model_only_s": round(min(sum(run) for run in passes), 2),
         # the fastest single pass, which model only was in the runs before 2026-12-03's sixth session
@@ -162,6 +169,14 @@ def model_feed(runner: Runner, image: np.ndarray, grid: TileGrid, y: int, x: int
     card = runner.card
     crop = mirrored_crop(image, y, x, grid.tile_h, grid.tile_w)
     return {card.input_name: pad_to_stride(to_model_input(crop, card)[None], card.stride)}
+
+
+def drawers(runner: Runner) -> list[Runner]:
+    """The models that drew the scan `runner` ran last: itself, or behind a route (toolkit.runtime
+    .routing) its first model and the expert the scan was sent on to, if any."""
+    if not isinstance(runner, Router):
+        return [runner]
+    return [runner.base, *(e for road, e in runner.experts.items() if road.expert == runner.last.model)]
 
 
 def model_passes(runner: Runner, image: np.ndarray, grid: TileGrid) -> list[float]:
@@ -211,7 +226,9 @@ def main() -> None:
                 rows.append(row)
                 stages = ", ".join(f"{k} {v}" for k, v in row["stages_s"].items())
                 print(
-                    f"{row['model']} {row['precision']} {row['size']}: {row['plan']}; model only "
+                    f"{row['model']} {row['precision']} {row['size']}: {row['plan']}"
+                    + (f", drawn by {row['drawn_by']} ({row['passes']} passes)" if row["drawn_by"] else "")
+                    + "; model only "
                     f"{row['model_only_gflop_s']} GFLOP/s, end to end {row['end_to_end_gflop_s']} "
                     f"({row['end_to_end_share']:.0%}, {row['end_to_end_s']} s); a folder of "
                     f"{args.scans}: {row['folder_gflop_s']} per scan ({row['folder_share']:.0%}, "

@@ -19,7 +19,7 @@ SETS = (
     "data/held-painting-512",
     "data/heldout-painting-768x1024",
 )
-THRESHOLD = ROUTES["contour"].max_line_width
+THRESHOLD = ROUTES["contour"][0].high  # the road to contour-thin
 
 
 def main(sets: tuple[str, ...]) -> None:
