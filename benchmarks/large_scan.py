@@ -12,7 +12,9 @@ scan end to end take turns, 5 times each (3 above 16 MP), and each counts its be
 10-15 % run to run and the machine's speed drifts over minutes, and the best single pass against a
 run's total would count that spread as host overhead (the best single pass is kept in the JSON as
 `best_pass_gflop_s`); behind a route (`contour`), model only is every model that drew the scan, on the
-same tiles (a scan sent on to an expert: two passes, and twice the convolutions);
+same tiles (a scan sent on to an expert: two passes, and twice the convolutions), and the windows a
+large scan's road is read off before one model draws it (the route's probe, 3 % of a 10000x8000
+scan's convolutions) are the first model's passes too;
 rates are GFLOP/s of the image's convolutions (`conv_gflop`, 2 x multiply-adds), so the
 end-to-end share counts every loss: tile overlap, host-side stages and their serialisation. End to end
 is measured twice: one scan alone (its decode and encode cannot overlap anything), and per scan over
@@ -47,7 +49,7 @@ from toolkit.runtime.base import Runner
 from toolkit.runtime.bench import conv_gflop
 from toolkit.runtime.infer import InputFile, infer_files, scan_plan
 from toolkit.runtime.pictures import draw_lines
-from toolkit.runtime.routing import Router
+from toolkit.runtime.routing import PROBE_SPAN, Router, probe_windows
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB
 from toolkit.runtime.tiling import TileGrid, Tiling, fitted, mirrored_crop, tile_grid
 
@@ -108,7 +110,10 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
                 end_to_end = min(end_to_end, time.perf_counter() - started)
                 assert run.results[0].status == "ok", run.results[0].error
                 image = condition(read_image(source), card.conditioning)
-                passes.append([t for each in drawers(runner) for t in model_passes(each, image, grid)])
+                seconds = [timed(lambda f=feed: runner.infer(f)) for feed in probe_feeds(runner, image)]
+                for each in drawers(runner):
+                    seconds += model_passes(each, image, grid)
+                passes.append(seconds)
                 del image
             # toolkit infer's peak on this scan (with the model-only passes)
             peak_mb = process_memory_mb("VmHWM")
@@ -134,10 +139,13 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             graph = runner.graph
             drawn = len(drawers(runner))  # models that drew the scan (twins: the same convolutions)
             drawn_by = run.results[0].drawn_by
+        probes = len(probe_windows(height, width)) if isinstance(runner, Router) else 0
+        probe_gflop = probes * (conv_gflop(graph, card.input_channels, PROBE_SPAN, PROBE_SPAN) or 0.0)
         image_gflop = drawn * (conv_gflop(graph, card.input_channels, height, width) or float("nan"))
+        image_gflop += probe_gflop
         tile_gflop = conv_gflop(graph, card.input_channels, grid.tile_h, grid.tile_w) or float("nan")
     tiles = drawn * len(grid.ys) * len(grid.xs)
-    model_only = tiles * tile_gflop / min(sum(run) for run in passes)
+    model_only = (tiles * tile_gflop + probe_gflop) / min(sum(run) for run in passes)
     return {
         "model": model,
         "precision": card.precision,
@@ -148,6 +156,7 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
         else "whole",
         "drawn_by": drawn_by,  # behind a route: the model whose lines the scan got ("": no route)
         "passes": drawn,  # models run on each tile: 2 where a route sent the scan on
+        "probe_windows": probes,  # behind a route, a large scan's road is read off windows first
         "model_only_gflop_s": round(model_only, 1),
         "model_only_s": round(min(sum(run) for run in passes), 2),
         # the fastest single pass, which model only was in the runs before 2026-12-03's sixth session
@@ -177,6 +186,18 @@ def drawers(runner: Runner) -> list[Runner]:
     if not isinstance(runner, Router):
         return [runner]
     return [runner.base, *(e for road, e in runner.experts.items() if road.expert == runner.last.model)]
+
+
+def probe_feeds(runner: Runner, image: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Behind a route, the first model's inputs for the windows a large scan's road is read off
+    (toolkit.runtime.routing.probe_windows); none otherwise."""
+    if not isinstance(runner, Router):
+        return []
+    card = runner.card
+    return [
+        {card.input_name: to_model_input(image[y : y + PROBE_SPAN, x : x + PROBE_SPAN], card)[None]}
+        for y, x in probe_windows(*image.shape[:2])
+    ]
 
 
 def model_passes(runner: Runner, image: np.ndarray, grid: TileGrid) -> list[float]:
@@ -227,7 +248,8 @@ def main() -> None:
                 stages = ", ".join(f"{k} {v}" for k, v in row["stages_s"].items())
                 print(
                     f"{row['model']} {row['precision']} {row['size']}: {row['plan']}"
-                    + (f", drawn by {row['drawn_by']} ({row['passes']} passes)" if row["drawn_by"] else "")
+                    + (f", drawn by {row['drawn_by']}" if row["drawn_by"] else "")
+                    + (f" after a probe of {row['probe_windows']} windows" if row["probe_windows"] else "")
                     + "; model only "
                     f"{row['model_only_gflop_s']} GFLOP/s, end to end {row['end_to_end_gflop_s']} "
                     f"({row['end_to_end_share']:.0%}, {row['end_to_end_s']} s); a folder of "

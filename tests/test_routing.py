@@ -28,7 +28,15 @@ from toolkit.runtime.backends import make_runner
 from toolkit.runtime.bench import bench_generated
 from toolkit.runtime.flips import FlipAverage
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
-from toolkit.runtime.routing import STRIP, LineWidth, Router, line_width
+from toolkit.runtime.routing import (
+    PROBE_FROM_PIXELS,
+    PROBE_SPAN,
+    STRIP,
+    LineWidth,
+    Router,
+    line_width,
+    probe_windows,
+)
 from toolkit.runtime.tile_plan import peak_growth_mb
 
 THIN = next(road for road in ROUTES["contour"] if road.expert == "contour-thin")
@@ -124,6 +132,30 @@ def test_a_page_takes_the_same_road_in_tiles_as_whole(
     assert roads[0].model == roads[1].model
     assert roads[0].line_width == pytest.approx(roads[1].line_width, abs=0.15)
     assert np.abs(pictures[0] - pictures[1]).mean() < 0.01
+
+
+def test_large_scans_are_probed_at_windows_spread_over_them() -> None:
+    assert probe_windows(3072, 3071) == [] and probe_windows(40000, 2 * PROBE_SPAN - 1) == []
+    windows = probe_windows(3328, 3328)
+    assert PROBE_FROM_PIXELS <= 3328**2 and len(windows) == 9
+    assert {y for y, _ in windows} == {x for _, x in windows} == {0, 1408, 3328 - PROBE_SPAN}
+
+
+def test_a_large_scan_takes_its_road_before_one_model_draws_it(pages: dict[str, np.ndarray]) -> None:
+    """A 3328x3328 scan of fine detail: its road is read off 9 windows (the width within 0.2 px of
+    what the whole first pass draws), and its lines are the expert's alone, as if it were run by
+    itself: the first model never draws the whole scan."""
+    scan = np.tile(pages["thin"], (13, 13, 1))
+    tiling = Tiling(tile=1024)
+    with LineModel("contour", precision="fp32", tiling=tiling) as model:
+        routed = model.probability(scan)
+        road = model.last_route
+    with LineModel(SHIPPED_DIR / "contour.onnx", tiling=tiling) as first:
+        whole = line_width(first.lines(scan, "binary") < 128)
+    assert road is not None and road.model == "contour-thin"
+    assert road.line_width == pytest.approx(whole, abs=0.2)
+    with LineModel(SHIPPED_DIR / "contour-thin.onnx", tiling=tiling) as expert:
+        np.testing.assert_array_equal(routed, expert.probability(scan))
 
 
 def test_make_runner_routes_shipped_names_and_runs_files_alone() -> None:

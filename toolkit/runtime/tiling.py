@@ -22,10 +22,10 @@ import numpy as np
 
 from toolkit.core.errors import InputError, UsageError
 from toolkit.core.metadata import LINES_OUTPUT
-from toolkit.imaging.conditioning import condition
+from toolkit.imaging.conditioning import condition, conditioned
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.routing import LineWidth, Router
+from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, LineWidth, Router, probe_windows
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, cheapest_tiles, row_pixels, tile_pixels_within
 
 
@@ -193,13 +193,26 @@ def tiled_rows(
 
 
 def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[tuple[int, np.ndarray]]:
-    """`tiled_rows` of the router's first model, measuring the width of its lines (at its threshold)
-    as they come; where the page is routed on, the expert's rows after them."""
-    # planned for the router, which pays for its models' arenas (`Router.held_bytes_per_pixel`); the
-    # image is conditioned here only to size the plan (for `contour`, conditioning "none": itself)
-    tiling = fitted(tiling, router, condition(image, router.card.conditioning))
+    """The rows of the model the page's road takes. A large scan (`routing.probe_windows`) is probed:
+    the first model runs on windows of it, the width of their lines says the road, and one model
+    draws it. Any other page is `tiled_rows` of the first model, measuring the width of its lines
+    (at its threshold) as they come; where the page is sent on, the expert's rows follow them."""
+    # planned for the router, which pays for its models' arena (`Router.held_bytes_per_pixel`); the
+    # page is conditioned once, on the whole image, for its windows and its tiles alike
+    image = conditioned(image, router.card.conditioning)
+    tiling = fitted(tiling, router, image)
     meter = LineWidth(image.shape[0])
     threshold = router.card.threshold
+    windows = probe_windows(*image.shape[:2])
+    if windows:
+        inside = np.s_[PROBE_CONTEXT:-PROBE_CONTEXT, PROBE_CONTEXT:-PROBE_CONTEXT]
+        for y, x in windows:
+            crop = image[y : y + PROBE_SPAN, x : x + PROBE_SPAN]
+            lines = predict(router.base, [crop])[LINES_OUTPUT][0, 0]
+            meter.add_region(lines >= threshold, inside)
+            del lines  # before the next pass (tiled_outputs: an output held keeps the arena growing)
+        yield from tiled_rows(router.route(meter.finish()) or router.base, image, tiling)
+        return
     for top, rows in tiled_rows(router.base, image, tiling):
         meter.add(rows >= threshold)  # before the caller overwrites the block
         yield top, rows
