@@ -1,6 +1,6 @@
 """The scale router behind `contour`: the width it reads off the first model's lines, the road each
 page takes (the same tiled or whole), and what `toolkit infer` records of it. Real ONNX graphs: the
-shipped `contour` and its expert `contour-thin`."""
+shipped `contour` and its experts `contour-thin` and `contour-coarse`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from toolkit.runtime.routing import (
 )
 from toolkit.runtime.tile_plan import peak_growth_mb
 
-THIN = next(road for road in ROUTES["contour"] if road.expert == "contour-thin")
+THIN, COARSE = ROUTES["contour"]
 
 
 def parallel_lines(width: int, degrees: float, side: int = 400) -> np.ndarray:
@@ -92,11 +92,13 @@ def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
-    """A page of fine detail (scale 1, 256 px) and one of coarse detail (scale 3, 768 px)."""
+    """A page of fine detail (scale 1, 256 px), one of middling detail (scale 2, 512 px: `contour`'s
+    lines 4.44 px wide) and one of coarse detail (scale 3, 768 px: 6.26 px)."""
     root = tmp_path_factory.mktemp("pages")
     write_pairs("painting", 1, 256, seed=46, root=root / "thin")
+    write_pairs("painting", 1, 512, seed=40, root=root / "middle")
     write_pairs("painting", 1, 768, seed=44, root=root / "thick")
-    return {name: read_image(next((root / name / "input").iterdir())) for name in ("thin", "thick")}
+    return {name: read_image(next((root / name / "input").iterdir())) for name in ("thin", "middle", "thick")}
 
 
 def alone(graph: str, image: np.ndarray) -> np.ndarray:
@@ -104,19 +106,26 @@ def alone(graph: str, image: np.ndarray) -> np.ndarray:
         return model.lines(image, "binary")
 
 
-def test_the_router_redraws_pages_of_thin_lines_with_its_expert(pages: dict[str, np.ndarray]) -> None:
+def test_the_router_redraws_pages_of_thin_and_wide_lines_with_their_experts(
+    pages: dict[str, np.ndarray],
+) -> None:
+    drawn, roads = {}, {}
     with LineModel("contour", precision="fp32") as model:
         assert isinstance(model.runner, Router)
-        thin = model.lines(pages["thin"], "binary")
-        assert model.last_route is not None and model.last_route.model == "contour-thin"
-        assert model.last_route.line_width < THIN.high - 0.5
-        thick = model.lines(pages["thick"], "binary")
-        assert model.last_route.model == "contour" and model.last_route.line_width > THIN.high + 0.5
-    np.testing.assert_array_equal(thin, alone("contour-thin.onnx", pages["thin"]))
-    np.testing.assert_array_equal(thick, alone("contour.onnx", pages["thick"]))
+        for name, page in pages.items():
+            drawn[name] = model.lines(page, "binary")
+            roads[name] = model.last_route
+    assert roads["thin"].model == "contour-thin" and roads["thin"].line_width < THIN.high - 0.5
+    assert roads["middle"].model == "contour"
+    assert THIN.high + 0.4 < roads["middle"].line_width < COARSE.low - 0.4
+    assert roads["thick"].model == "contour-coarse" and roads["thick"].line_width > COARSE.low + 0.5
+    for name, graph in (("thin", "contour-thin"), ("middle", "contour"), ("thick", "contour-coarse")):
+        np.testing.assert_array_equal(drawn[name], alone(f"{graph}.onnx", pages[name]))
 
 
-@pytest.mark.parametrize(("name", "tiles"), [("thin", Tiling(128, 48)), ("thick", Tiling(320, 80))])
+@pytest.mark.parametrize(
+    ("name", "tiles"), [("thin", Tiling(128, 48)), ("middle", Tiling(224, 64)), ("thick", Tiling(320, 80))]
+)
 def test_a_page_takes_the_same_road_in_tiles_as_whole(
     pages: dict[str, np.ndarray], name: str, tiles: Tiling
 ) -> None:
@@ -198,34 +207,28 @@ def test_infer_records_which_model_drew_each_page(pages: dict[str, np.ndarray], 
     for name, image in pages.items():
         cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     out, summary = tmp_path / "lines", tmp_path / "summary.csv"
+    files = [str(tmp_path / f"{name}.png") for name in pages]
     result = CliRunner().invoke(
-        app,
-        [
-            "infer",
-            str(tmp_path / "thin.png"),
-            str(tmp_path / "thick.png"),
-            "--model",
-            "contour",
-            "-o",
-            str(out),
-            "--summary",
-            str(summary),
-        ],
+        app, ["infer", *files, "--model", "contour", "-o", str(out), "--summary", str(summary)]
     )
     assert result.exit_code == 0, result.output
-    assert "1 by contour, 1 by contour-thin" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "under 4 px by contour-thin" in said and "5.25 px or wider by contour-coarse" in said, said
+    assert "1 by contour, 1 by contour-coarse, 1 by contour-thin" in said, said
+    roads = {"thin": "contour-thin", "middle": "contour", "thick": "contour-coarse"}
     rows = summary.read_text().splitlines()
-    assert (
-        rows[0].endswith(",drawn_by") and rows[1].endswith(",contour-thin") and rows[2].endswith(",contour")
-    )
-    for name, drawn_by in (("thin", "contour-thin"), ("thick", "contour")):
+    assert rows[0].endswith(",drawn_by")
+    assert [row.rsplit(",", 1)[1] for row in rows[1:]] == list(roads.values())
+    for name, drawn_by in roads.items():
         record = json.loads(Image.open(out / f"{name}.png").info["line-art-toolkit"])
         assert record["drawn_by"] == drawn_by and record["model"] == "contour"
-        first = record["route"][0]  # its precision is `auto`'s, which depends on the CPU
-        assert {key: first[key] for key in THIN.record()} == THIN.record()
-        assert len(first["weights_sha256"]) == 64
-        assert [road["expert"] for road in record["route"]] == [road.expert for road in ROUTES["contour"]]
-        assert (record["line_width"] < THIN.high) == (drawn_by == "contour-thin")
+        # each road's widths and expert; the precision is `auto`'s, which depends on the CPU
+        assert [{key: road[key] for key in THIN.record()} for road in record["route"]] == [
+            road.record() for road in ROUTES["contour"]
+        ]
+        assert all(len(road["weights_sha256"]) == 64 for road in record["route"])
+        taken = [road.expert for road in ROUTES["contour"] if road.takes(record["line_width"])]
+        assert taken == ([] if drawn_by == "contour" else [drawn_by])
 
 
 def test_a_folder_of_routed_scans_stays_within_its_budget() -> None:

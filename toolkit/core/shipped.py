@@ -48,10 +48,15 @@ class Road:
 
 
 # `contour` is one network over pages of element scale 1-3, about 2 points of line F1 behind a network
-# of one scale at each; `contour-thin` is that network for scale 1-1.25. Its road's end lies above the
-# lines of every scale-1.25 calibration page (at most 3.80 px), at the scale-1.5 pages' median
-# (3.94) and under 95 % of the scale-2 pages' (twenty-first session, route_widths.txt).
-ROUTES: dict[str, tuple[Road, ...]] = {"contour": (Road("contour-thin", high=4.0),)}
+# of one scale at each; `contour-thin` is that network for scale 1-1.25, `contour-coarse` for 2.5-3.
+# The thin road's end lies above the lines of every scale-1.25 calibration page (at most 3.80 px), at
+# the scale-1.5 pages' median (3.94) and under 95 % of the scale-2 pages' (twenty-first session,
+# route_widths.txt). The coarse road's start is the best of the thresholds that send at most one in
+# ten scale-2 calibration pages on (3 of 32), on 96 pages of scale 2-3 (twenty-second session,
+# choose_threshold.txt; its judgement in ship-rules.md there).
+ROUTES: dict[str, tuple[Road, ...]] = {
+    "contour": (Road("contour-thin", high=4.0), Road("contour-coarse", low=5.25)),
+}
 
 
 def shipped_graphs() -> list[str]:

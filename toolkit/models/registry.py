@@ -127,6 +127,13 @@ MODELS: dict[str, ModelSpec] = {
             CONTOUR,
         ),
         ModelSpec(
+            "contour-coarse",
+            "contour",
+            "contour trained on pages of coarse detail (element scale 2.5-3: large scans): `contour`'s route "
+            "sends pages whose lines it draws wide to it",
+            CONTOUR,
+        ),
+        ModelSpec(
             "contour-detail",
             "contour",
             "contour with a detail branch on conv1 at half resolution: the capacity step for placing lines",

@@ -3,7 +3,7 @@ scale-3 expert) against `contour` with the first road alone (as shipped before t
 one view: line F1 (P / R) and the pages each model drew on the held-out paintings, then the fresh
 sweep (seed 8, 8 pages a point) of both, compared point by point (compare_sweeps.py).
 
-    python judge_roads.py EXPERT.onnx THRESHOLD OUTDIR
+    python judge_roads.py EXPERT.onnx THRESHOLD OUTDIR [SET ...]   # default: the sets below
 """
 
 import json
@@ -40,11 +40,11 @@ def router(expert: Path | None, threshold: float) -> Router:
     return Router(run(SHIPPED_DIR / "contour.onnx"), experts)
 
 
-def main(expert: str, threshold: str, out: str) -> None:
+def main(expert: str, threshold: str, out: str, *sets: str) -> None:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     roads = {"one-road": None, "two-roads": Path(expert)}
-    for name in SETS:
+    for name in sets or SETS:
         cells = []
         for label, graph in roads.items():
             with router(graph, float(threshold)) as runner:
