@@ -111,7 +111,7 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
                 assert run.results[0].status == "ok", run.results[0].error
                 image = condition(read_image(source), card.conditioning)
                 seconds = [timed(lambda f=feed: runner.infer(f)) for feed in probe_feeds(runner, image)]
-                for each in drawers(runner):
+                for each in drawers(runner, height, width):
                     seconds += model_passes(each, image, grid)
                 passes.append(seconds)
                 del image
@@ -137,7 +137,7 @@ def one_case(model: str, precision: str, height: int, width: int, memory: int, s
             )
             stages["encode"] = timed(lambda: write_png(Path(scratch) / "lines.png", lines[0], overwrite=True))
             graph = runner.graph
-            drawn = len(drawers(runner))  # models that drew the scan (twins: the same convolutions)
+            drawn = len(drawers(runner, height, width))  # models that drew it (twins: the same convolutions)
             drawn_by = run.results[0].drawn_by
         probes = len(probe_windows(height, width)) if isinstance(runner, Router) else 0
         probe_gflop = probes * (conv_gflop(graph, card.input_channels, PROBE_SPAN, PROBE_SPAN) or 0.0)
@@ -180,12 +180,16 @@ def model_feed(runner: Runner, image: np.ndarray, grid: TileGrid, y: int, x: int
     return {card.input_name: pad_to_stride(to_model_input(crop, card)[None], card.stride)}
 
 
-def drawers(runner: Runner) -> list[Runner]:
-    """The models that drew the scan `runner` ran last: itself, or behind a route (toolkit.runtime
-    .routing) its first model and the expert the scan was sent on to, if any."""
+def drawers(runner: Runner, height: int, width: int) -> list[Runner]:
+    """The models that drew the `height` x `width` scan `runner` ran last: itself, or behind a route
+    (toolkit.runtime.routing) its first model and the expert the scan was sent on to, if any; where
+    the scan was probed, only the model its road took."""
     if not isinstance(runner, Router):
         return [runner]
-    return [runner.base, *(e for road, e in runner.experts.items() if road.expert == runner.last.model)]
+    expert = [e for road, e in runner.experts.items() if road.expert == runner.last.model]
+    if probe_windows(height, width):
+        return expert or [runner.base]
+    return [runner.base, *expert]
 
 
 def probe_feeds(runner: Runner, image: np.ndarray) -> list[dict[str, np.ndarray]]:

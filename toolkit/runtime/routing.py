@@ -9,9 +9,11 @@ and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/rou
 `contour` runs first; where the mean
 width of its lines lies on one of the route's roads (`toolkit.core.shipped.ROUTES`), that road's
 expert draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
+A large scan is probed instead: `contour` runs on windows spread over it, and one model draws it.
 
-The width is measured on the whole image as its rows are finished (never per tile), so every tile of
-a scan takes the same road and the route does not depend on the tile plan.
+The width is measured on the whole image as its rows are finished, or on a large scan's windows,
+never per tile, so every tile of a scan takes the same road and the route does not depend on the
+tile plan.
 """
 
 from __future__ import annotations
