@@ -60,7 +60,8 @@ def register_shared_arena() -> None:
     Why: an arena never shrinks, so two sessions run one after another (a route's models) held two
     arenas, each the size of the largest tile it ran; sharing one holds the larger. Measured on the
     route's two graphs, a pass of each over one 2712x2548 tile: peak 2182 MB with their own arenas,
-    1092 MB sharing one, at the same speed (shared_arena.py, twenty-second session). The arena's
+    1092 MB sharing one (shared_arena.py, twenty-second session; a 10000x8000 scan through the
+    route then ran in 19.93 s, 20.50 before there was a route: BENCHMARKS.md). The arena's
     settings are ONNX Runtime's defaults, those of a session's own arena, so the bytes per pixel
     `scripts/ship_graphs.py` measured hold."""
     import onnxruntime as ort
