@@ -73,6 +73,29 @@ class Runner(ABC):
         return self.infer_batch(batch)
 
 
+class Wrapper(Runner):
+    """A runner around another, `inner` (mirrored views, a route): what the tiler and the benchmark
+    read off a runner (the largest input, the graph, the arena) is the inner one's, learnt when it is
+    activated; the wrapper activates it and adds what it holds itself (`held_bytes_per_pixel`)."""
+
+    def __init__(self, inner: Runner) -> None:
+        super().__init__()
+        self.inner = inner
+        self.name = inner.name
+
+    @property
+    def max_input(self) -> tuple[int, int, int] | None:  # type: ignore[override]
+        return self.inner.max_input
+
+    @property
+    def graph(self) -> Path | None:  # type: ignore[override]
+        return self.inner.graph
+
+    @property
+    def shares_arena(self) -> bool:  # type: ignore[override]
+        return self.inner.shares_arena
+
+
 def _shape_problem(batch: np.ndarray, card: ModelCard) -> str:
     if not isinstance(batch, np.ndarray) or batch.dtype != card.input_dtype:
         return (

@@ -12,13 +12,11 @@ straight back.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from toolkit.core.errors import UsageError
 from toolkit.core.metadata import ModelCard
-from toolkit.runtime.base import Runner
+from toolkit.runtime.base import Runner, Wrapper
 
 # The spatial axes each view mirrors, in an NCHW batch: the image, then left-right, then upside down,
 # then both (a half turn). The first `views` of them run.
@@ -32,27 +30,12 @@ def check_views(views: int) -> int:
     return views
 
 
-class FlipAverage(Runner):
-    """`runner` on the first `views` of VIEW_AXES of each batch; every output the mean of the views."""
+class FlipAverage(Wrapper):
+    """`inner` on the first `views` of VIEW_AXES of each batch; every output the mean of the views."""
 
-    def __init__(self, runner: Runner, views: int) -> None:
-        super().__init__()
-        self.runner = runner
+    def __init__(self, inner: Runner, views: int) -> None:
+        super().__init__(inner)
         self.views = check_views(views)
-        self.name = runner.name
-
-    # what the tiler and the benchmark read off a runner: the wrapped one's, learnt when it is activated
-    @property
-    def max_input(self) -> tuple[int, int, int] | None:  # type: ignore[override]
-        return self.runner.max_input
-
-    @property
-    def graph(self) -> Path | None:  # type: ignore[override]
-        return self.runner.graph
-
-    @property
-    def shares_arena(self) -> bool:  # type: ignore[override]
-        return self.runner.shares_arena
 
     @property
     def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
@@ -60,24 +43,24 @@ class FlipAverage(Runner):
         return 4.0 * (self.card.input_channels + len(self.card.output_names))
 
     def activate(self) -> ModelCard:
-        card = self.runner.__enter__().card
+        card = self.inner.__enter__().card
         if card.output_kind != "lines" or card.takes_pixels:
-            self.runner.__exit__(None, None, None)
+            self.inner.__exit__(None, None, None)
             what = "feature maps" if card.output_kind != "lines" else "a serving graph's pixels"
             raise UsageError(  # a contradiction of the command line, like --fp16 --int8
-                f"{self.runner.graph or card.model}: --flips averages line probabilities; this model "
+                f"{self.inner.graph or card.model}: --flips averages line probabilities; this model "
                 f"gives {what}"
             )
         return card
 
     def deactivate(self) -> None:
-        self.runner.__exit__(None, None, None)
+        self.inner.__exit__(None, None, None)
 
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         total: dict[str, np.ndarray] = {}
         for axes in VIEW_AXES[: self.views]:
             view = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
-            for name, output in self.runner.infer_batch(view).items():
+            for name, output in self.inner.infer_batch(view).items():
                 back = np.flip(output, axes) if axes else output
                 if name in total:
                     total[name] += back  # in place: the plan pays for one sum (held_bytes_per_pixel)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -28,7 +27,7 @@ import numpy as np
 from toolkit.core.errors import UsageError
 from toolkit.core.metadata import ModelCard
 from toolkit.core.shipped import Road
-from toolkit.runtime.base import Runner
+from toolkit.runtime.base import Runner, Wrapper
 from toolkit.runtime.tile_plan import bytes_per_pixel
 
 # A line's width from the distance of its centre line to the paper (the ridge of the ink's distance
@@ -137,7 +136,7 @@ class RouteTaken:
         return {"drawn_by": self.model, "line_width": width}
 
 
-class Router(Runner):
+class Router(Wrapper):
     """`base` on every page; each of `experts` again on the pages its road takes (mean width of the
     lines `base` drew, measured on the whole page; the roads do not overlap).
 
@@ -148,19 +147,14 @@ class Router(Runner):
     """
 
     def __init__(self, base: Runner, experts: dict[Road, Runner]) -> None:
-        super().__init__()
-        self.base, self.experts = base, experts
-        self.name = base.name
+        super().__init__(base)  # what the tiler reads off it is the base model's (the experts are twins)
+        self.experts = experts
         self.last: RouteTaken | None = None  # the page routed last (the model runs on one thread)
 
-    # what the tiler and the benchmark read off a runner: the base model's (the experts are its twins)
     @property
-    def max_input(self) -> tuple[int, int, int] | None:  # type: ignore[override]
-        return self.base.max_input
-
-    @property
-    def graph(self) -> Path | None:  # type: ignore[override]
-        return self.base.graph
+    def base(self) -> Runner:
+        """The first model: it draws every page, or probes a large one."""
+        return self.inner
 
     @property
     def held_bytes_per_pixel(self) -> float:  # type: ignore[override]
