@@ -31,15 +31,18 @@ from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.routing import (
     PROBE_FROM_PIXELS,
     PROBE_SPAN,
+    READINGS,
     STRIP,
-    LineWidth,
+    PencilSnr,
     Router,
+    StripReading,
     line_width,
     probe_windows,
+    read_page,
 )
 from toolkit.runtime.tile_plan import peak_growth_mb
 
-THIN, COARSE = ROUTES["contour"]
+THIN, COARSE = ROUTES["contour"].roads
 
 
 def parallel_lines(width: int, degrees: float, side: int = 400) -> np.ndarray:
@@ -68,13 +71,14 @@ def test_line_width_reads_the_width_of_lines_at_any_angle() -> None:
     assert line_width(np.zeros((64, 64), bool)) is None
 
 
+@pytest.mark.parametrize("reading", list(READINGS.values()))
 @given(
     seed=st.integers(0, 2**16),
     height=st.integers(1, 40 * STRIP),
     cuts=st.lists(st.integers(1, 40 * STRIP), max_size=6),
 )
-def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
-    seed: int, height: int, cuts: list[int]
+def test_a_reading_is_the_whole_pages_whatever_blocks_its_rows_come_in(
+    reading: type[StripReading], seed: int, height: int, cuts: list[int]
 ) -> None:
     rng = np.random.default_rng(seed)
     ink = np.zeros((height, 97), np.uint8)
@@ -84,10 +88,47 @@ def test_line_width_is_the_whole_pictures_whatever_blocks_its_rows_come_in(
         cv2.line(ink, (int(x0), int(y0)), (int(x1), int(y1)), 1, int(rng.integers(1, 6)))
     ink[rng.integers(0, height), :40] = 1  # a blob's worth of rows at one place
     ink = ink.astype(bool)
-    meter = LineWidth(height)
+    image = rng.integers(0, 256, (height, 97, 3), np.uint8)
+    meter = reading(image)
     for block in np.split(ink, sorted({cut for cut in cuts if cut < height})):
         meter.add(block)
-    assert meter.finish() == line_width(ink)
+    assert meter.finish() == read_page(reading, image, ink)
+
+
+def pencil_page(contrast: float, noise: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(image, ink): a grey page (level 230, Gaussian noise of `noise` levels) with seven 3 px lines
+    `contrast` levels darker, and the lines a model would draw on it (exactly those pixels)."""
+    ink = parallel_lines(3, 30)
+    rng = np.random.default_rng(seed)
+    page = 230 + noise * rng.standard_normal(ink.shape) - contrast * ink
+    return np.clip(np.rint(page), 0, 255).astype(np.uint8), ink
+
+
+def test_pencil_snr_reads_the_pencil_against_the_papers_noise() -> None:
+    """On a page whose noise is Gaussian, the paper's 10th-90th percentile spread is 2.56 sigma, so the
+    reading is the contrast over that; darker pencil or calmer paper reads higher, and the coloured
+    channels of a page count by their brightest (a red line on white paper is paper to graphite)."""
+    for contrast, noise in ((10, 4), (40, 4), (40, 8), (120, 4)):
+        image, ink = pencil_page(contrast, noise)
+        assert read_page(PencilSnr, image, ink) == pytest.approx(contrast / (2.563 * noise), rel=0.1)
+    readings = [read_page(PencilSnr, *pencil_page(c, 4)) for c in (5, 10, 20, 40, 80)]
+    assert readings == sorted(readings) and len(set(readings)) == 5
+    image, ink = pencil_page(60, 4)
+    red = np.stack([np.where(ink, 230, image), image, image], axis=2)  # the lines in the red channel only
+    assert read_page(PencilSnr, red, ink) == pytest.approx(0.0, abs=0.5)
+    assert read_page(PencilSnr, image, np.zeros_like(ink)) is None
+
+
+def test_a_window_is_read_at_its_place_on_the_page() -> None:
+    """A large scan's probe reads windows of the page (`add_region` at their origin): the pixels under
+    each window's lines are the page's own there."""
+    image, ink = pencil_page(30, 4)
+    image[:, 200:] //= 2  # the right half darker: a window there reads other pixels
+    for y, x in ((0, 0), (40, 220), (150, 90)):
+        window = np.s_[y : y + 160, x : x + 170]
+        meter = PencilSnr(image)
+        meter.add_region(ink[window], np.s_[:, :], origin=(y, x))
+        assert meter.finish() == read_page(PencilSnr, image[window], ink[window])
 
 
 @pytest.fixture(scope="module")
@@ -115,10 +156,10 @@ def test_the_router_redraws_pages_of_thin_and_wide_lines_with_their_experts(
         for name, page in pages.items():
             drawn[name] = model.lines(page, "binary")
             roads[name] = model.last_route
-    assert roads["thin"].model == "contour-thin" and roads["thin"].line_width < THIN.high - 0.5
+    assert roads["thin"].model == "contour-thin" and roads["thin"].value < THIN.high - 0.5
     assert roads["middle"].model == "contour"
-    assert THIN.high + 0.4 < roads["middle"].line_width < COARSE.low - 0.4
-    assert roads["thick"].model == "contour-coarse" and roads["thick"].line_width > COARSE.low + 0.5
+    assert THIN.high + 0.4 < roads["middle"].value < COARSE.low - 0.4
+    assert roads["thick"].model == "contour-coarse" and roads["thick"].value > COARSE.low + 0.5
     for name, graph in (("thin", "contour-thin"), ("middle", "contour"), ("thick", "contour-coarse")):
         np.testing.assert_array_equal(drawn[name], alone(f"{graph}.onnx", pages[name]))
 
@@ -139,7 +180,7 @@ def test_a_page_takes_the_same_road_in_tiles_as_whole(
             pictures.append(model.probability(pages[name]))
             roads.append(model.last_route)
     assert roads[0].model == roads[1].model
-    assert roads[0].line_width == pytest.approx(roads[1].line_width, abs=0.15)
+    assert roads[0].value == pytest.approx(roads[1].value, abs=0.15)
     assert np.abs(pictures[0] - pictures[1]).mean() < 0.01
 
 
@@ -162,7 +203,7 @@ def test_a_large_scan_takes_its_road_before_one_model_draws_it(pages: dict[str, 
     with LineModel(SHIPPED_DIR / "contour.onnx", tiling=tiling) as first:
         whole = line_width(first.lines(scan, "binary") < 128)
     assert road is not None and road.model == "contour-thin"
-    assert road.line_width == pytest.approx(whole, abs=0.2)
+    assert road.value == pytest.approx(whole, abs=0.2)
     with LineModel(SHIPPED_DIR / "contour-thin.onnx", tiling=tiling) as expert:
         np.testing.assert_array_equal(routed, expert.probability(scan))
 
@@ -170,7 +211,7 @@ def test_a_large_scan_takes_its_road_before_one_model_draws_it(pages: dict[str, 
 def test_make_runner_routes_shipped_names_and_runs_files_alone() -> None:
     runner, backend = make_runner("contour", precision="fp32", flips=2)
     assert isinstance(runner, Router) and backend == "onnxruntime"
-    assert isinstance(runner.base, FlipAverage) and tuple(runner.experts) == ROUTES["contour"]
+    assert isinstance(runner.base, FlipAverage) and tuple(runner.experts) == ROUTES["contour"].roads
     assert all(isinstance(expert, FlipAverage) and expert.shares_arena for expert in runner.experts.values())
     with runner:
         assert runner.card.model == "contour"
@@ -183,6 +224,7 @@ def test_a_router_keeps_the_runner_contract_and_refuses_unlike_models(exported: 
     router = Router(
         OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx"),
         {THIN: OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx")},
+        reading="line_width",
     )
     batch = np.random.default_rng(0).random((2, 3, 32, 48), np.float32)
     with router, OnnxRuntimeRunner(SHIPPED_DIR / "contour.onnx") as base:
@@ -198,6 +240,7 @@ def test_a_router_keeps_the_runner_contract_and_refuses_unlike_models(exported: 
             THIN: OnnxRuntimeRunner(SHIPPED_DIR / "contour-thin.onnx"),
             Road("contour-gray", low=6.0): OnnxRuntimeRunner(exported["contour-gray"]),
         },
+        reading="line_width",
     )
     with pytest.raises(UsageError, match="differs in input_channels"):
         unlike.__enter__()
@@ -213,7 +256,7 @@ def test_infer_records_which_model_drew_each_page(pages: dict[str, np.ndarray], 
     )
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "under 4 px by contour-thin" in said and "5.25 px or wider by contour-coarse" in said, said
+    assert "under 4 px by contour-thin" in said and "5.25 px or more by contour-coarse" in said, said
     assert "1 by contour, 1 by contour-coarse, 1 by contour-thin" in said, said
     roads = {"thin": "contour-thin", "middle": "contour", "thick": "contour-coarse"}
     rows = summary.read_text().splitlines()
@@ -223,11 +266,11 @@ def test_infer_records_which_model_drew_each_page(pages: dict[str, np.ndarray], 
         record = json.loads(Image.open(out / f"{name}.png").info["line-art-toolkit"])
         assert record["drawn_by"] == drawn_by and record["model"] == "contour"
         # each road's widths and expert; the precision is `auto`'s, which depends on the CPU
-        assert [{key: road[key] for key in THIN.record()} for road in record["route"]] == [
-            road.record() for road in ROUTES["contour"]
+        assert [{key: road[key] for key in ("reading", *THIN.record())} for road in record["route"]] == [
+            {"reading": "line_width", **road.record()} for road in ROUTES["contour"].roads
         ]
         assert all(len(road["weights_sha256"]) == 64 for road in record["route"])
-        taken = [road.expert for road in ROUTES["contour"] if road.takes(record["line_width"])]
+        taken = [road.expert for road in ROUTES["contour"].roads if road.takes(record["line_width"])]
         assert taken == ([] if drawn_by == "contour" else [drawn_by])
 
 

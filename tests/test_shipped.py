@@ -16,6 +16,7 @@ from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.models.registry import MODELS
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
+from toolkit.runtime.routing import READINGS
 
 SHIPPED = {
     "unet-light": "sketch",
@@ -46,7 +47,9 @@ def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
 def test_every_route_sends_pages_to_shipped_experts_on_roads_apart() -> None:
     """A page takes one road at most: the roads' widths do not overlap, and each names a shipped
     model of the routed one's domain (the twin the Router checks at run time)."""
-    for name, roads in ROUTES.items():
+    for name, route in ROUTES.items():
+        roads = route.roads
+        assert route.reading in READINGS
         assert name in SHIPPED and all(SHIPPED.get(road.expert) == SHIPPED[name] for road in roads)
         assert {name, *(road.expert for road in roads)} <= set(shipped_graphs())
         spans = sorted((road.low, road.high) for road in roads)

@@ -173,11 +173,11 @@ def infer_command(
         route = ""
         if isinstance(runner, Router):
             roads = [
-                f"{road.describe()} by {road.expert}"
+                f"{road.describe(runner.reading.unit)} by {road.expert}"
                 + ("" if expert.card.precision == "fp32" else f" {expert.card.precision}")
                 for road, expert in runner.experts.items()
             ]
-            route = f"; pages redrawn by the width of the lines it draws: {', '.join(roads)}"
+            route = f"; pages redrawn by {runner.reading.says}: {', '.join(roads)}"
         run = infer_files(
             runner, sources, output, options=options, track=progress("inferring"), tiling=tiling
         )

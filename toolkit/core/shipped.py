@@ -26,36 +26,46 @@ SHIPPED_FORMS = {"fp16": "-fp16", "int8": "-int8", "int8-cpu": "-int8-cpu"}
 @dataclass(frozen=True)
 class Road:
     """Where a routed name (toolkit.runtime.routing) sends a page: to `expert`, another shipped model,
-    when the lines the name's own graph drew on it are `low` px wide or wider on average and thinner
-    than `high`. A page on no road keeps the first graph's lines."""
+    when the route's reading of the page (`Route.reading`) is `low` or more and under `high`. A page on
+    no road keeps the first graph's lines."""
 
     expert: str
     low: float = 0.0
     high: float = math.inf
 
-    def takes(self, width: float) -> bool:
-        return self.low <= width < self.high
+    def takes(self, value: float) -> bool:
+        return self.low <= value < self.high
 
-    def describe(self) -> str:
-        """'under 4 px', '5.5 px or wider', '4-5.5 px': how a run's report names the road."""
+    def describe(self, unit: str = "") -> str:
+        """'under 4 px', '5.5 px or more', '4-5.5 px': how a run's report names the road."""
         if self.low <= 0:
-            return f"under {self.high:g} px"
-        return f"{self.low:g} px or wider" if math.isinf(self.high) else f"{self.low:g}-{self.high:g} px"
+            return f"under {self.high:g}{unit}"
+        return f"{self.low:g}{unit} or more" if math.isinf(self.high) else f"{self.low:g}-{self.high:g}{unit}"
 
     def record(self) -> dict[str, object]:
         """As JSON holds it (an open end is null)."""
         return {"expert": self.expert, "low": self.low, "high": None if math.isinf(self.high) else self.high}
 
 
+@dataclass(frozen=True)
+class Route:
+    """A shipped name's roads, and what they read off each page: the name of one of
+    toolkit.runtime.routing's READINGS, measured where the name's own graph drew lines."""
+
+    reading: str
+    roads: tuple[Road, ...]
+
+
 # `contour` is one network over pages of element scale 1-3, about 2 points of line F1 behind a network
-# of one scale at each; `contour-thin` is that network for scale 1-1.25, `contour-coarse` for 2.5-3.
-# The thin road's end lies above the lines of every scale-1.25 calibration page (at most 3.80 px), at
-# the scale-1.5 pages' median (3.94) and under 95 % of the scale-2 pages' (twenty-first session,
-# route_widths.txt). The coarse road's start is the best of the thresholds that send at most one in
-# ten scale-2 calibration pages on (3 of 32), on 96 pages of scale 2-3 (twenty-second session,
-# choose_threshold.txt; its judgement in ship-rules.md there).
-ROUTES: dict[str, tuple[Road, ...]] = {
-    "contour": (Road("contour-thin", high=4.0), Road("contour-coarse", low=5.25)),
+# of one scale at each; `contour-thin` is that network for scale 1-1.25, `contour-coarse` for 2.5-3,
+# and the width of the lines `contour` draws tells the scale. The thin road's end lies above the
+# lines of every scale-1.25 calibration page (at most 3.80 px), at the scale-1.5 pages' median (3.94)
+# and under 95 % of the scale-2 pages' (twenty-first session, route_widths.txt). The coarse road's
+# start is the best of the thresholds that send at most one in ten scale-2 calibration pages on (3 of
+# 32), on 96 pages of scale 2-3 (twenty-second session, choose_threshold.txt; its judgement in
+# ship-rules.md there).
+ROUTES: dict[str, Route] = {
+    "contour": Route("line_width", (Road("contour-thin", high=4.0), Road("contour-coarse", low=5.25))),
 }
 
 

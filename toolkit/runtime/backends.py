@@ -127,17 +127,17 @@ def make_runner(
     Router (toolkit.runtime.routing), sharing one ONNX Runtime arena. `threads`: ONNX Runtime's
     intra-op threads (0: its choice)."""
     model = model if isinstance(model, ModelRef) else resolve_model(model, accepts=RUNNABLE)
-    roads = ROUTES.get(model.name or "", ())
-    runner, chosen = backend_runner(model, backend, precision, threads, shared_arena=bool(roads))
-    if not roads:
+    route = ROUTES.get(model.name or "")
+    runner, chosen = backend_runner(model, backend, precision, threads, shared_arena=route is not None)
+    if route is None:
         return with_flips(runner, flips), chosen
     experts = {}
-    for road in roads:
+    for road in route.roads:
         if road.expert not in shipped_graphs():
             raise InputError(f"{model}: its route's expert '{road.expert}' is not shipped in this package")
         expert, _ = backend_runner(resolve_model(road.expert), chosen, precision, threads, shared_arena=True)
         experts[road] = with_flips(expert, flips)
-    return Router(with_flips(runner, flips), experts), chosen
+    return Router(with_flips(runner, flips), experts, reading=route.reading), chosen
 
 
 def backend_runner(

@@ -229,9 +229,10 @@ def output_stamp(runner: Runner, options: OutputOptions, tiling: Tiling) -> dict
     }
     if "calibration_sha256" in card.extra:
         stamp["calibration_sha256"] = card.extra["calibration_sha256"]
-    if isinstance(runner, Router):  # each road: the widths it takes, and the expert's graph
+    if isinstance(runner, Router):  # each road: what it reads, the values it takes, the expert's graph
         stamp["route"] = [
             {
+                "reading": runner.reading.name,
                 **road.record(),
                 "precision": expert.card.precision,
                 "weights_sha256": expert.card.weights_sha256,

@@ -1,17 +1,21 @@
-"""A scale router: a shipped model draws every page, and pages whose lines it draws thinner or wider
-than its own scale's are drawn again by an expert of theirs. Torch-free.
+"""A router: a shipped model draws every page, and pages of a kind it serves less well, read off what
+it drew, are drawn again by an expert of their kind. Torch-free.
 
-Why: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
+Two readings (READINGS), one per route (`toolkit.core.shipped.ROUTES`): `contour` reads the width of
+its lines, which tells the scale of a painting's detail (below); `unet-light` reads how far the
+pencil under its lines stands out of the paper's noise, which tells faint pencil (`PencilSnr`).
+
+Why, for scale: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
 scale than a network of that scale alone (docs/training.md, the twentieth session's probes), and the
 scale shows in what the generalist draws: `contour`'s lines are 2.6-4.3 px wide on pages of scale 1
 (5th-95th percentile of 32 calibration pages, as `LineWidth` measures them), 3.8-5.6 px at scale 2
 and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/route_widths.txt). So
 `contour` runs first; where the mean
-width of its lines lies on one of the route's roads (`toolkit.core.shipped.ROUTES`), that road's
-expert draws the page instead. Pages it keeps cost nothing more; pages it sends on cost a second pass.
-A large scan is probed instead: `contour` runs on windows spread over it, and one model draws it.
+width of its lines lies on one of the route's roads, that road's expert draws the page instead.
+Pages it keeps cost nothing more; pages it sends on cost a second pass. A large scan is probed
+instead: the first model runs on windows spread over it, and one model draws it.
 
-The width is measured on the whole image as its rows are finished, or on a large scan's windows,
+A reading is measured on the whole image as its rows are finished, or on a large scan's windows,
 never per tile, so every tile of a scan takes the same road and the route does not depend on the
 tile plan.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -61,18 +66,27 @@ PROBE_SPAN = PROBE_SIDE + 2 * PROBE_CONTEXT
 PROBE_FROM_PIXELS = 4 * PROBE_GRID**2 * PROBE_SPAN**2  # 9.4 MP (3072x3072): the probe is at most a quarter
 
 
-class LineWidth:
-    """The mean width of the lines of a binary picture `height` rows high, fed top to bottom in blocks
-    of rows of any height. Measured in strips of STRIP rows at fixed places, each with CONTEXT rows
-    around it, so the result is the whole picture's, whatever the blocks were (a tile plan's rows).
-    A tall picture is sampled: at most MAX_STRIPS strips, evenly spaced (every one up to 4096 rows)."""
+class StripReading:
+    """A reading of a page, measured where the first model drew lines: fed the rows of its binary
+    picture top to bottom in blocks of any height (`add`), or windows of it (`add_region`). Measured in
+    strips of STRIP rows at fixed places, each with CONTEXT rows around it, so the result is the whole
+    page's, whatever the blocks were (a tile plan's rows). A tall page is sampled: at most MAX_STRIPS
+    strips, evenly spaced (every one up to 4096 rows).
 
-    def __init__(self, height: int) -> None:
-        self.every = max(1, math.ceil(math.ceil(height / STRIP) / MAX_STRIPS))  # measure every n-th strip
+    `image`: the page as the model saw it (conditioned), for readings of the pixels under the lines;
+    held, not copied. Subclasses say what they read (`_read`, `finish`), its `name` (the key of the
+    picture's record) and `unit`, and what it is in words (`says`)."""
+
+    name: ClassVar[str]
+    unit: ClassVar[str]
+    says: ClassVar[str]
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+        self.every = max(1, math.ceil(math.ceil(len(image) / STRIP) / MAX_STRIPS))  # every n-th strip
         self.strip = 0  # the index of the next strip
-        self.depth_sum = 0.0  # distance to the paper, summed over the centre-line pixels
-        self.centre_pixels = 0
         self.window = np.zeros((0, 0), np.bool_)  # rows not yet measured, after the context above them
+        self.top = 0  # the page's row of the window's first row
         self.context = 0  # how many of the window's first rows are context only
 
     def add(self, ink: np.ndarray) -> None:
@@ -82,35 +96,128 @@ class LineWidth:
             if self.strip % self.every == 0:
                 self._measure(self.context, self.context + STRIP)
             self.strip += 1
-            self.window = self.window[self.context + STRIP - CONTEXT :]
+            cut = self.context + STRIP - CONTEXT
+            self.window, self.top = self.window[cut:], self.top + cut
             self.context = CONTEXT
 
     def finish(self) -> float | None:
-        """The mean width (px) of everything measured; None where no line was drawn there."""
-        if len(self.window) > self.context and (self.strip % self.every == 0 or not self.centre_pixels):
+        """The reading of everything measured; None where no line was drawn there."""
+        if len(self.window) > self.context and (self.strip % self.every == 0 or self._value() is None):
             self._measure(self.context, len(self.window))
         self.window = self.window[len(self.window) :]
-        if not self.centre_pixels:
-            return None
-        return 2 * self.depth_sum / self.centre_pixels - 1
+        return self._value()
 
     def _measure(self, first: int, stop: int) -> None:
         """Add the window's rows first:stop (the rows around them, up to CONTEXT, are their context)."""
         # not the whole window: a tile row's block is 4 strips or more
-        self.add_region(self.window[: stop + CONTEXT], np.s_[first:stop])
+        self.add_region(self.window[: stop + CONTEXT], np.s_[first:stop], origin=(self.top, 0))
 
-    def add_region(self, ink: np.ndarray, region: tuple[slice, ...] | slice) -> None:
-        """Add the centre lines in `region` of `ink`, a (h, w) bool picture (the rest is their context)."""
-        depth = cv2.distanceTransform(ink.view(np.uint8), cv2.DIST_L2, 5)
-        np.minimum(depth, MAX_DEPTH, out=depth)
-        centre = (ink & (depth >= cv2.dilate(depth, RIDGE)))[region]
+    def add_region(
+        self, ink: np.ndarray, region: tuple[slice, ...] | slice, *, origin: tuple[int, int] = (0, 0)
+    ) -> None:
+        """Add what lies in `region` of `ink`, a (h, w) bool picture of the page's pixels from row and
+        column `origin` (the rest of it is their context)."""
+        top, left = origin
+        self._read(ink, self.image[top : top + len(ink), left : left + ink.shape[1]], region)
+
+    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        raise NotImplementedError
+
+    def _value(self) -> float | None:
+        raise NotImplementedError
+
+
+def centre_lines(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (h, w) distance of each ink pixel's centre to the paper, capped at MAX_DEPTH, and the centre
+    lines: the ridge of that distance."""
+    depth = cv2.distanceTransform(ink.view(np.uint8), cv2.DIST_L2, 5)
+    np.minimum(depth, MAX_DEPTH, out=depth)
+    return depth, ink & (depth >= cv2.dilate(depth, RIDGE))
+
+
+class LineWidth(StripReading):
+    """The mean width of the lines: twice the mean distance of their centre lines to the paper, less
+    one (a pixel's centre is half a pixel inside)."""
+
+    name, unit, says = "line_width", " px", "the width of the lines it draws"
+
+    def __init__(self, image: np.ndarray) -> None:
+        super().__init__(image)
+        self.depth_sum = 0.0  # distance to the paper, summed over the centre-line pixels
+        self.centre_pixels = 0
+
+    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        depth, centre = centre_lines(ink)
+        centre = centre[region]
         self.depth_sum += float(depth[region][centre].sum(dtype=np.float64))
         self.centre_pixels += int(np.count_nonzero(centre))
+
+    def _value(self) -> float | None:
+        return 2 * self.depth_sum / self.centre_pixels - 1 if self.centre_pixels else None
+
+
+# The paper around the lines: pixels further than this from any drawn pixel (the model draws a stroke
+# about as wide as the graphite, whose soft edge lies within 2-3 px).
+PAPER_MARGIN = 3
+DARKNESS_LEVELS = 256
+
+
+class PencilSnr(StripReading):
+    """How far the pencil stands out of the paper's noise, on the page as the model sees it
+    (conditioned): darkness is 1 - the brightest channel (graphite is neutral; coloured construction
+    pencil is paper to it); the pencil's is the median darkness on the centre lines of what the model
+    drew, the paper's the median more than PAPER_MARGIN px from them; the reading is their difference
+    over the paper's spread (its 90th less its 10th percentile, at least one level of 256).
+
+    Why: the conditioning stretches faint graphite dark, and the paper's noise with it, so neither
+    darkness alone tells a faint page; their ratio does. On 144 calibration sketches it told pages
+    under 25 grey levels of pencil contrast from pages of 60 or more with AUC 0.997, and under 40
+    with 0.962 (docs/measurements/2026-12-05/twenty-third-session/faint_reading.txt). Medians from
+    histograms of 256 levels, so a strip at a time adds to them."""
+
+    name, unit, says = "pencil_snr", "x", "how far the pencil under its lines stands out of the paper's noise"
+
+    def __init__(self, image: np.ndarray) -> None:
+        super().__init__(image)
+        self.pencil = np.zeros(DARKNESS_LEVELS, np.int64)  # centre-line pixels per level of darkness
+        self.paper = np.zeros(DARKNESS_LEVELS, np.int64)
+        top = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 1.0
+        self.to_level = (DARKNESS_LEVELS - 1) / float(top)
+
+    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        brightest = pixels.max(axis=2) if pixels.ndim == 3 else pixels
+        darkness = (DARKNESS_LEVELS - 1 - np.rint(brightest * self.to_level)).astype(np.intp)
+        _, centre = centre_lines(ink)
+        margin = 2 * PAPER_MARGIN + 1
+        paper = cv2.dilate(ink.view(np.uint8), np.ones((margin, margin), np.uint8)) == 0
+        darkness = darkness[region]
+        self.pencil += np.bincount(darkness[centre[region]], minlength=DARKNESS_LEVELS)
+        self.paper += np.bincount(darkness[paper[region]], minlength=DARKNESS_LEVELS)
+
+    def _value(self) -> float | None:
+        if not self.pencil.any() or not self.paper.any():
+            return None
+        pencil, paper = percentiles(self.pencil, 50), percentiles(self.paper, 10, 50, 90)
+        return (pencil[0] - paper[1]) / max(paper[2] - paper[0], 1.0)
+
+
+def percentiles(counts: np.ndarray, *qs: float) -> list[float]:
+    """The levels below which `qs` percent of a histogram's counts lie (the lowest such level)."""
+    cumulative = np.cumsum(counts)
+    return [float(np.searchsorted(cumulative, q / 100 * cumulative[-1])) for q in qs]
+
+
+READINGS: dict[str, type[StripReading]] = {reading.name: reading for reading in (LineWidth, PencilSnr)}
 
 
 def line_width(ink: np.ndarray) -> float | None:
     """The mean width (px) of the lines in a whole (H, W) bool picture; None for a blank one."""
-    meter = LineWidth(len(ink))
+    return read_page(LineWidth, np.zeros(ink.shape, np.uint8), ink)
+
+
+def read_page(reading: type[StripReading], image: np.ndarray, ink: np.ndarray) -> float | None:
+    """`reading` of a whole page: `image` as the model saw it, `ink` the (H, W) bool lines it drew."""
+    meter = reading(image)
     meter.add(ink)
     return meter.finish()
 
@@ -129,26 +236,29 @@ class RouteTaken:
     """Which model drew a page, and why: recorded in each picture `toolkit infer` writes."""
 
     model: str  # the model whose lines the page got
-    line_width: float | None  # the mean width of the first model's lines, px (None: it drew none)
+    reading: str  # what was read off the first model's lines (READINGS)
+    value: float | None  # ... and its value (None: the first model drew no lines)
 
     def record(self) -> dict[str, object]:
-        width = None if self.line_width is None else round(self.line_width, 3)
-        return {"drawn_by": self.model, "line_width": width}
+        return {"drawn_by": self.model, self.reading: None if self.value is None else round(self.value, 3)}
 
 
 class Router(Wrapper):
-    """`base` on every page; each of `experts` again on the pages its road takes (mean width of the
-    lines `base` drew, measured on the whole page; the roads do not overlap).
+    """`base` on every page; each of `experts` again on the pages its road takes (by `reading`, one of
+    READINGS, of the lines `base` drew, measured on the whole page; the roads do not overlap).
 
     The tiler routes (toolkit.runtime.tiling.tiled_rows); a batch handed to `infer` directly (tiles,
-    a serving request) is `base`'s alone, since a tile cannot tell its page's scale. All the models
+    a serving request) is `base`'s alone, since a tile cannot tell its page's kind. All the models
     take the same input and give lines of the same stride, so the tile plan made for `base` holds for
     each.
     """
 
-    def __init__(self, base: Runner, experts: dict[Road, Runner]) -> None:
+    def __init__(self, base: Runner, experts: dict[Road, Runner], *, reading: str) -> None:
         super().__init__(base)  # what the tiler reads off it is the base model's (the experts are twins)
+        if reading not in READINGS:
+            raise UsageError(f"a route reads one of {', '.join(READINGS)}, not '{reading}'")
         self.experts = experts
+        self.reading = READINGS[reading]
         self.last: RouteTaken | None = None  # the page routed last (the model runs on one thread)
 
     @property
@@ -194,15 +304,15 @@ class Router(Wrapper):
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         return self.base.infer_batch(batch)
 
-    def route(self, width: float | None) -> Runner | None:
-        """The expert to draw a page whose base lines are `width` px wide (None: `base`'s lines stand);
-        the road is remembered in `last`."""
-        road = next((road for road in self.experts if width is not None and road.takes(width)), None)
-        self.last = RouteTaken(self.card.model if road is None else road.expert, width)
+    def route(self, value: float | None) -> Runner | None:
+        """The expert to draw a page whose `reading` is `value` (None: `base`'s lines stand); the road
+        is remembered in `last`."""
+        road = next((road for road in self.experts if value is not None and road.takes(value)), None)
+        self.last = RouteTaken(self.card.model if road is None else road.expert, self.reading.name, value)
         return None if road is None else self.experts[road]
 
 
-# What a route's models must share: one input, one stride, one threshold (the width is read at it).
+# What a route's models must share: one input, one stride, one threshold (the reading is made at it).
 TWIN_FIELDS = (
     "input_name",
     "input_channels",

@@ -25,7 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition, conditioned
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, LineWidth, Router, probe_windows
+from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, Router, probe_windows
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, cheapest_tiles, row_pixels, tile_pixels_within
 
 
@@ -194,14 +194,14 @@ def tiled_rows(
 
 def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[tuple[int, np.ndarray]]:
     """The rows of the model the page's road takes. A large scan (`routing.probe_windows`) is probed:
-    the first model runs on windows of it, the width of their lines says the road, and one model
-    draws it. Any other page is `tiled_rows` of the first model, measuring the width of its lines
-    (at its threshold) as they come; where the page is sent on, the expert's rows follow them."""
+    the first model runs on windows of it, the route's reading of their lines says the road, and one
+    model draws it. Any other page is `tiled_rows` of the first model, reading its lines (at its
+    threshold) as they come; where the page is sent on, the expert's rows follow them."""
     # planned for the router, which pays for its models' arena (`Router.held_bytes_per_pixel`); the
     # page is conditioned once, on the whole image, for its windows and its tiles alike
     image = conditioned(image, router.card.conditioning)
     tiling = fitted(tiling, router, image)
-    meter = LineWidth(image.shape[0])
+    meter = router.reading(image)
     threshold = router.card.threshold
     windows = probe_windows(*image.shape[:2])
     if windows:
@@ -209,7 +209,7 @@ def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[t
         for y, x in windows:
             crop = image[y : y + PROBE_SPAN, x : x + PROBE_SPAN]
             lines = predict(router.base, [crop])[LINES_OUTPUT][0, 0]
-            meter.add_region(lines >= threshold, inside)
+            meter.add_region(lines >= threshold, inside, origin=(y, x))
             del lines  # before the next pass (tiled_outputs: an output held keeps the arena growing)
         yield from tiled_rows(router.route(meter.finish()) or router.base, image, tiling)
         return
