@@ -21,6 +21,7 @@ from toolkit.cli.common import (
     PrecisionOption,
     WeightsOption,
     console,
+    drawn_by_text,
     echo_errors,
     error_line,
     print_scores,
@@ -219,7 +220,7 @@ def evaluate_command(
     print_scores(report.methods, radius)
     console.print(f"{report.pairs} pairs from {data}")
     if report.drawn_by:  # behind a route (toolkit.runtime.routing)
-        console.print("pages drawn by " + ", ".join(f"{name}: {n}" for name, n in report.drawn_by.items()))
+        console.print(f"pages drawn: {drawn_by_text(report.drawn_by)}")
     for method, pages in report.worst_pages.items():
         console.print(f"{method}, worst pages: " + ", ".join(f"{stem} {f1:.3f}" for stem, f1 in pages[:5]))
         curve = ", ".join(f"r={radius} {f1:.3f}" for radius, f1 in report.by_radius[method].items())

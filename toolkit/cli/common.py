@@ -192,6 +192,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def drawn_by_text(drawn_by: dict[str, int]) -> str:
+    """'2 by contour, 1 by contour-thin': behind a route, how many pages each model drew (infer,
+    bench and evaluate say it alike)."""
+    return ", ".join(f"{count} by {name}" for name, count in drawn_by.items())
+
+
 def print_scores(methods: dict[str, dict[str, float]], radius: int) -> None:
     keys = ("accuracy", "iou", "precision", "recall", "f1", "line_precision", "line_recall", "line_f1")
     headers = ("accuracy", "IoU", "precision", "recall", "F1", "line P", "line R", f"line F1 (r={radius})")

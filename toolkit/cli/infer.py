@@ -21,6 +21,7 @@ from toolkit.cli.common import (
     PrecisionOption,
     ScaleOption,
     console,
+    drawn_by_text,
     echo_errors,
     progress,
     sigterm_as_interrupt,
@@ -195,7 +196,7 @@ def report_run(
     counts = {status: sum(r.status == status for r in run.results) for status in ("ok", "skipped", "error")}
     drawn_by = drawn_by_counts(run.results)
     if drawn_by:  # behind a route: how many pages each model drew
-        described += ": " + ", ".join(f"{count} by {name}" for name, count in drawn_by.items())
+        described += ": " + drawn_by_text(drawn_by)
     console.print(
         f"{counts['ok']} of {total} images written to {output}/ ({described})"
         + (f", {counts['skipped']} already there" if counts["skipped"] else "")
@@ -270,7 +271,7 @@ def bench_command(
         table.add_row("achieved", f"{report.gflop_per_s} GFLOP/s ({report.gflop_per_image} GFLOP per image)")
     table.add_row("peak RSS", f"{report.peak_rss_mb} MB")
     if report.drawn_by:  # end to end includes the expert's second pass on the pages sent on
-        table.add_row("route", ", ".join(f"{n} drawn by {name}" for name, n in report.drawn_by.items()))
+        table.add_row("pages drawn", drawn_by_text(report.drawn_by))
     tiles = f"tiles of {plan.tile} px, overlap {plan.overlap}"
     if plan.max_tile_pixels is not None:
         tiles = (

@@ -77,7 +77,8 @@ def main(sets: list[Path]) -> None:
             band = values[(contrast >= lo) & (contrast < hi)]
             if len(band):
                 q = np.percentile(band, [5, 50, 95])
-                print(f"    contrast {lo}-{hi}: {len(band)} pages, 5/50/95 %: {q[0]:.3f} {q[1]:.3f} {q[2]:.3f}")
+                quantiles = f"{q[0]:.3f} {q[1]:.3f} {q[2]:.3f}"
+                print(f"    contrast {lo}-{hi}: {len(band)} pages, 5/50/95 %: {quantiles}")
 
 
 if __name__ == "__main__":
