@@ -3,10 +3,12 @@
     python scripts/ship_graphs.py unet-light --target-f1 0.995
     python scripts/ship_graphs.py contour --target-f1 0.99 --cpu-target-f1 0.985
     python scripts/ship_graphs.py contour-thin --size 256 --target-f1 0.99 --cpu-target-f1 0.985
+    python scripts/ship_graphs.py unet-light-faint --pin pencil_contrast=10:45 --target-f1 0.9995
 
 Writes toolkit/weights/NAME.onnx (FP32, `toolkit export`), NAME-fp16.onnx (`toolkit convert`),
 NAME-int8.onnx (`toolkit calibrate`, TensorRT's form) and NAME-int8-cpu.onnx (`--target cpu`),
-calibrated on 32 held-out pages (`toolkit synth --seed 1 --count 32 --size 424`, or `--size`). Each
+calibrated on 32 held-out pages (`toolkit synth --seed 1 --count 32 --size 424`, or `--size`; with
+`--pin`, as `toolkit synth --pin`: an expert is made and measured on the pages its route sends it). Each
 derived graph is then measured on 40 other held-out pages with targets (seed 0): its agreement with the
 FP32 graph (worst line F1 and PSNR over the pages, as `toolkit verify --reference` computes them) and what it
 loses in line F1 against the targets; for the forms ONNX Runtime's CPU provider runs, also how much
@@ -38,6 +40,7 @@ from toolkit.core.machine import INT8_DOT_PRODUCTS, cpu_flags, cpu_model, int8_k
 from toolkit.core.metadata import AGREEMENT_NOTE, DOMAIN_OF_FAMILY, RUNTIME_MEMORY_NOTE, read_card
 from toolkit.core.shipped import SHIPPED_DIR, SHIPPED_FORMS, shipped_graphs
 from toolkit.data.datasets import pair_folder
+from toolkit.data.factors import Focus
 from toolkit.data.synthetic import write_pairs
 from toolkit.export.fp16 import convert_to_fp16
 from toolkit.export.graph_file import save_graph
@@ -57,14 +60,14 @@ def line_f1(graph: Path, data: Path) -> float:
     return report.methods["model"]["line_f1"]
 
 
-def record_agreement(graph: Path, fp32: Path, heldout: Path, fp32_f1: float, size: int = SIZE) -> dict:
+def record_agreement(graph: Path, fp32: Path, heldout: Path, fp32_f1: float, pages: str) -> dict:
     report = verify_model(graph, images=heldout / "input", reference=fp32)
     worst = report.worst()
     record = {
         "line_f1": round(worst["line_f1"], 5),  # worst page, binarised lines against the FP32 graph's
         "psnr_db": round(worst["psnr_db"], 2),
         "f1_drop": round(fp32_f1 - line_f1(graph, heldout), 5),  # against the targets
-        "set": f"toolkit synth --seed 0 --count 40 --size {size} (held out)",
+        "set": f"toolkit synth --seed 0 --count 40 {pages} (held out)",
         "date": date.today().isoformat(),
     }
     card = read_card(graph)
@@ -156,11 +159,16 @@ def main() -> None:
     parser.add_argument("--target-f1", type=float, default=0.995, help="calibrate --target-f1, TensorRT form")
     parser.add_argument("--cpu-target-f1", type=float, default=None, help="the same for the CPU form")
     parser.add_argument("--size", type=int, default=SIZE, help="side of the calibration and held-out pages")
+    parser.add_argument(
+        "--pin", action="append", default=[], help="FACTOR=LOW:HIGH on every page, as `toolkit synth --pin`"
+    )
     parser.add_argument("--speed-only", action="store_true", help="only re-measure the CPU speed-ups")
     parser.add_argument("--memory-only", action="store_true", help="only re-measure the runtime memory")
     args = parser.parse_args()
     spec = get_spec(args.model)
     domain = DOMAIN_OF_FAMILY[spec.family]
+    pins = tuple(Focus.parse(domain, text, option="--pin") for text in args.pin)
+    pages = " ".join([f"--size {args.size}", *(f"--pin {text}" for text in args.pin)])
     paths = {form: SHIPPED_DIR / f"{args.model}{suffix}.onnx" for form, suffix in SHIPPED_FORMS.items()}
     fp32 = SHIPPED_DIR / f"{args.model}.onnx"
     if args.memory_only:
@@ -169,9 +177,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         calib, heldout, large = Path(scratch) / "calib", Path(scratch) / "heldout", Path(scratch) / "large"
-        write_pairs(domain, 32, args.size, seed=1, root=calib)
-        write_pairs(domain, 40, args.size, seed=0, root=heldout)
-        write_pairs(domain, 1, LARGE_SIDE, seed=2, root=large)
+        write_pairs(domain, 32, args.size, seed=1, root=calib, pins=pins)
+        write_pairs(domain, 40, args.size, seed=0, root=heldout, pins=pins)
+        write_pairs(domain, 1, LARGE_SIDE, seed=2, root=large, pins=pins)
         if args.speed_only:
             for form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
                 record = record_speed(paths[form], fp32, heldout, large, size=args.size)
@@ -189,7 +197,7 @@ def main() -> None:
         fp32_f1 = line_f1(fp32, heldout)
         print(f"{args.model} fp32: line F1 {fp32_f1:.4f} against the targets of {heldout.name}")
         for form, graph in paths.items():
-            print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1, args.size)}")
+            print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1, pages)}")
         for form in ("fp16", "int8-cpu"):
             record = record_speed(paths[form], fp32, heldout, large, earlier=earlier[form], size=args.size)
             print(f"{args.model} {form}: {record}")
