@@ -6,7 +6,8 @@ the pages, as `toolkit evaluate` sums) when the pages under it are the expert's,
 pages of 60 grey levels or more it sends on. The rule takes the best over all 144 pages among the
 thresholds that send at most one in ten of those.
 
-    python choose_threshold.py EXPERT.onnx > choose_threshold.txt
+    python choose_threshold.py EXPERT.onnx > choose_threshold.txt                  # the first rule
+    python choose_threshold.py EXPERT.onnx --calm-share 0 > choose_threshold2.txt  # the second
 """
 
 import json
@@ -53,7 +54,7 @@ def f1(chosen: list[dict]) -> float:
     return scores(total)["line_f1"]
 
 
-def main(expert: str) -> None:
+def main(expert: str, calm_share: float = 0.1) -> None:
     found = pages(Path(expert))
     groups = {
         "all": found,
@@ -64,7 +65,7 @@ def main(expert: str) -> None:
     print(f"{len(found)} pages; line F1 (pages to the expert), the pages under each threshold the expert's")
     print("threshold  " + "  ".join(f"{name:>15s}" for name in groups))
     rows = [("base", -np.inf), *((f"{t:.2f}", t) for t in GRID), ("expert", np.inf)]
-    allowed = len(groups[f"{CALM}+"]) / 10
+    allowed = len(groups[f"{CALM}+"]) * calm_share
     best = None
     for label, threshold in rows:
         cells = []
@@ -84,4 +85,4 @@ def main(expert: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *(float(a) for a in sys.argv[3:4] if sys.argv[2:3] == ["--calm-share"]))

@@ -1,9 +1,9 @@
 """`unet-light` with the faint road (pages whose `PencilSnr` reading is under THRESHOLD to the candidate
 expert) against `unet-light` alone, FP32, one view: line F1 (P / R) and the pages each model drew on the
-held-out sketches, then the published sweep's pages (seed 7, 8 pages a point) of both, compared point by
-point (compare_sweeps.py).
+held-out sketches, then a sweep's pages (SWEEP_SEED; 7 is the published one; 8 pages a point) of both,
+compared point by point (compare_sweeps.py).
 
-    python judge_faint.py EXPERT.onnx THRESHOLD OUTDIR [SET ...]   # default: the sets below
+    python judge_faint.py EXPERT.onnx THRESHOLD OUTDIR SWEEP_SEED [SET ...]   # default: the sets below
 """
 
 import json
@@ -40,7 +40,7 @@ def model(expert: Path | None, threshold: float) -> OnnxRuntimeRunner | Router:
     return Router(OnnxRuntimeRunner(base, shared_arena=True), experts, reading="pencil_snr")
 
 
-def main(expert: str, threshold: str, out: str, *sets: str) -> None:
+def main(expert: str, threshold: str, out: str, sweep_seed: str, *sets: str) -> None:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     arms = {"alone": None, "routed": Path(expert)}
@@ -56,7 +56,7 @@ def main(expert: str, threshold: str, out: str, *sets: str) -> None:
         print(f"{name}: {' | '.join(cells)}", flush=True)
     for label, graph in arms.items():
         with model(graph, float(threshold)) as runner:
-            report = run_sweep(runner, SweepPlan("sketch", seed=7))
+            report = run_sweep(runner, SweepPlan("sketch", seed=int(sweep_seed)))
         (folder / f"sweep-{label}.json").write_text(json.dumps(report, indent=1))
     compare = [sys.executable, str(HERE.parent / "twenty-first-session" / "compare_sweeps.py")]
     subprocess.run([*compare, *(str(folder / f"sweep-{label}.json") for label in arms)], check=True)
