@@ -1,17 +1,18 @@
 """A router: a shipped model draws every page, and pages of a kind it serves less well, read off what
 it drew, are drawn again by an expert of their kind. Torch-free.
 
-Two readings (READINGS), one per route (`toolkit.core.shipped.ROUTES`): `contour` reads the width of
-its lines, which tells the scale of a painting's detail (below); `unet-light` reads how far the
-pencil under its lines stands out of the paper's noise, which tells faint pencil (`PencilSnr`).
+A route (`toolkit.core.shipped.ROUTES`) takes one of READINGS: `contour`'s reads the width of its
+lines, which tells the scale of a painting's detail (below). `PencilSnr`, how far the pencil under a
+sketch's lines stands out of the paper's noise, tells faint pencil; a faint-pencil road behind
+`unet-light` was measured with it and not shipped (docs/shipped-models.md, twenty-third session).
 
-Why, for scale: one network spread over pages of element scale 1-3 is about 2 points of line F1 worse at each
-scale than a network of that scale alone (docs/training.md, the twentieth session's probes), and the
-scale shows in what the generalist draws: `contour`'s lines are 2.6-4.3 px wide on pages of scale 1
-(5th-95th percentile of 32 calibration pages, as `LineWidth` measures them), 3.8-5.6 px at scale 2
-and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/route_widths.txt). So
-`contour` runs first; where the mean
-width of its lines lies on one of the route's roads, that road's expert draws the page instead.
+Why, for scale: one network spread over pages of element scale 1-3 is about 2 points of line F1
+worse at each scale than a network of that scale alone (docs/training.md, the twentieth session's
+probes), and the scale shows in what the generalist draws: `contour`'s lines are 2.6-4.3 px wide on
+pages of scale 1 (5th-95th percentile of 32 calibration pages, as `LineWidth` measures them), 3.8-5.6
+px at scale 2 and 4.3-7.0 px at scale 3 (docs/measurements/2026-12-05/twenty-first-session/
+route_widths.txt). So `contour` runs first; where the mean width of its lines lies on one of the
+route's roads, that road's expert draws the page instead.
 Pages it keeps cost nothing more; pages it sends on cost a second pass. A large scan is probed
 instead: the first model runs on windows spread over it, and one model draws it.
 
