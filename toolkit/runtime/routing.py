@@ -186,12 +186,12 @@ class PencilSnr(StripReading):
         self.to_level = (DARKNESS_LEVELS - 1) / float(top)
 
     def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        pixels = pixels[region]  # the context rows only shape the lines and the paper around them
         brightest = pixels.max(axis=2) if pixels.ndim == 3 else pixels
         darkness = (DARKNESS_LEVELS - 1 - np.rint(brightest * self.to_level)).astype(np.intp)
         _, centre = centre_lines(ink)
         margin = 2 * PAPER_MARGIN + 1
         paper = cv2.dilate(ink.view(np.uint8), np.ones((margin, margin), np.uint8)) == 0
-        darkness = darkness[region]
         self.pencil += np.bincount(darkness[centre[region]], minlength=DARKNESS_LEVELS)
         self.paper += np.bincount(darkness[paper[region]], minlength=DARKNESS_LEVELS)
 
@@ -213,7 +213,7 @@ READINGS: dict[str, type[StripReading]] = {reading.name: reading for reading in 
 
 def line_width(ink: np.ndarray) -> float | None:
     """The mean width (px) of the lines in a whole (H, W) bool picture; None for a blank one."""
-    return read_page(LineWidth, np.zeros(ink.shape, np.uint8), ink)
+    return read_page(LineWidth, np.broadcast_to(np.uint8(0), ink.shape), ink)  # reads no pixels: no copy
 
 
 def read_page(reading: type[StripReading], image: np.ndarray, ink: np.ndarray) -> float | None:
