@@ -73,8 +73,9 @@ class LineModel:
 
     @property
     def last_route(self) -> RouteTaken | None:
-        """For a shipped name with a route (`contour`): which model drew the last image, and the width
-        of the lines the first one drew on it (toolkit.runtime.routing); None for one model."""
+        """For a shipped name with a route (`contour`): which model drew the last image, and the route's
+        reading of the lines the first one drew on it (`contour`'s: their width; toolkit.runtime.routing);
+        None for one model."""
         return self.runner.last if isinstance(self.runner, Router) else None
 
     def probability(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
