@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 from toolkit.core.errors import InputError
 from toolkit.data.datasets import Augment, InputFormat, SyntheticPairs, page_scale
-from toolkit.data.factors import Focus, draw_factors, focused_factors
+from toolkit.data.factors import Focus, draw_factors, focused_factors, parse_focus
 from toolkit.data.synthetic import make_pair
 
-FAINT = Focus.parse("sketch", "pencil_contrast=10:40")
-WIDE = Focus.parse("sketch", "stroke_width=5:8")
+FAINT = parse_focus("sketch", "pencil_contrast=10:40")
+WIDE = parse_focus("sketch", "stroke_width=5:8")
 
 
 def test_focused_pages_pin_one_factor_inside_its_focus_on_the_share_asked() -> None:
@@ -28,12 +28,28 @@ def test_focused_pages_pin_one_factor_inside_its_focus_on_the_share_asked() -> N
     chosen = Counter(next(iter(p)) for p in pins if p is not None)
     assert abs(sum(chosen.values()) / len(pins) - 0.25) < 0.02
     assert abs(chosen["pencil_contrast"] - chosen["stroke_width"]) < 0.15 * sum(chosen.values())
-    for focus in (FAINT, WIDE):
+    for (focus,) in (FAINT, WIDE):
         values = np.array([p[focus.factor] for p in pins if p is not None and focus.factor in p])
         assert values.min() >= focus.low and values.max() <= focus.high
         assert values.max() - values.min() > 0.9 * (focus.high - focus.low)  # the whole focus
     assert pins == [focused_factors((FAINT, WIDE), 0.25, seed) for seed in range(4000)]  # by seed
     assert all(focused_factors((), 1.0, seed) is None for seed in range(50))
+
+
+def test_a_joint_focus_pins_its_factors_together_and_leaves_single_foci_where_they_were() -> None:
+    both = parse_focus("sketch", "pencil_contrast=10:25+construction_colour=0.5:1")
+    pins = [focused_factors((both, WIDE), 0.5, seed) for seed in range(2000)]
+    joint = [p for p in pins if p is not None and "pencil_contrast" in p]
+    assert all(p.keys() == {"pencil_contrast", "construction_colour"} for p in joint)
+    contrast, colour = (np.array([p[name] for p in joint]) for name in sorted(joint[0], reverse=True))
+    assert contrast.min() >= 10 and contrast.max() <= 25 and colour.min() >= 0.5 and colour.max() <= 1
+    assert abs(np.corrcoef(contrast, colour)[0, 1]) < 0.1  # drawn apart inside the group
+    # a group of one draws as a focus of one factor always did: the pages of earlier runs stay put
+    for seed in range(200):
+        rng = np.random.default_rng([seed, 3])
+        chosen, index, position = rng.random() < 0.5, int(rng.integers(2)), rng.random()
+        expected = {("pencil_contrast", "stroke_width")[index]: (10 + 30 * position, 5 + 3 * position)[index]}
+        assert focused_factors((FAINT, WIDE), 0.5, seed) == (expected if chosen else None)
 
 
 def test_a_focused_page_is_its_ordinary_page_with_one_factor_pinned() -> None:
@@ -67,6 +83,10 @@ def test_a_focused_page_is_its_ordinary_page_with_one_factor_pinned() -> None:
 def test_a_focus_outside_the_table_is_refused_with_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Focus.parse("sketch", text)
+    with pytest.raises(InputError, match=message):  # also as a part of a joint focus
+        parse_focus("sketch", f"grid=0:0.5+{text}")
+    with pytest.raises(InputError, match="names a factor twice"):
+        parse_focus("sketch", "grid=0:0.5+grid=0.2:0.3")
 
 
 def test_page_scales_spread_log_uniformly_over_their_range_by_seed() -> None:

@@ -121,11 +121,12 @@ def train_command(
         Optional[list[str]],
         typer.Option(
             help="Synthetic pairs: train more often on part of a factor's range, FACTOR=LOW:HIGH "
-            "(`toolkit synth --factors`), e.g. pencil_contrast=10:40; repeat for several."
+            "(`toolkit synth --factors`), e.g. pencil_contrast=10:40; join several with + to pin them "
+            "on the same page; repeat for several foci."
         ),
     ] = None,
     focus_share: Annotated[
-        float, typer.Option(help="Share of training pages that pin one --focus factor (0..1).")
+        float, typer.Option(help="Share of training pages that pin one --focus (0..1).")
     ] = 0.25,
     quant_aware: Annotated[
         bool,

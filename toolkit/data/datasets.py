@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from toolkit.core.errors import InputError
-from toolkit.data.factors import Focus, focused_factors
+from toolkit.data.factors import FocusGroup, focused_factors
 from toolkit.data.synthetic import make_pair
 from toolkit.imaging.conditioning import condition
 from toolkit.imaging.imageio import IMAGE_SUFFIXES, lines_of, read_image
@@ -166,7 +166,7 @@ def page_scale(scales: tuple[float, float], seed: int) -> float:
 
 class SyntheticPairs(PairDataset):
     """`length` fresh pairs per epoch (different every epoch for training, fixed for validation);
-    a `focus_share` of training pages pins one factor inside one of `focus` (factors.Focus), and
+    a `focus_share` of training pages pins the factors of one of `focus` (factors.parse_focus), and
     with `scales` each page's elements are drawn at a scale of its own (`page_scale`): scans come at
     every resolution, and a model trained at one scale of elements loses lines at the others."""
 
@@ -180,7 +180,7 @@ class SyntheticPairs(PairDataset):
         seed: int,
         validation: bool,
         *,
-        focus: tuple[Focus, ...] = (),
+        focus: tuple[FocusGroup, ...] = (),
         focus_share: float = 0.0,
         scales: tuple[float, float] | None = None,
     ) -> None:

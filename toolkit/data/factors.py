@@ -164,14 +164,30 @@ class Focus:
         return focus
 
 
-def focused_factors(focus: tuple[Focus, ...], share: float, seed: int) -> dict[str, float] | None:
-    """The factor a page pins (one of `focus`, on a `share` of pages), deterministic by seed."""
+# A focus of `toolkit train`: the factors one page pins together, each inside its part of the range.
+FocusGroup = tuple[Focus, ...]
+
+
+def parse_focus(kind: str, text: str) -> FocusGroup:
+    """`FACTOR=LOW:HIGH`, or several joined by '+' to be pinned on the same page
+    (`pencil_contrast=10:25+construction_colour=0.5:1`: faint graphite beside strong construction
+    pencil, a pair the independent draws rarely give); each checked as `Focus.parse` does."""
+    group = tuple(Focus.parse(kind, part) for part in text.split("+"))
+    names = [focus.factor for focus in group]
+    if len(set(names)) < len(names):
+        raise InputError(f"--focus {text}: names a factor twice")
+    return group
+
+
+def focused_factors(focus: tuple[FocusGroup, ...], share: float, seed: int) -> dict[str, float] | None:
+    """The factors a page pins (one group of `focus`, on a `share` of pages), deterministic by seed."""
     rng = np.random.default_rng([seed, 3])  # a stream of its own: the page's other draws stay put
     chosen, index, position = rng.random() < share, int(rng.integers(max(len(focus), 1))), rng.random()
     if not focus or not chosen:
         return None
-    part = focus[index]
-    return {part.factor: part.low + position * (part.high - part.low)}
+    # the first factor's position is drawn as when a focus held one factor, so those pages stay put
+    positions = [position, *rng.random(len(focus[index]) - 1)]
+    return {part.factor: part.low + at * (part.high - part.low) for part, at in zip(focus[index], positions)}
 
 
 def pinned_factors(pins: tuple[Focus, ...], seed: int) -> dict[str, float]:

@@ -41,7 +41,7 @@ from toolkit.core.fileio import atomic_path, write_json
 from toolkit.core.machine import usable_cores
 from toolkit.core.metadata import DOMAIN_OF_FAMILY
 from toolkit.data.datasets import Augment, FolderPairs, InputFormat, PairDataset, SyntheticPairs, pair_folder
-from toolkit.data.factors import Focus
+from toolkit.data.factors import parse_focus
 from toolkit.imaging.conditioning import check_conditioning
 from toolkit.imaging.model_input import to_model_input
 from toolkit.models.build import load_model
@@ -233,7 +233,7 @@ def build_datasets(config: TrainConfig, spec: ModelSpec) -> tuple[PairDataset, P
     if config.data == "synthetic":
         kind = config.kind or DOMAIN_OF_FAMILY[spec.family]
         size = config.image_size
-        focus = tuple(Focus.parse(kind, text) for text in config.focus)
+        focus = tuple(parse_focus(kind, text) for text in config.focus)
         train = SyntheticPairs(
             kind,
             size,
