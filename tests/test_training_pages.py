@@ -1,6 +1,6 @@
-"""How `toolkit train` draws its synthetic pages: `--focus` (a share of pages pins one factor inside
-part of its range) and `--scales` (each page's elements at a scale of its own); validation, held-out
-sets and sweeps use neither."""
+"""How `toolkit train` draws its synthetic pages: `--focus` (a share of pages pins one factor, or several
+joined by +, inside part of its range) and `--scales` (each page's elements at a scale of its own);
+validation, held-out sets and sweeps use neither."""
 
 from __future__ import annotations
 
@@ -111,16 +111,17 @@ def test_a_page_drawn_at_a_larger_scale_has_larger_elements() -> None:
 def test_train_with_focus_and_scales_records_them_and_refuses_them_on_folders(tmp_path: Path) -> None:
     run = tmp_path / "run"
     tiny = ["--image-size", "48", "--crop", "32", "--train-size", "4", "--val-size", "2", "--batch-size", "4"]
-    focus = ["--focus", "pencil_contrast=10:40", "--focus", "stroke_width=5:8", "--focus-share", "0.5"]
+    joint = "pencil_contrast=10:25+construction_colour=0.5:1"
+    focus = ["--focus", "pencil_contrast=10:40", "--focus", joint, "--focus-share", "0.5"]
     args = ["train", "unet-light", "-o", str(run), *tiny, "--epochs", "1", *focus, "--scales", "0.5:1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     config = json.loads((run / "config.json").read_text())
-    assert config["focus"] == ["pencil_contrast=10:40", "stroke_width=5:8"] and config["focus_share"] == 0.5
+    assert config["focus"] == ["pencil_contrast=10:40", joint] and config["focus_share"] == 0.5
     assert config["scales"] == [0.5, 1.0]
     # the command in the weights retypes a repeated option once per value
     command = json.loads((run / "weights.json").read_text())["command"]
-    assert "--focus pencil_contrast=10:40 --focus stroke_width=5:8 --focus-share 0.5" in command
+    assert f"--focus pencil_contrast=10:40 --focus {joint} --focus-share 0.5" in command
     assert "--scales 0.5:1" in command
     for scales, message in (("3:1", "needs 0 < LOW <= HIGH"), ("big", "write LOW:HIGH")):
         refused = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "y"), "--scales", scales])

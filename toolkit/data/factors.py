@@ -186,8 +186,11 @@ def focused_factors(focus: tuple[FocusGroup, ...], share: float, seed: int) -> d
     if not focus or not chosen:
         return None
     # the first factor's position is drawn as when a focus held one factor, so those pages stay put
-    positions = [position, *rng.random(len(focus[index]) - 1)]
-    return {part.factor: part.low + at * (part.high - part.low) for part, at in zip(focus[index], positions)}
+    group = focus[index]
+    positions = [position, *rng.random(len(group) - 1)]
+    return {
+        part.factor: part.low + at * (part.high - part.low) for part, at in zip(group, positions, strict=True)
+    }
 
 
 def pinned_factors(pins: tuple[Focus, ...], seed: int) -> dict[str, float]:
