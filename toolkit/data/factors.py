@@ -137,8 +137,9 @@ class Focus:
 
     The sweep's weak ends are rare in the draws above (pencil fainter than 40 grey levels: about 5 %
     of pages); a focused page pins one factor inside its focus and draws the rest as usual, so the
-    weak end is trained on without the joint extremes the draws avoid. Held-out sets, validation
-    and sweeps never focus; a pinned held-out set is asked for by name."""
+    weak end is trained on without the joint extremes the draws avoid; foci joined by '+'
+    (`parse_focus`) pin the one pairing of weak ends asked for. Held-out sets, validation and sweeps
+    never focus; a pinned held-out set is asked for by name."""
 
     factor: str
     low: float
