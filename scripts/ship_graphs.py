@@ -97,16 +97,31 @@ def speedups_of(graph: Path) -> dict:
     return json.loads(read_card(graph).extra.get(AGREEMENT_NOTE, "{}")).get("cpu_speedups", {})
 
 
-def twin_speedups(name: str, form: str) -> dict:
-    """The CPU speed-ups recorded for `form` of another shipped model of the same network (its registry
-    config), each marked with the graph it was measured on: `contour-thin` is `contour` with other
-    weights, so it runs at `contour`'s speed on a CPU this machine is not (AVX2 alone, say)."""
-    spec = get_spec(name)
-    for other in shipped_graphs():
-        if other != name and other in MODELS and MODELS[other].config == spec.config:
-            graph = SHIPPED_DIR / f"{other}{SHIPPED_FORMS[form]}.onnx"
-            return {kind: {**m, "measured_on": graph.name} for kind, m in speedups_of(graph).items()}
-    return {}
+def layout(graph: Path) -> list[tuple[str, str]]:
+    """The graph's nodes, (operator, name): two graphs of one network run at one speed on one CPU only
+    where the same nodes are quantized (`calibrate --target-f1` keeps the most sensitive ones FP32, and
+    which those are depends on the weights)."""
+    return sorted((node.op_type, node.name) for node in onnx.load(graph).graph.node)
+
+
+def carried_speedups(name: str, form: str) -> dict[str, tuple[dict, list[tuple[str, str]]]]:
+    """The CPU speed-ups a new `form` of `name` may keep, by kind of CPU, each with the layout of the
+    graph it was measured on: those of the graph it replaces, else of the same form of another shipped
+    model of the same network (its registry config; `contour-thin` is `contour` with other weights),
+    each marked with the graph it was measured on."""
+    graph = SHIPPED_DIR / f"{name}{SHIPPED_FORMS[form]}.onnx"
+    if not speedups_of(graph):
+        config = get_spec(name).config
+        twins = [other for other in shipped_graphs() if other != name and other in MODELS]
+        twins = [other for other in twins if MODELS[other].config == config]
+        if not twins:
+            return {}
+        graph = SHIPPED_DIR / f"{twins[0]}{SHIPPED_FORMS[form]}.onnx"
+    carried = {}
+    for kind, figure in speedups_of(graph).items():
+        source = figure.get("measured_on", graph.name)
+        carried[kind] = ({**figure, "measured_on": source}, layout(SHIPPED_DIR / source))
+    return carried
 
 
 def record_speed(
@@ -114,10 +129,10 @@ def record_speed(
 ) -> dict:
     """Add the CPU speed-up against FP32, measured on this machine, to `graph`'s agreement record,
     under this CPU's kind (`machine.int8_kind()`): a measurement on the other kind is kept, also from
-    `earlier` (the speed-ups of the graph this one replaces, or of its twin's: new weights in the same
-    network and the same form run at the same speed; its date says when it was measured). The smaller
-    of two counts: on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on AVX2 alone
-    `contour`'s INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a 10000x8000 scan."""
+    `earlier` (`carried_speedups` of the same nodes quantized; its date says when it was measured).
+    The smaller of two counts: on 424 px pages, and on one LARGE_SIDE page (`large`), as scans run: on
+    AVX2 alone `contour`'s INT8 CPU form ran 1.04x FP32 at 424 px and 0.77x end to end on a 10000x8000
+    scan."""
     card = read_card(graph)
     record = json.loads(card.extra.get(AGREEMENT_NOTE, "{}"))
     by_side = {
@@ -185,9 +200,7 @@ def main() -> None:
                 record = record_speed(paths[form], fp32, heldout, large, size=args.size)
                 print(f"{args.model} {form}: {record}")
             return
-        earlier = {
-            form: speedups_of(paths[form]) or twin_speedups(args.model, form) for form in ("fp16", "int8-cpu")
-        }
+        carried = {form: carried_speedups(args.model, form) for form in ("fp16", "int8-cpu")}
         export_model(args.model, fp32, overwrite=True)
         images = load_calibration_set(calib / "input")
         convert_to_fp16(fp32, images.batches(read_card(fp32)), paths["fp16"], overwrite=True)
@@ -199,7 +212,11 @@ def main() -> None:
         for form, graph in paths.items():
             print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1, pages)}")
         for form in ("fp16", "int8-cpu"):
-            record = record_speed(paths[form], fp32, heldout, large, earlier=earlier[form], size=args.size)
+            speedups = {kind: m for kind, (m, nodes) in carried[form].items() if nodes == layout(paths[form])}
+            if dropped := sorted(carried[form].keys() - speedups.keys()):
+                # unmeasured on such a CPU, where `--precision auto` then runs another form
+                print(f"{args.model} {form}: not carried, measured with other nodes quantized: {dropped}")
+            record = record_speed(paths[form], fp32, heldout, large, earlier=speedups, size=args.size)
             print(f"{args.model} {form}: {record}")
         for form, graph in {"fp32": fp32, **paths}.items():
             print(f"{args.model} {form}: {record_memory(graph)}")

@@ -97,7 +97,7 @@ def test_bad_images_get_one_line_errors(image: object, message: str) -> None:
 
 
 def test_bad_requests_get_the_clis_messages(tmp_path: Path) -> None:
-    shipped = "shipped: contour, contour-coarse, contour-thin, unet-light"
+    shipped = "shipped: contour, contour-coarse, contour-thin, unet-light, unet-light-faint"
     with pytest.raises(InputError, match=f"no shipped model 'unet' \\({shipped}\\)"):
         toolkit.LineModel("unet")
     with pytest.raises(InputError, match="--backend must be one of"):

@@ -118,7 +118,7 @@ def test_infer_refuses_unknown_models(exported: dict[str, Path], image_folder: P
     # only registry names: a path into the package's folder is no model name
     stray = runner.invoke(app, ["infer", str(image_folder), "--model", "../weights/unet-light"])
     assert stray.exit_code == ExitCode.USAGE
-    shipped = "(shipped: contour, contour-coarse, contour-thin, unet-light)"
+    shipped = "(shipped: contour, contour-coarse, contour-thin, unet-light, unet-light-faint)"
     assert f"{shipped}, and not an ONNX graph (.onnx) or a TensorRT" in stray.output
     assert "toolkit export" not in stray.output  # no hint that would itself fail
     missing = runner.invoke(app, ["infer", "nowhere/", "--model", str(exported["unet-light"])])

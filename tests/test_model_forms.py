@@ -67,7 +67,8 @@ def refusals(tmp: Path) -> dict[str, tuple[str, ExitCode, str]]:
         "unknown name": (
             "nope",
             ExitCode.USAGE,
-            "error: no shipped model 'nope' (shipped: contour, contour-coarse, contour-thin, unet-light)",
+            "error: no shipped model 'nope' "
+            "(shipped: contour, contour-coarse, contour-thin, unet-light, unet-light-faint)",
         ),
         "missing graph": (
             str(tmp / "gone.onnx"),

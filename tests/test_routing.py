@@ -22,6 +22,7 @@ from toolkit import LineModel, Tiling
 from toolkit.cli.main import app
 from toolkit.core.errors import InputError, UsageError
 from toolkit.core.shipped import ROUTES, SHIPPED_DIR, Road
+from toolkit.data.factors import Focus
 from toolkit.data.synthetic import write_pairs
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner
@@ -307,3 +308,37 @@ def test_a_routes_models_share_one_arena() -> None:
     shared = peak_growth_mb(*graphs, side=768, passes=2, shared_arena=True)
     own = peak_growth_mb(*graphs, side=768, passes=2)
     assert shared < 1.25 * one < 0.75 * own, (one, shared, own)
+
+
+@pytest.fixture(scope="module")
+def sketches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    """A sketch of faint pencil (18 grey levels over the paper) and the same page as seed 1 draws it
+    (134 grey levels), 256 px."""
+    root = tmp_path_factory.mktemp("sketches")
+    write_pairs(
+        "sketch", 1, 256, seed=1, root=root / "faint", pins=(Focus.parse("sketch", "pencil_contrast=10:20"),)
+    )
+    write_pairs("sketch", 1, 256, seed=1, root=root / "calm")
+    return {name: read_image(next((root / name / "input").iterdir())) for name in ("faint", "calm")}
+
+
+def test_unet_light_sends_faint_pencil_to_its_expert(sketches: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """The same page with faint and with everyday pencil: the faint one reads under the road's end and
+    `unet-light-faint` draws it; the other stays. `toolkit infer` says so."""
+    (faint,) = ROUTES["unet-light"].roads
+    with LineModel("unet-light", precision="fp32") as model:
+        roads = {}
+        for name, page in sketches.items():
+            drawn = model.lines(page, "binary")
+            roads[name] = model.last_route
+            graph = "unet-light-faint" if name == "faint" else "unet-light"
+            np.testing.assert_array_equal(drawn, alone(f"{graph}.onnx", page))
+    assert roads["faint"].model == "unet-light-faint" and roads["faint"].value < faint.high - 0.5
+    assert roads["calm"].model == "unet-light" and roads["calm"].value > faint.high + 1.0
+    assert roads["faint"].reading == "pencil_snr"
+    for name, page in sketches.items():
+        cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    result = CliRunner().invoke(app, ["infer", str(tmp_path), "-o", str(tmp_path / "lines")])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "1 by unet-light, 1 by unet-light-faint" in said, said
+    assert f"stands out of the paper's noise: under {faint.high:g}x by unet-light-faint" in said, said

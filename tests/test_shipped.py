@@ -15,20 +15,25 @@ from toolkit.core.shipped import ROUTES, SHIPPED_DIR, shipped_forms, shipped_gra
 from toolkit.data.datasets import pair_folder
 from toolkit.data.synthetic import write_pairs
 from toolkit.models.registry import MODELS
+from toolkit.runtime.backends import verified
 from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.routing import READINGS
 
 SHIPPED = {
     "unet-light": "sketch",
+    "unet-light-faint": "sketch",
     "contour": "painting",
     "contour-thin": "painting",
     "contour-coarse": "painting",
 }
+CPU_KINDS = {"int8 dot products", "no int8 dot products"}  # toolkit.core.machine.int8_kind()
 
 
 def test_shipped_files_are_small_and_say_how_they_were_made() -> None:
+    # five models, each with its FP16 and both INT8 graphs (32 MB; 25 MB held four until the faint
+    # expert): a repository clone and a wheel stay small, and a sixth model is a decision, not a drift
     total = sum(p.stat().st_size for p in SHIPPED_DIR.iterdir())
-    assert total < 25e6
+    assert total < 35e6
     for name in SHIPPED:
         record = json.loads((SHIPPED_DIR / f"{name}.json").read_text())
         # trained as the registry model of the same network: `contour-thin` by `toolkit train contour`
@@ -69,10 +74,13 @@ def test_every_derived_graph_carries_its_measured_agreement(name: str) -> None:
         record = json.loads(card.extra["agreement"])
         assert {"line_f1", "psnr_db", "f1_drop", "date"} <= record.keys(), (form, record)
         if form in ("fp16", "int8-cpu"):  # the forms ONNX Runtime's CPU provider may be given
-            # measured on both kinds of x86 CPU: with INT8 dot products (VNNI) and with AVX2 alone
+            # measured on the kinds of x86 CPU, with INT8 dot products (VNNI) and with AVX2 alone; a form
+            # not measured on one is never run by default there (`unet-light-faint`'s INT8 CPU form keeps
+            # other nodes FP32 than its twin `unet-light`'s, so it cannot borrow its AVX2 figure)
             kinds = record["cpu_speedups"]
-            assert set(kinds) == {"int8 dot products", "no int8 dot products"}, (form, record)
+            assert kinds and set(kinds) <= CPU_KINDS, (form, record)
             assert all(m["speedup"] > 0 and m["cpu"] and m["date"] for m in kinds.values()), (form, record)
+            assert not any(verified(card, cpu_kind=kind) for kind in CPU_KINDS - set(kinds)), (form, record)
         assert card.weights_sha256 == fp32.weights_sha256, form  # made from the shipped weights
 
 
@@ -86,6 +94,7 @@ def test_shipped_onnx_computes_what_the_shipped_weights_compute(name: str) -> No
     ("name", "floor", "size"),
     [
         ("unet-light", 0.7, 256),
+        ("unet-light-faint", 0.7, 256),
         ("contour", 0.65, 256),
         ("contour-thin", 0.65, 256),
         ("contour-coarse", 0.7, 768),

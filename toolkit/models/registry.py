@@ -70,6 +70,15 @@ class ModelSpec:
         return model.eval()
 
 
+UNET_LIGHT = UNetConfig(
+    in_channels=3,  # RGB: coloured construction pencil and grid paper are told by colour
+    widths=(16, 32, 64),
+    encoder_depths=(2, 2, 3),
+    bottleneck_width=128,
+    bottleneck_depth=3,
+    decoder_depths=(3, 2, 2),
+)
+
 CONTOUR = ContourConfig(
     context_dilations=(2, 4, 8),
     wide_width=48,
@@ -91,14 +100,14 @@ MODELS: dict[str, ModelSpec] = {
             "unet-light",
             "unet",
             "sketch cleanup U-Net at half width and lower depth, for CPUs and Jetson Nano class devices",
-            UNetConfig(
-                in_channels=3,  # RGB: coloured construction pencil and grid paper are told by colour
-                widths=(16, 32, 64),
-                encoder_depths=(2, 2, 3),
-                bottleneck_width=128,
-                bottleneck_depth=3,
-                decoder_depths=(3, 2, 2),
-            ),
+            UNET_LIGHT,
+        ),
+        ModelSpec(
+            "unet-light-faint",
+            "unet",
+            "unet-light trained on faint pencil (10-45 grey levels): `unet-light`'s route sends it the pages "
+            "whose pencil barely stands out of the paper's noise",
+            UNET_LIGHT,
         ),
         ModelSpec(
             "unet-wide",
