@@ -28,7 +28,7 @@ from toolkit.core.errors import ExitCode
 from toolkit.core.fileio import write_png
 from toolkit.core.metadata import RUNTIME_MEMORY_NOTE, read_card, write_card
 from toolkit.core.provenance import output_record, png_text
-from toolkit.core.shipped import SHIPPED_DIR
+from toolkit.core.shipped import ROUTES, SHIPPED_DIR
 from toolkit.data.synthetic import write_pairs
 from toolkit.engines.header import Platform, sha256_of, write_engine
 from toolkit.models.registry import get_spec
@@ -279,7 +279,21 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
         "width": 93,
         "height": 71,
         "output": "lines",
+        # its route (tests/test_routing.py): this page's pencil stands out of the paper, so it stays
+        "drawn_by": "unet-light",
+        "pencil_snr": record["pencil_snr"],
+        "route": [
+            {
+                "reading": "pencil_snr",
+                "expert": "unet-light-faint",
+                "low": 0.0,
+                "high": ROUTES["unet-light"].roads[0].high,
+                "precision": "fp32",
+                "weights_sha256": read_card(SHIPPED_DIR / "unet-light-faint.onnx").weights_sha256,
+            }
+        ],
     }
+    assert record["pencil_snr"] >= ROUTES["unet-light"].roads[0].high
     inspected = cli.invoke(app, ["inspect", str(picture), str(image_folder / "a-sketch.png")])
     assert inspected.exit_code == ExitCode.OK, inspected.output
     rows = rows_of(inspected.output)

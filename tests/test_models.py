@@ -192,7 +192,8 @@ def test_contour_takes_one_or_three_channels() -> None:
 
 def test_unknown_model_name_lists_the_known_ones() -> None:
     with pytest.raises(
-        Exception, match="unknown model 'unett': choose one of unet, unet-light, unet-wide, contour"
+        Exception,
+        match="unknown model 'unett': choose one of unet, unet-light, unet-light-faint, unet-wide, contour",
     ):
         get_spec("unett")
 

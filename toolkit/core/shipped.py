@@ -66,11 +66,12 @@ class Route:
 # ship-rules.md there).
 #
 # `unet-light` loses faint pencil (10-25 grey levels over the paper: line F1 0.71-0.78 where everyday
-# sketches score 0.87-0.92); `unet-light-faint` is `unet-light` trained on for 2.9 hours more (four runs, each from the last), the last with half its
-# pages faint graphite (alone, beside strong construction pencil) and light wide strokes. How far the
-# pencil under `unet-light`'s lines stands out of the paper's noise tells a faint page; the road's end
-# is the best of the thresholds on 144 calibration sketches that sends none of 60+ grey levels
-# (twenty-fifth session, choose_threshold-faint27.txt; its judgements in ship-rules.md there).
+# sketches score 0.87-0.92); `unet-light-faint` is `unet-light` trained on for 2.9 hours more (four
+# runs, each from the last; the last with half its pages faint graphite, alone and beside strong
+# construction pencil, and light wide strokes). How far the pencil under `unet-light`'s lines stands
+# out of the paper's noise tells a faint page; the road's end is the best of the thresholds on 144
+# calibration sketches that sends none of 60+ grey levels (twenty-fifth session,
+# choose_threshold-faint27.txt; its judgements in ship-rules.md there).
 ROUTES: dict[str, Route] = {
     "contour": Route("line_width", (Road("contour-thin", high=4.0), Road("contour-coarse", low=5.25))),
     "unet-light": Route("pencil_snr", (Road("unet-light-faint", high=4.0),)),

@@ -78,5 +78,8 @@ def with_flips(runner: Runner, views: int) -> Runner:
 
 
 def flip_views(runner: Runner) -> int:
-    """How many views `runner` averages (1 for any plain backend)."""
+    """How many views `runner` averages (1 for any plain backend); a route's, as many as its models
+    (each averages the same number: toolkit.runtime.backends.make_runner)."""
+    while isinstance(runner, Wrapper) and not isinstance(runner, FlipAverage):
+        runner = runner.inner  # a route: its first model
     return runner.views if isinstance(runner, FlipAverage) else 1

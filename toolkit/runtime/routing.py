@@ -53,6 +53,11 @@ STRIP = 256  # rows measured at a time, at fixed places from the image's top
 MAX_STRIPS = 16
 CONTEXT = int(MAX_DEPTH) + 2  # rows above and below a strip: the capped distances and their ridge
 RIDGE = np.ones((3, 3), np.uint8)
+# What measuring one strip holds at once, per pixel of the strip and its context: the distances and
+# their dilation, the darkness levels, the masks (tracemalloc on a 3000x2400 page fed in blocks of
+# 300 rows: `PencilSnr` 12.3 MB, `LineWidth` 7.0 MB, 2026-12-05). A tile plan pays for it
+# (`reading_bytes`): unpaid, a folder of 3000x2400 sketches sent on ran 4 % over a 300 MB budget.
+READING_BYTES = 24
 
 # A large scan's road is read off windows of it before any model draws it, so that one model draws it,
 # not the first model and then an expert: a 10000x8000 scan sent on cost two whole passes (42 s, not
@@ -210,6 +215,11 @@ def percentiles(counts: np.ndarray, *qs: float) -> list[float]:
 
 
 READINGS: dict[str, type[StripReading]] = {reading.name: reading for reading in (LineWidth, PencilSnr)}
+
+
+def reading_bytes(width: int) -> int:
+    """What a reading holds while it measures a page `width` px wide (READING_BYTES)."""
+    return READING_BYTES * (STRIP + 2 * CONTEXT) * width
 
 
 def line_width(ink: np.ndarray) -> float | None:

@@ -25,7 +25,7 @@ from toolkit.core.metadata import LINES_OUTPUT
 from toolkit.imaging.conditioning import condition, conditioned
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
-from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, Router, probe_windows
+from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, Router, probe_windows, reading_bytes
 from toolkit.runtime.tile_plan import DEFAULT_MEMORY_MB, cheapest_tiles, row_pixels, tile_pixels_within
 
 
@@ -200,7 +200,8 @@ def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[t
     # planned for the router, which pays for its models' arena (`Router.held_bytes_per_pixel`); the
     # page is conditioned once, on the whole image, for its windows and its tiles alike
     image = conditioned(image, router.card.conditioning)
-    tiling = fitted(tiling, router, image)
+    reading = reading_bytes(image.shape[1])
+    tiling = fitted(dataclasses.replace(tiling, beside_bytes=tiling.beside_bytes + reading), router, image)
     meter = router.reading(image)
     threshold = router.card.threshold
     windows = probe_windows(*image.shape[:2])
