@@ -3,9 +3,8 @@ it drew, are drawn again by an expert of their kind. Torch-free.
 
 A route (`toolkit.core.shipped.ROUTES`) takes one of READINGS: `contour`'s reads the width of its
 lines, which tells the scale of a painting's detail (below). `PencilSnr`, how far the pencil under a
-sketch's lines stands out of the paper's noise, tells faint pencil; a faint-pencil road behind
-`unet-light` was measured with it and not yet shipped (docs/shipped-models.md, twenty-third and
-twenty-fourth sessions).
+sketch's lines stands out of the paper's noise, tells faint pencil: `unet-light`'s reads it and sends
+faint pages to `unet-light-faint` (docs/shipped-models.md, twenty-third to twenty-fifth sessions).
 
 Why, for scale: one network spread over pages of element scale 1-3 is about 2 points of line F1
 worse at each scale than a network of that scale alone (docs/training.md, the twentieth session's
