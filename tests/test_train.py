@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from toolkit.cli import app
-from toolkit.core.machine import usable_cores
+from toolkit.core.machine import BF16_FLAGS, cpu_flags, usable_cores
 from toolkit.core.metadata import read_card
 
 TINY = ["--image-size", "48", "--crop", "32", "--train-size", "8", "--val-size", "2", "--batch-size", "4"]
@@ -175,6 +175,22 @@ def test_data_workers_change_the_speed_not_the_weights(tmp_path: Path, monkeypat
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     default = train(tmp_path, "default", "--epochs", "1")
     assert json.loads((default / "config.json").read_text())["workers"] == min(8, usable_cores() // 2)
+
+
+def test_bf16_trains_where_the_cpu_has_bf16_dot_products_and_says_why_not_elsewhere(tmp_path: Path) -> None:
+    if not cpu_flags(BF16_FLAGS):  # an AVX2-only CPU: torch would emulate BF16, slower than FP32
+        result = CliRunner().invoke(app, ["train", "unet-light", "-o", str(tmp_path / "x"), *TINY, "--bf16"])
+        assert result.exit_code == 2 and "--bf16: this CPU has none of avx512_bf16, amx_bf16" in result.output
+        assert not (tmp_path / "x").exists()
+        return
+    bf16 = train(tmp_path, "bf16", "--epochs", "1", "--workers", "0", "--bf16")
+    fp32 = train(tmp_path, "fp32", "--epochs", "1", "--workers", "0")
+    assert json.loads((bf16 / "config.json").read_text())["bf16"] is True
+    a, b = load_file(bf16 / "weights.safetensors"), load_file(fp32 / "weights.safetensors")
+    assert {t.dtype for t in a.values() if t.is_floating_point()} == {torch.float32}  # FP32 master weights
+    # the same two steps from the same start: BF16 rounds the passes, so close, not equal
+    moved = [k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])]
+    assert moved and all(torch.allclose(a[k], b[k], atol=2e-2) for k in moved)
 
 
 def test_the_gpu_session_script_trains_packs_and_unpacks_on_a_cpu(tmp_path: Path) -> None:

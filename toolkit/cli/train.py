@@ -150,6 +150,13 @@ def train_command(
         typer.Option(help="With --teacher: its share of the loss (the targets get the rest). Default: 0.5."),
     ] = None,
     amp: Annotated[bool, typer.Option(help="Mixed precision on CUDA.")] = True,
+    bf16: Annotated[
+        bool,
+        typer.Option(
+            help="bfloat16 autocast on the CPU, where it has avx512_bf16 or amx_bf16 (a step about 2x "
+            "faster on an AMX Xeon); weights and optimiser stay FP32."
+        ),
+    ] = False,
     workers: Annotated[
         Optional[int],
         typer.Option(
@@ -195,6 +202,7 @@ def train_command(
         patience=patience or None,
         seed=seed,
         amp=amp,
+        bf16=bf16,
         workers=workers,
         device=device,
         init_weights=str(init_weights) if init_weights else None,

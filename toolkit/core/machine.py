@@ -10,6 +10,7 @@ import platform
 from pathlib import Path
 
 INT8_DOT_PRODUCTS = ("avx512_vnni", "avx_vnni", "amx_int8", "avx_vnni_int8")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # BF16 dot products: what makes CPU training in BF16 pay
 
 
 def cpuinfo_field(name: str) -> str:
