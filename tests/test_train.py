@@ -40,6 +40,7 @@ def test_run_folder_holds_curves_checkpoints_sheets_and_provenance(tmp_path: Pat
     record = json.loads((run / "weights.json").read_text())
     assert record["data_seed"] == 3 and record["command"].startswith("toolkit train unet-light")
     assert len(record["git_commit"]) in (40, len("unknown"))
+    assert isinstance(record["uncommitted"], list)  # the package files changed from that commit
     assert 0.0 <= record["validation"]["val_line_f1"] <= 1.0
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert set(evaluation) == {"unet-light", "otsu", "adaptive", "canny"}
@@ -220,6 +221,27 @@ def test_the_gpu_session_script_trains_packs_and_unpacks_on_a_cpu(tmp_path: Path
     assert (back / "train.log").read_text().count("epoch 1:") == 1
     again = script_says("unpack", str(out), str(back))
     assert again.returncode == 2 and f"{back} exists: pick a new run folder" in again.stderr
+
+
+def test_a_run_from_a_changed_tree_records_which_package_files_differ_from_its_commit(tmp_path: Path) -> None:
+    from toolkit.train.trainer import uncommitted_code
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    package = tmp_path / "toolkit"
+    package.mkdir()
+    (package / "loss.py").write_text("WEIGHT = 1\n")
+    (tmp_path / "README.md").write_text("notes\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    assert uncommitted_code(package) == []
+    (package / "loss.py").write_text("WEIGHT = 2\n")  # the code that makes weights: recorded
+    (tmp_path / "README.md").write_text("more notes\n")  # outside the package: not
+    (package / "scratch.py").write_text("")  # untracked: not
+    assert uncommitted_code(package) == ["toolkit/loss.py"]
+    assert uncommitted_code(tmp_path / "elsewhere") == []  # git cannot say: nothing claimed
 
 
 def test_a_copy_without_git_records_the_commit_it_is_told(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from toolkit.core.errors import InputError
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 # What a model card keeps of a training record; its `config` repeats the command, field by field.
-CARD_FIELDS = ("data", "data_seed", "git_commit", "epoch", "best_epoch", "validation")
+CARD_FIELDS = ("data", "data_seed", "git_commit", "uncommitted", "epoch", "best_epoch", "validation")
 
 
 def safetensors_header(path: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:

@@ -285,6 +285,23 @@ def git_commit() -> str:
         return said
 
 
+def uncommitted_code(package: Path = Path(__file__).parents[1]) -> list[str]:
+    """The package's tracked files that differ from the checkout's commit (`git status`): weights
+    trained from such a tree cannot be remade from the commit alone, and their record says so. Empty
+    where git cannot say (a copy without .git)."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=package,  # toolkit/: the code that makes the weights
+        )
+    except OSError:
+        return []
+    return sorted(line[3:] for line in result.stdout.splitlines()) if result.returncode == 0 else []
+
+
 def train(config: TrainConfig) -> TrainResult:
     device = pick_device(config.device)
     ranks = Distributed(device)
@@ -317,6 +334,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         "bad_epochs": 0,
         "history": [],
         "git_commit": git_commit(),
+        "uncommitted": uncommitted_code(),
         "seconds": 0.0,  # training time so far, over every session of a resumed run
     }
 
@@ -393,7 +411,7 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
         best = torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(best["model"])  # restore the best epoch's weights
         best_entry = next(e for e in state["history"] if e["epoch"] == state["best_epoch"])
-        write_final_weights(run, model.cpu(), config, best_entry, state["git_commit"])
+        write_final_weights(run, model.cpu(), config, best_entry, state)
         evaluation = evaluate_against_baselines(model, val_set, config)
         write_json(run / "evaluation.json", evaluation, overwrite=True)
     else:
@@ -588,7 +606,7 @@ def save_epoch(
         "torch_rng": torch.get_rng_state(),
         "state": state,
         # so that a graph exported from any epoch's checkpoint carries its record, conditioning included
-        "training": json.dumps(epoch_record(config, state["history"][-1], state["git_commit"])),
+        "training": json.dumps(epoch_record(config, state["history"][-1], state)),
     }
     folder = run / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
@@ -604,15 +622,17 @@ def save_epoch(
     training_curves(state["history"], run / "curves.png")
 
 
-def epoch_record(config: TrainConfig, entry: dict, commit: str) -> dict:
-    """How the weights of epoch `entry` were made: command, seed, commit, metrics, and the config
-    (whose `conditioning` every graph made from them must apply)."""
+def epoch_record(config: TrainConfig, entry: dict, state: dict) -> dict:
+    """How the weights of epoch `entry` were made: command, seed, the run's commit (and the package
+    files it started with changed from it), metrics, and the config (whose `conditioning` every graph
+    made from them must apply)."""
     return {
         "model": config.model,
         "command": config.command,
         "data": config.data,
         "data_seed": config.seed,
-        "git_commit": commit,
+        "git_commit": state["git_commit"],
+        "uncommitted": state.get("uncommitted", []),  # runs resumed from before it was recorded: none
         "epoch": entry["epoch"],
         "validation": {k: round(v, 5) for k, v in entry.items() if k.startswith("val_")},
         "config": config.to_json(),
@@ -620,9 +640,9 @@ def epoch_record(config: TrainConfig, entry: dict, commit: str) -> dict:
     }
 
 
-def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, commit: str) -> None:
+def write_final_weights(run: Path, model: nn.Module, config: TrainConfig, best: dict, state: dict) -> None:
     """The best weights, and beside them how they were made: command, seed, commit, metrics."""
-    record = {**epoch_record(config, best, commit), "best_epoch": best["epoch"]}
+    record = {**epoch_record(config, best, state), "best_epoch": best["epoch"]}
     metadata = {"training": json.dumps(record)}
     with atomic_path(run / "weights.safetensors", overwrite=True) as tmp:
         write_weights(model, tmp, metadata)
