@@ -192,7 +192,11 @@ class PencilSnr(StripReading):
 
     def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
         pixels = pixels[region]  # the context rows only shape the lines and the paper around them
-        brightest = pixels.max(axis=2) if pixels.ndim == 3 else pixels
+        brightest = pixels
+        if pixels.ndim == 3:  # channel by channel: numpy's max over a last axis of 3 is 20x slower
+            brightest = pixels[..., 0].copy()
+            for channel in range(1, pixels.shape[2]):
+                np.maximum(brightest, pixels[..., channel], out=brightest)
         darkness = (DARKNESS_LEVELS - 1 - np.rint(brightest * self.to_level)).astype(np.intp)
         _, centre = centre_lines(ink)
         margin = 2 * PAPER_MARGIN + 1
