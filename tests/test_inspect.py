@@ -197,6 +197,7 @@ def test_weights_say_which_training_run_made_them(tmp_path: Path) -> None:
         "data": "data/",
         "data_seed": 5,
         "git_commit": "b" * 40,
+        "uncommitted": ["toolkit/train/loss.py", "toolkit/train/trainer.py"],  # not the commit's code
         "best_epoch": 1,
         "validation": {"val_line_f1": 0.8123},
         "torch_version": "2.13.0+cpu",
@@ -215,7 +216,9 @@ def test_weights_say_which_training_run_made_them(tmp_path: Path) -> None:
         "toolkit train unet-light --epochs 2",
         "unknown: its header holds no training record (not from `toolkit train`)",
     ]
-    assert rows["training"] == ["data/ data, seed 5, commit bbbbbbb, best epoch 1, validation line F1 0.812"]
+    assert rows["training"] == [
+        "data/ data, seed 5, commit bbbbbbb + 2 changed files, best epoch 1, validation line F1 0.812"
+    ]
 
 
 def test_unreadable_files_get_one_line_each_and_the_rest_are_inspected(tmp_path: Path) -> None:

@@ -367,13 +367,16 @@ def precision_text(card: ModelCard) -> str:
 
 
 def training_text(record: dict[str, Any]) -> str:
-    """'synthetic data, seed 0, commit 590b7a8, best epoch 6, validation line F1 0.924'."""
+    """'synthetic data, seed 0, commit 590b7a8, best epoch 6, validation line F1 0.924' ('commit 590b7a8 +
+    2 changed files' where the run's tree had package files changed from its commit)."""
     parts = [
         f"{record['data']} data" if "data" in record else "",
         f"seed {record['data_seed']}" if "data_seed" in record else "",
     ]
     if record.get("git_commit"):
-        parts.append(f"commit {str(record['git_commit'])[:7]}")
+        commit = f"commit {str(record['git_commit'])[:7]}"
+        changed = len(record.get("uncommitted") or [])  # package files the run's tree had changed
+        parts.append(f"{commit} + {changed} changed files" if changed else commit)
     if "best_epoch" in record:
         parts.append(f"best epoch {record['best_epoch']}")
     line_f1 = record.get("validation", {}).get("val_line_f1")
