@@ -212,7 +212,8 @@ def main() -> None:
         for form, graph in paths.items():
             print(f"{args.model} {form}: {record_agreement(graph, fp32, heldout, fp32_f1, pages)}")
         for form in ("fp16", "int8-cpu"):
-            speedups = {kind: m for kind, (m, nodes) in carried[form].items() if nodes == layout(paths[form])}
+            nodes_now = layout(paths[form])  # the new graph's: read once, compared with each carried one
+            speedups = {kind: m for kind, (m, nodes) in carried[form].items() if nodes == nodes_now}
             if dropped := sorted(carried[form].keys() - speedups.keys()):
                 # unmeasured on such a CPU, where `--precision auto` then runs another form
                 print(f"{args.model} {form}: not carried, measured with other nodes quantized: {dropped}")
