@@ -168,6 +168,31 @@ def test_a_narrower_contour_head_grows_into_contour_wide_as_the_same_function(tm
         load_model(get_spec("contour-wide"), path)
 
 
+def test_unet_light_grows_into_unet_light_wide_as_the_same_function(tmp_path: Path) -> None:
+    """`toolkit train unet-light-wide --init-weights unet-light.safetensors`: every old channel keeps its
+    weights (in each decoder block's first convolution the skip moved up by the added width, and the
+    transposed convolutions' weights are read (in, out)) and the new ones are read with zero weights, so
+    the wider U-Net draws the same lines, in eval and in training mode, until training brings them in;
+    loaded for use (not partial), the file is refused."""
+    source = get_spec("unet-light").build(seed=3)
+    for module in source.modules():  # trained-looking statistics, so a misplaced channel would show
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "unet-light.safetensors"
+    write_weights(source, path, {})
+    grown = load_model(get_spec("unet-light-wide"), path, partial=True).module
+    assert grown.decoder[0].convs[0].weight.shape == (96, 192, 3, 3)
+    assert count_parameters(grown) > 2 * count_parameters(source)
+    x = torch.rand(2, 3, 64, 48)
+    for train in (False, True):
+        source.train(train), grown.train(train)
+        with torch.no_grad():
+            torch.testing.assert_close(grown(x), source(x), rtol=0, atol=1e-6, msg=f"training mode {train}")
+    with pytest.raises(WeightsMismatchError, match=r"encoder.0.0.weight: file \(16, 3, 3, 3\)"):
+        load_model(get_spec("unet-light-wide"), path)
+
+
 def test_feature_maps_select_channels() -> None:
     net = ContourNet().eval()
     maps = FeatureMaps(net, {"conv1": [3, 21, 48, 56], "layer1": None})
@@ -193,7 +218,9 @@ def test_contour_takes_one_or_three_channels() -> None:
 def test_unknown_model_name_lists_the_known_ones() -> None:
     with pytest.raises(
         Exception,
-        match="unknown model 'unett': choose one of unet, unet-light, unet-light-faint, unet-wide, contour",
+        match="unknown model 'unett': choose one of unet, unet-light, unet-light-faint, unet-wide, "
+        "unet-light-wide, "
+        "contour",
     ):
         get_spec("unett")
 

@@ -30,6 +30,7 @@ from toolkit.models.weights import (
     state_dict_sha256,
     torchvision_resnet_to_contour,
     widen_contour_head,
+    widen_unet,
     without_unfitting,
 )
 
@@ -86,7 +87,8 @@ def load_model(
 
     `partial` lets a contour model take trunk-only weights (a torchvision resnet18) to train its head,
     or weights whose head has another form (`head_stride`): the layers that do not fit start afresh;
-    a narrower head grows into a wider one as the same function (`widen_contour_head`).
+    a narrower head grows into a wider one as the same function (`widen_contour_head`), and so does a
+    narrower U-Net into a wider one of the same depths (`widen_unet`).
     """
     if features is not None and spec.family != "contour":
         raise InputError(f"model '{spec.name}' has no feature-map output; only 'contour' models do")
@@ -101,8 +103,9 @@ def load_model(
         if partial and spec.family == "contour" and spec.config.head_stride == 2:
             state_dict = contour_head_to_half_resolution(state_dict, spec.config.stem_width)
         expected = net.state_dict()
-        if partial and spec.family == "contour":
-            state_dict = widen_contour_head(state_dict, expected)
+        if partial:
+            widen = widen_contour_head if spec.family == "contour" else widen_unet
+            state_dict = widen(state_dict, expected)
         if partial:
             state_dict, dropped = without_unfitting(state_dict, expected, "head.")
             if dropped:

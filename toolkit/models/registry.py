@@ -123,6 +123,13 @@ MODELS: dict[str, ModelSpec] = {
             ),
         ),
         ModelSpec(
+            "unet-light-wide",
+            "unet",
+            "unet-light at 1.5x width, the same depths: grows from unet-light weights as the same function "
+            "(`toolkit train unet-light-wide --init-weights unet-light.safetensors`)",
+            dataclasses.replace(UNET_LIGHT, widths=(24, 48, 96), bottleneck_width=192),
+        ),
+        ModelSpec(
             "contour",
             "contour",
             "line contours of paintings: ResNet18 up to layer1, a light fusion head at half resolution",

@@ -2,8 +2,9 @@
 
 We write safetensors. We read safetensors and PyTorch .pth/.pt files, the latter only with
 `weights_only=True` (no pickled code runs). Checkpoint formats are bridged by pure functions on state
-dicts (`unwrap_checkpoint`, `strip_prefix`, `torchvision_resnet_to_contour`, `widen_contour_head`),
-and a state dict that does not fit the model fails loudly, naming the file, the keys and the shapes.
+dicts (`unwrap_checkpoint`, `strip_prefix`, `torchvision_resnet_to_contour`, `widen_contour_head`,
+`widen_unet`), and a state dict that does not fit the model fails loudly, naming the file, the keys
+and the shapes.
 """
 
 from __future__ import annotations
@@ -130,22 +131,49 @@ def contour_head_to_half_resolution(state_dict: StateDict, stem_width: int) -> S
     return grown
 
 
+# A U-Net decoder block's first convolution reads the upsampled map, then the skip (as wide).
+DECODER_CONCAT_INPUTS = re.compile(r"decoder\.\d+\.convs\.0\.weight")
 # Head convolutions whose input is two feature maps concatenated, the first `head_width` wide: the
 # fusion (reduced conv1, coarse layer1) and the output block (fused features, stem).
 HEAD_CONCAT_INPUTS = ("head.fuse.0.weight", "head.out.0.0.weight")
 
 
-def widen_contour_head(state_dict: StateDict, fresh: Mapping[str, torch.Tensor]) -> StateDict:
-    """A contour head's weights grown into a wider head (`head_width`) as the same function, so a
-    wider model starts as the model it grew from (Net2Net's idea, Chen et al. 2016):
+def grown_tensor(
+    old: torch.Tensor, fresh: torch.Tensor, inputs: torch.Tensor, *, transposed: bool = False
+) -> torch.Tensor:
+    """One layer's tensor of a narrower model inside the wider model's `fresh` one, as the same function
+    (Net2Net's idea, Chen et al. 2016): every old output channel keeps its weights, reading the old
+    input channels at `inputs` (their indices in the wider input) and the new ones with zero weights;
+    the new output channels keep `fresh`'s initialisation. A vector (bias, BatchNorm) keeps its old
+    values in front. `transposed`: a ConvTranspose2d weight, (in, out, kh, kw)."""
+    grown = fresh.clone()
+    if old.ndim == 1:
+        grown[: old.shape[0]] = old
+    elif transposed:
+        grown[:, : old.shape[1]] = 0
+        grown[inputs, : old.shape[1]] = old
+    else:
+        grown[: old.shape[0]] = 0
+        grown[: old.shape[0], inputs] = old
+    return grown
 
-    - every old channel keeps its weights, reading the old channels where they now lie (in the
-      fusion and output block, the second concatenated map moves up by the added width);
-    - old channels read the new ones with zero weights, so the new channels, initialised as in
-      `fresh`, change nothing until training brings them in;
-    - BatchNorm keeps its statistics for old channels and `fresh`'s for new ones.
-    `fresh` is the state dict of the wider model as built; a head of the same width, or a state
-    dict without a contour head, is returned unchanged."""
+
+def input_indices(old_inputs: int, *, split: int | None = None, shift: int = 0) -> torch.Tensor:
+    """Where a narrower layer's input channels lie in the wider layer's input: in order, except that
+    those from `split` on (the second of two concatenated maps) move up by `shift`, the width the first
+    map gained."""
+    inputs = torch.arange(old_inputs)
+    if split is not None:
+        inputs[split:] += shift
+    return inputs
+
+
+def widen_contour_head(state_dict: StateDict, fresh: Mapping[str, torch.Tensor]) -> StateDict:
+    """A contour head's weights grown into a wider head (`head_width`) as the same function
+    (`grown_tensor`), so a wider model starts as the model it grew from; in the fusion and output
+    block, the second concatenated map moves up by the added width. BatchNorm keeps its statistics
+    for old channels and `fresh`'s for new ones. `fresh` is the state dict of the wider model as
+    built; a head of the same width, or a state dict without a contour head, is returned unchanged."""
     key = "head.reduce_layer1.0.weight"
     if key not in state_dict or key not in fresh:
         return state_dict
@@ -157,16 +185,36 @@ def widen_contour_head(state_dict: StateDict, fresh: Mapping[str, torch.Tensor])
         new = fresh.get(name)
         if not name.startswith("head.") or new is None or new.shape == old.shape:
             continue
-        new = new.clone()
-        if old.ndim == 4:  # (out, in, kh, kw)
-            inputs = torch.arange(old.shape[1])
-            if name in HEAD_CONCAT_INPUTS:
-                inputs[old_width:] += new_width - old_width
-            new[: old.shape[0]] = 0
-            new[: old.shape[0], inputs] = old
-        else:  # BatchNorm vectors
-            new[: old.shape[0]] = old
-        grown[name] = new
+        split = old_width if name in HEAD_CONCAT_INPUTS else None
+        inputs = input_indices(old.shape[1] if old.ndim > 1 else 0, split=split, shift=new_width - old_width)
+        grown[name] = grown_tensor(old, new, inputs)
+    return grown
+
+
+def widen_unet(state_dict: StateDict, fresh: Mapping[str, torch.Tensor]) -> StateDict:
+    """A U-Net's weights grown into a wider U-Net of the same depths (`unet-light` into
+    `unet-light-wide`) as the same function (`grown_tensor`), in training mode too: every old channel
+    keeps its weights and BatchNorm statistics, new channels are read with zero weights. In each
+    decoder block's first convolution the skip (the second concatenated map) moves up by the width the
+    upsampled map gained. A state dict that is not a narrower U-Net of the same depths is returned
+    unchanged, for the loader to report."""
+    grows = {
+        name: (old, fresh[name])
+        for name, old in state_dict.items()
+        if name in fresh and fresh[name].shape != old.shape
+    }
+    if not grows or any(
+        new.ndim != old.ndim or any(n < o for n, o in zip(new.shape, old.shape))
+        for old, new in grows.values()
+    ):
+        return state_dict
+    grown = dict(state_dict)
+    for name, (old, new) in grows.items():
+        transposed = name.endswith(".up.weight")
+        split = old.shape[0] if DECODER_CONCAT_INPUTS.fullmatch(name) else None
+        old_inputs = 0 if old.ndim == 1 else old.shape[0 if transposed else 1]
+        inputs = input_indices(old_inputs, split=split, shift=new.shape[0] - old.shape[0])
+        grown[name] = grown_tensor(old, new, inputs, transposed=transposed)
     return grown
 
 
