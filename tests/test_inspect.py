@@ -200,6 +200,7 @@ def test_weights_say_which_training_run_made_them(tmp_path: Path) -> None:
         "uncommitted": ["toolkit/train/loss.py", "toolkit/train/trainer.py"],  # not the commit's code
         "best_epoch": 1,
         "validation": {"val_line_f1": 0.8123},
+        "start_validation": {"val_line_f1": 0.8071},  # its --init-weights, on the same pages
         "torch_version": "2.13.0+cpu",
     }
     write_weights(model, tmp_path / "trained.safetensors", {"training": json.dumps(record)})
@@ -217,7 +218,8 @@ def test_weights_say_which_training_run_made_them(tmp_path: Path) -> None:
         "unknown: its header holds no training record (not from `toolkit train`)",
     ]
     assert rows["training"] == [
-        "data/ data, seed 5, commit bbbbbbb + 2 changed files, best epoch 1, validation line F1 0.812"
+        "data/ data, seed 5, commit bbbbbbb + 2 changed files, best epoch 1, validation line F1 0.812 "
+        "(from 0.807)"
     ]
 
 

@@ -80,6 +80,22 @@ def test_early_stopping_restores_the_best_epoch(tmp_path: Path) -> None:
     assert all(torch.equal(best[k], final[k]) for k in final)
 
 
+def test_a_warm_start_records_where_it_began(tmp_path: Path) -> None:
+    """`--init-weights`: the weights it starts from are validated on the run's pages before the first
+    step (epoch 0 of the log, the curves and the record), so a warm start's epochs can be read against
+    where it began; two warm starts alike train alike."""
+    first = train(tmp_path, "first", "--epochs", "1", "--seed", "4")
+    record = json.loads((first / "weights.json").read_text())
+    assert record["start_validation"] == {}  # from scratch: no starting point
+    init = str(first / "weights.safetensors")
+    warm = train(tmp_path, "warm", "--epochs", "1", "--seed", "4", "--init-weights", init)
+    start = json.loads((warm / "weights.json").read_text())["start_validation"]
+    assert start == record["validation"]  # the same weights on the same seed's validation pages
+    again = train(tmp_path, "again", "--epochs", "1", "--seed", "4", "--init-weights", init)
+    a, b = (torch.load(run / "checkpoints" / "last.pt", weights_only=True)["model"] for run in (warm, again))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
     straight = train(tmp_path, "straight", "--epochs", "2")
     interrupted = train(tmp_path, "interrupted", "--epochs", "1")

@@ -368,7 +368,8 @@ def precision_text(card: ModelCard) -> str:
 
 def training_text(record: dict[str, Any]) -> str:
     """'synthetic data, seed 0, commit 590b7a8, best epoch 6, validation line F1 0.924' ('commit 590b7a8 +
-    2 changed files' where the run's tree had package files changed from its commit)."""
+    2 changed files' where the run's tree had package files changed from its commit; '0.924 (from
+    0.918)' where it started from other weights, validated on the same pages before training)."""
     parts = [
         f"{record['data']} data" if "data" in record else "",
         f"seed {record['data_seed']}" if "data_seed" in record else "",
@@ -380,8 +381,11 @@ def training_text(record: dict[str, Any]) -> str:
     if "best_epoch" in record:
         parts.append(f"best epoch {record['best_epoch']}")
     line_f1 = record.get("validation", {}).get("val_line_f1")
+    start = (record.get("start_validation") or {}).get("val_line_f1")  # a warm start's, same pages
     if line_f1 is not None:
-        parts.append(f"validation line F1 {line_f1:.3f}")
+        parts.append(
+            f"validation line F1 {line_f1:.3f}" + (f" (from {start:.3f})" if start is not None else "")
+        )
     return ", ".join(filter(None, parts)) or "no details recorded"
 
 

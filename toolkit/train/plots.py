@@ -19,22 +19,21 @@ CURVES = (  # panel title, (history key, label) pairs
 )
 
 
-def training_curves(history: list[dict], path: Path) -> None:
+def training_curves(history: list[dict], path: Path, *, start: dict[str, float] | None = None) -> None:
+    """One panel per entry of CURVES over the epochs; with `start` (the validation metrics of the
+    weights a warm start began from), each validation curve starts at epoch 0 from that point."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    epochs = [entry["epoch"] for entry in history]
     figure, axes = plt.subplots(1, len(CURVES), figsize=(4.2 * len(CURVES), 3.4))
     for axis, (title, series) in zip(axes, CURVES):
         for key, label in series:
-            axis.plot(
-                epochs,
-                [entry[key] for entry in history],
-                label=label,
-                marker="." if len(epochs) < 30 else None,
-            )
+            points = [(entry["epoch"], entry[key]) for entry in history]
+            if start and key in start:
+                points.insert(0, (0, start[key]))
+            axis.plot(*zip(*points), label=label, marker="." if len(points) < 30 else None)
         axis.set_title(title)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)

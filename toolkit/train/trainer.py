@@ -351,6 +351,8 @@ def _train(config: TrainConfig, device: torch.device, ranks: Distributed) -> Tra
     elif ranks.main:
         run.mkdir(parents=True, exist_ok=True)
         write_json(run / "config.json", config.to_json(), overwrite=True)
+        if init is not None:
+            state["start"] = starting_point(model, val_set, config, device, init)
 
     sampler = (
         DistributedSampler(train_set, ranks.world, ranks.rank, shuffle=True, seed=config.seed)
@@ -450,6 +452,24 @@ def resume(
     return checkpoint["state"]
 
 
+def starting_point(
+    model: nn.Module, dataset: PairDataset, config: TrainConfig, device: torch.device, init: Path
+) -> dict[str, float]:
+    """Validation metrics of the weights a run starts from (`--init-weights`), before its first step:
+    what a warm start's epochs are to be read against (a flat curve at the start's level is a run
+    that bought nothing; one under it, a run that lost ground). The random state is left as it was,
+    so the run trains as it would without this pass."""
+    with torch.random.fork_rng(devices=[]):
+        stats, _ = validate(model, dataset, config, device)
+    log.info(
+        "epoch 0 (%s, before training): val loss %.4f, val line F1 %.4f",
+        init,
+        stats["val_loss"],
+        stats["val_line_f1"],
+    )
+    return {key: round(value, 5) for key, value in stats.items()}
+
+
 def record_epoch(state: dict, entry: dict) -> bool:
     """Add an epoch's metrics to the state and track the best one; True when this epoch is the best."""
     state["history"].append(entry)
@@ -459,8 +479,9 @@ def record_epoch(state: dict, entry: dict) -> bool:
     else:
         state["bad_epochs"] += 1
     log.info(
-        "epoch %d: loss %.4f, val loss %.4f, val line F1 %.4f%s",
+        "epoch %d (%.0f s): loss %.4f, val loss %.4f, val line F1 %.4f%s",
         entry["epoch"],
+        entry["seconds"],
         entry["loss"],
         entry["val_loss"],
         entry["val_line_f1"],
@@ -619,7 +640,7 @@ def save_epoch(
         with atomic_path(path, overwrite=True) as tmp:
             torch.save(checkpoint, tmp)
     write_json(run / "metrics.json", state["history"], overwrite=True)
-    training_curves(state["history"], run / "curves.png")
+    training_curves(state["history"], run / "curves.png", start=state.get("start"))
 
 
 def epoch_record(config: TrainConfig, entry: dict, state: dict) -> dict:
@@ -635,6 +656,8 @@ def epoch_record(config: TrainConfig, entry: dict, state: dict) -> dict:
         "uncommitted": state.get("uncommitted", []),  # runs resumed from before it was recorded: none
         "epoch": entry["epoch"],
         "validation": {k: round(v, 5) for k, v in entry.items() if k.startswith("val_")},
+        # the same pages' metrics of the --init-weights it started from, before training
+        "start_validation": state.get("start", {}),
         "config": config.to_json(),
         "torch_version": torch.__version__,
     }
