@@ -234,7 +234,7 @@ def test_the_gpu_session_script_trains_packs_and_unpacks_on_a_cpu(tmp_path: Path
     assert (back / "weights.safetensors").read_bytes() == (device_run / "weights.safetensors").read_bytes()
     record = json.loads((back / "weights.json").read_text())
     assert record["data_seed"] == 5 and "--conditioning flatten-neutral" in record["command"]
-    assert (back / "train.log").read_text().count("epoch 1:") == 1
+    assert (back / "train.log").read_text().count("epoch 1 (") == 1
     again = script_says("unpack", str(out), str(back))
     assert again.returncode == 2 and f"{back} exists: pick a new run folder" in again.stderr
 
