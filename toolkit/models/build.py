@@ -106,7 +106,6 @@ def load_model(
         if partial:
             widen = widen_contour_head if spec.family == "contour" else widen_unet
             state_dict = widen(state_dict, expected)
-        if partial:
             state_dict, dropped = without_unfitting(state_dict, expected, "head.")
             if dropped:
                 log.info(
