@@ -144,18 +144,25 @@ def test_full_resolution_head_weights_grow_the_half_resolution_head(tmp_path: Pa
         load_model(get_spec("contour"), path)
 
 
+def saved_with_trained_statistics(name: str, folder: Path) -> tuple[nn.Module, Path]:
+    """Model `name` with trained-looking BatchNorm statistics (so that a channel read from the wrong
+    place would show), and its weights file."""
+    source = get_spec(name).build(seed=3)
+    for module in source.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    path = folder / f"{name}.safetensors"
+    write_weights(source, path, {})
+    return source, path
+
+
 def test_a_narrower_contour_head_grows_into_contour_wide_as_the_same_function(tmp_path: Path) -> None:
     """`toolkit train contour-wide --init-weights contour.safetensors`: every old channel keeps its
     weights (the fusion's second input moved up by the added width) and the new ones are read with
     zero weights, so the wider model draws the same lines, in eval and in training mode, until
     training brings the new channels in; loaded for use (not partial), the file is refused."""
-    source = get_spec("contour").build(seed=3)
-    for module in source.modules():  # trained-looking statistics, so a misplaced channel would show
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-    path = tmp_path / "contour.safetensors"
-    write_weights(source, path, {})
+    source, path = saved_with_trained_statistics("contour", tmp_path)
     grown = load_model(get_spec("contour-wide"), path, partial=True).module
     assert grown.head.fuse[0].weight.shape == (32, 64, 3, 3)
     assert count_parameters(grown) > count_parameters(source) + 40_000
@@ -174,13 +181,7 @@ def test_unet_light_grows_into_unet_light_wide_as_the_same_function(tmp_path: Pa
     transposed convolutions' weights are read (in, out)) and the new ones are read with zero weights, so
     the wider U-Net draws the same lines, in eval and in training mode, until training brings them in;
     loaded for use (not partial), the file is refused."""
-    source = get_spec("unet-light").build(seed=3)
-    for module in source.modules():  # trained-looking statistics, so a misplaced channel would show
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-    path = tmp_path / "unet-light.safetensors"
-    write_weights(source, path, {})
+    source, path = saved_with_trained_statistics("unet-light", tmp_path)
     grown = load_model(get_spec("unet-light-wide"), path, partial=True).module
     assert grown.decoder[0].convs[0].weight.shape == (96, 192, 3, 3)
     assert count_parameters(grown) > 2 * count_parameters(source)
