@@ -51,6 +51,7 @@ from toolkit.runtime.onnxruntime_runner import OnnxRuntimeRunner
 from toolkit.runtime.tile_plan import measure_runtime_memory
 
 SIZE = 424  # the pages' side, unless --size: `contour-thin` is made for pages of scale 1 (256 px)
+Layout = list[tuple[str, str, tuple[str, ...]]]  # a graph's nodes: (operator, name, inputs)
 LARGE_SIDE = 2048  # the large page speed is also measured on: the default budget's tiles are 2-14 MP
 
 
@@ -97,14 +98,15 @@ def speedups_of(graph: Path) -> dict:
     return json.loads(read_card(graph).extra.get(AGREEMENT_NOTE, "{}")).get("cpu_speedups", {})
 
 
-def layout(graph: Path) -> list[tuple[str, str]]:
-    """The graph's nodes, (operator, name): two graphs of one network run at one speed on one CPU only
-    where the same nodes are quantized (`calibrate --target-f1` keeps the most sensitive ones FP32, and
-    which those are depends on the weights)."""
-    return sorted((node.op_type, node.name) for node in onnx.load(graph).graph.node)
+def layout(graph: Path) -> Layout:
+    """The graph's nodes, (operator, name, inputs): two graphs of one network run at one speed on one CPU
+    only where the same nodes are quantized (`calibrate --target-f1` keeps the most sensitive ones FP32,
+    and which those are depends on the weights) and wired alike (a MaxPool reading a float tensor or
+    its quantised copy: float_pooling.py)."""
+    return sorted((node.op_type, node.name, tuple(node.input)) for node in onnx.load(graph).graph.node)
 
 
-def carried_speedups(name: str, form: str) -> dict[str, tuple[dict, list[tuple[str, str]]]]:
+def carried_speedups(name: str, form: str) -> dict[str, tuple[dict, Layout]]:
     """The CPU speed-ups a new `form` of `name` may keep, by kind of CPU, each with the layout of the
     graph it was measured on: those of the graph it replaces, else of the same form of another shipped
     model of the same network (its registry config; `contour-thin` is `contour` with other weights),

@@ -226,10 +226,13 @@ def test_cpu_form_runs_conv_relu_chains_in_uint8(
     assert verify_model(result.path, images=calibration).worst()["line_f1"] >= 0.97
 
 
-def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+def run(model: onnx.ModelProto, x: np.ndarray, *, optimise: bool = True) -> np.ndarray:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    if not optimise:  # each node as the graph writes it: the graph's own arithmetic
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
@@ -279,6 +282,57 @@ def test_pixel_shuffle_rewrite_computes_the_transposed_convolution() -> None:
     assert len(replaced) == 3
     x = rng.random((2, 3, 40, 56), dtype=np.float32)
     np.testing.assert_allclose(run(rewritten, x), run(shipped, x), atol=1e-5)
+
+
+def optimised_ops(model: onnx.ModelProto, scratch: Path) -> list[tuple[str, str]]:
+    """(domain, operator) of every node of the graph ONNX Runtime's CPU provider runs."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(scratch)
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return [(n.domain, n.op_type) for n in onnx.load(scratch).graph.node]
+
+
+def test_cpu_form_pools_a_float_convolutions_output_in_float(calibration: Path, tmp_path: Path) -> None:
+    """Behind the stem kept in FP32, `contour`'s MaxPool pooled a uint8 copy in NCHW (86 of 321 ms at
+    1024 px, BENCHMARKS.md); it now pools the float tensor: the same arithmetic, run by a faster kernel."""
+    images = load_calibration_set(calibration)
+    fp32 = SHIPPED_DIR / "contour.onnx"
+    cache = tmp_path / "cache"
+    # the two convolutions of the image, as the shipped graphs keep them: the image stays float
+    image_convs = ["node_Conv_81", "node_Conv_116"]
+    stem = quantize_int8(
+        fp32, images, tmp_path / "stem.onnx", cache_dir=cache, target="cpu", exclude=image_convs
+    )
+    assert json.loads(read_card(stem.path).extra["int8_float_pooling_nodes"]) == ["node_max_pool2d"]
+    model = onnx.load(stem.path)
+    pool = next(n for n in model.graph.node if n.op_type == "MaxPool")
+    assert pool.input[0] == "relu"  # the stem's float output, not its dequantised uint8 copy
+    as_quantised = onnx.load(stem.path)
+    dequantised = next(
+        n
+        for n in as_quantised.graph.node
+        if n.op_type == "DequantizeLinear" and n.input[0] == "relu_QuantizeLinear_Output"
+    )
+    next(n for n in as_quantised.graph.node if n.op_type == "MaxPool").input[0] = dequantised.output[0]
+    x = next(images.batches(read_card(fp32)))
+    # the very same numbers as the graphs write them; optimised, ONNX Runtime fuses the two differently
+    assert np.array_equal(run(model, x, optimise=False), run(as_quantised, x, optimise=False))
+    # ONNX Runtime pools it with its blocked float kernel (x86 with AVX2 or better, as every CPU here)
+    assert ("com.microsoft.nchwc", "MaxPool") in optimised_ops(model, tmp_path / "optimised.onnx")
+    assert ("", "MaxPool") in optimised_ops(as_quantised, tmp_path / "optimised.onnx")  # uint8, NCHW
+    # with the stem in INT8, or kept out but reading the image quantised for the other convolution
+    # (ONNX Runtime then quantises the stem's weights itself), the uint8 output is pooled beside it
+    # in NHWC, fast: left alone
+    for exclude in ([], ["node_Conv_81"]):
+        graph = quantize_int8(
+            fp32, images, tmp_path / "other.onnx", cache_dir=cache, target="cpu", exclude=exclude
+        )
+        assert "int8_float_pooling_nodes" not in read_card(graph.path).extra
+        ops = optimised_ops(onnx.load(graph.path), tmp_path / "optimised.onnx")
+        assert ("com.microsoft", "NhwcMaxPool") in ops and ("", "Conv") not in ops  # the stem: QLinearConv
+        graph.path.unlink()
 
 
 @pytest.mark.parametrize("method", ["max", "entropy", "percentile"])

@@ -52,6 +52,7 @@ PRECISION_NOTES = {
     "calibration_feed",
     "int8_excluded_nodes",
     "int8_pixel_shuffle_nodes",
+    "int8_float_pooling_nodes",
 }
 
 
@@ -362,6 +363,9 @@ def precision_text(card: ModelCard) -> str:
         shuffled = json.loads(notes.get("int8_pixel_shuffle_nodes", "[]"))
         if shuffled:
             text += f"; {len(shuffled)} transposed convolutions as 1x1 convolution + pixel shuffle"
+        pooled = json.loads(notes.get("int8_float_pooling_nodes", "[]"))
+        if pooled:
+            text += f"; max pooling in float before quantising: {', '.join(pooled)}"
         return text
     return card.precision
 

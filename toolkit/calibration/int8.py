@@ -15,7 +15,8 @@ ModelOpt's, without ModelOpt's onnxruntime-gpu dependency. The price: ONNX Runti
 fuses a convolution into QLinearConv only when its output is quantised, so this graph is slow on a
 CPU; `target="cpu"` writes the fused, uint8-activation form for ONNX Runtime instead, with ReLUs
 folded into the ranges before them and transposed convolutions as 1x1 convolutions + pixel shuffles
-(pixel_shuffle.py), so every convolution runs in ONNX Runtime's INT8 kernel.
+(pixel_shuffle.py), so every convolution runs in ONNX Runtime's INT8 kernel, and max pooling after a
+convolution left in FP32 pools the float tensor (float_pooling.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any, TextIO
 import numpy as np
 import onnx
 
+from toolkit.calibration.float_pooling import pool_before_quantizing
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
@@ -272,6 +274,9 @@ def quantize_int8(
             },
         )
         quantized = onnx.load(raw)
+    pooled: list[str] = []
+    if not tensorrt:  # TensorRT fuses pooling itself
+        quantized, pooled = pool_before_quantizing(quantized)
     if reader is not None:
         reader.finish()
     problems = qdq_problems(quantized) if tensorrt else []
@@ -287,6 +292,7 @@ def quantize_int8(
         "calibration_feed": images.feed,
         "int8_excluded_nodes": json.dumps(excluded),
         **({"int8_pixel_shuffle_nodes": json.dumps(shuffled)} if shuffled else {}),
+        **({"int8_float_pooling_nodes": json.dumps(pooled)} if pooled else {}),
     }
     save_graph(quantized, replace(card, precision="int8", extra=extra), out, overwrite=overwrite)
     return Int8Result(out, cache_hit, excluded)
