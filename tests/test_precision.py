@@ -322,17 +322,42 @@ def test_cpu_form_pools_a_float_convolutions_output_in_float(calibration: Path, 
     # ONNX Runtime pools it with its blocked float kernel (x86 with AVX2 or better, as every CPU here)
     assert ("com.microsoft.nchwc", "MaxPool") in optimised_ops(model, tmp_path / "optimised.onnx")
     assert ("", "MaxPool") in optimised_ops(as_quantised, tmp_path / "optimised.onnx")  # uint8, NCHW
-    # with the stem in INT8, or kept out but reading the image quantised for the other convolution
-    # (ONNX Runtime then quantises the stem's weights itself), the uint8 output is pooled beside it
-    # in NHWC, fast: left alone
-    for exclude in ([], ["node_Conv_81"]):
-        graph = quantize_int8(
-            fp32, images, tmp_path / "other.onnx", cache_dir=cache, target="cpu", exclude=exclude
-        )
-        assert "int8_float_pooling_nodes" not in read_card(graph.path).extra
+    # with the stem in INT8, ONNX Runtime pools its uint8 output beside it in NHWC, fast: left alone
+    everything = quantize_int8(fp32, images, tmp_path / "all.onnx", cache_dir=cache, target="cpu")
+    assert "int8_float_pooling_nodes" not in read_card(everything.path).extra
+    ops = optimised_ops(onnx.load(everything.path), tmp_path / "optimised.onnx")
+    assert ("com.microsoft", "NhwcMaxPool") in ops
+
+
+def test_cpu_form_keeps_what_it_keeps_out_of_int8_in_float(calibration: Path, tmp_path: Path) -> None:
+    """ONNX Runtime runs a float convolution between a per-tensor DequantizeLinear and a QuantizeLinear
+    as a QLinearConv, quantising its weights itself: the stem kept out of INT8 while the image was
+    quantised for the other convolution reading it, and a layer1 convolution between two quantised
+    tensors, ran in INT8 all the same. Now every node kept out runs in float, the rest in INT8."""
+    images = load_calibration_set(calibration)
+    fp32 = SHIPPED_DIR / "contour.onnx"
+    convolutions = {n.name for n in onnx.load(fp32).graph.node if n.op_type == "Conv"}
+    for exclude in (["node_Conv_81"], ["node_Conv_89"], ["node_Conv_81", "node_Conv_85", "node_Conv_89"]):
+        path = tmp_path / f"{len(exclude)}-{exclude[-1]}.onnx"
+        graph = quantize_int8(fp32, images, path, cache_dir=tmp_path / "cache", target="cpu", exclude=exclude)
+        kept_out = set(json.loads(read_card(graph.path).extra["int8_excluded_nodes"]))
         ops = optimised_ops(onnx.load(graph.path), tmp_path / "optimised.onnx")
-        assert ("com.microsoft", "NhwcMaxPool") in ops and ("", "Conv") not in ops  # the stem: QLinearConv
-        graph.path.unlink()
+        assert ops.count(("com.microsoft", "QLinearConv")) == len(convolutions - kept_out), exclude
+        # the per-channel copy of a DequantizeLinear gives the same numbers as the per-tensor one
+        model = onnx.load(graph.path)
+        copies = {n.output[0]: n for n in model.graph.node if n.name.endswith("_float_input")}
+        assert copies and {n.output[0] for n in model.graph.node if n.input and n.input[0] in copies}
+        as_quantiser_wrote = onnx.load(graph.path)
+        originals = {
+            n.input[0]: n.output[0]
+            for n in as_quantiser_wrote.graph.node
+            if n.op_type == "DequantizeLinear" and not n.name.endswith("_float_input")
+        }
+        for node in as_quantiser_wrote.graph.node:
+            if node.input and node.input[0] in copies:
+                node.input[0] = originals[copies[node.input[0]].input[0]]
+        x = next(images.batches(read_card(fp32)))
+        assert np.array_equal(run(model, x, optimise=False), run(as_quantiser_wrote, x, optimise=False))
 
 
 @pytest.mark.parametrize("method", ["max", "entropy", "percentile"])

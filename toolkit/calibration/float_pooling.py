@@ -11,58 +11,48 @@ kernels at 1024x1024 against 5 ms in float (benchmarks/ort_ops.py, BENCHMARKS.md
 monotonic, so pooling the float tensor and quantising after gives the very same numbers when the two
 Qs share a scale and zero point: the MaxPool reads the tensor before the first Q instead.
 
-Where that tensor comes from a convolution ONNX Runtime runs in INT8, it pools the uint8 output in
-NHWC beside the QLinearConvs (`NhwcMaxPool`, fast); such a MaxPool is left as it is. That includes a
-convolution kept out of INT8 whose input is quantised for another reader (the stem, when the other
-convolution of the image is in INT8): ONNX Runtime quantises its weights itself.
+Where that tensor comes from a convolution ONNX Runtime runs in INT8 (runtime_int8.py), it pools
+the uint8 output in NHWC beside the QLinearConvs (`NhwcMaxPool`, fast); such a MaxPool is left as it
+is.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+
+from toolkit.calibration.runtime_int8 import GraphIndex
 
 
 def pool_before_quantizing(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]:
     """Rewire every MaxPool that pools a quantised copy of a float convolution's output to pool the
     float tensor itself; returns the model (changed in place) and the names of the rewired nodes."""
-    producers = {out: node for node in model.graph.node for out in node.output}
-    constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    outputs = {output.name for output in model.graph.output}
+    index = GraphIndex(model)
 
-    def quantisation(node: onnx.NodeProto) -> tuple[np.ndarray, ...]:
-        return tuple(constants[name] for name in node.input[1:3])
+    def grid(node: onnx.NodeProto) -> tuple[np.ndarray, ...]:
+        return tuple(index.constants[name] for name in node.input[1:3])
 
     def from_int8_convolution(tensor: str) -> bool:
-        """Whether ONNX Runtime runs the convolution making `tensor` as a QLinearConv: it does for a
-        dequantised input and a quantised output, its weights quantised or not (ONNX Runtime >= 1.20
-        quantises a float weight there itself, `WeightBiasQuantization`)."""
-        source = producers.get(tensor)
+        source = index.producers.get(tensor)
         while source is not None and source.op_type == "Relu":
-            source = producers.get(source.input[0])
-        if source is None or source.op_type != "Conv":
-            return False
-        data = producers.get(source.input[0])
-        return data is not None and data.op_type == "DequantizeLinear"
+            source = index.producers.get(source.input[0])
+        return source is not None and index.runs_in_int8(source)
 
     rewired = []
     for node in model.graph.node:
-        dequantize = producers.get(node.input[0]) if node.op_type == "MaxPool" else None
-        quantize = producers.get(dequantize.input[0]) if dequantize is not None else None
+        dequantize = index.producers.get(node.input[0]) if node.op_type == "MaxPool" else None
+        quantize = index.producers.get(dequantize.input[0]) if dequantize is not None else None
         if dequantize is None or dequantize.op_type != "DequantizeLinear" or quantize is None:
             continue
         if quantize.op_type != "QuantizeLinear" or from_int8_convolution(quantize.input[0]):
             continue
-        after = [n for n in model.graph.node if node.output[0] in n.input]
+        after = index.consumers.get(node.output[0], [])
         same_grid = all(
             q.op_type == "QuantizeLinear"
-            and all(np.array_equal(a, b) for a, b in zip(quantisation(q), quantisation(quantize)))
+            and all(np.array_equal(a, b) for a, b in zip(grid(q), grid(quantize)))
             for q in after
         )
-        if (
-            after and same_grid and node.output[0] not in outputs
-        ):  # exact: q(max(x)) == max(q(x)) on one grid, and only q(...) is read
+        if after and same_grid and node.output[0] not in index.outputs:  # q(max(x)) == max(q(x)) on one grid
             node.input[0] = quantize.input[0]
             rewired.append(node.name)
     return model, rewired

@@ -15,8 +15,9 @@ ModelOpt's, without ModelOpt's onnxruntime-gpu dependency. The price: ONNX Runti
 fuses a convolution into QLinearConv only when its output is quantised, so this graph is slow on a
 CPU; `target="cpu"` writes the fused, uint8-activation form for ONNX Runtime instead, with ReLUs
 folded into the ranges before them and transposed convolutions as 1x1 convolutions + pixel shuffles
-(pixel_shuffle.py), so every convolution runs in ONNX Runtime's INT8 kernel, and max pooling after a
-convolution left in FP32 pools the float tensor (float_pooling.py).
+(pixel_shuffle.py), so every convolution runs in ONNX Runtime's INT8 kernel; a convolution kept out
+of INT8 stays in float there (runtime_int8.py: ONNX Runtime would quantise some itself), and max
+pooling after one pools the float tensor (float_pooling.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from toolkit.calibration.float_pooling import pool_before_quantizing
 from toolkit.calibration.images import CalibrationSet
 from toolkit.calibration.pixel_shuffle import transposed_convs_as_pixel_shuffle
 from toolkit.calibration.qdq import qdq_problems
+from toolkit.calibration.runtime_int8 import keep_in_float
 from toolkit.core.errors import InputError, MissingDependencyError
 from toolkit.core.fileio import refuse_overwrite
 from toolkit.core.metadata import graph_mismatch, inherited_extra, read_card, refuse_mismatch
@@ -275,7 +277,12 @@ def quantize_int8(
         )
         quantized = onnx.load(raw)
     pooled: list[str] = []
-    if not tensorrt:  # TensorRT fuses pooling itself
+    if not tensorrt:  # what ONNX Runtime's CPU provider would otherwise do on its own
+        quantized, kept = keep_in_float(quantized, excluded)
+        if kept:
+            log.info(
+                "kept in float, given a per-channel input ONNX Runtime does not fuse: %s", ", ".join(kept)
+            )
         quantized, pooled = pool_before_quantizing(quantized)
     if reader is not None:
         reader.finish()
