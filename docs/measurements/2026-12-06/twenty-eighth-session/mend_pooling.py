@@ -2,13 +2,13 @@
 
     python docs/measurements/2026-12-06/twenty-eighth-session/mend_pooling.py
 
-`toolkit.calibration.float_pooling` (commit after 686a38b) pools the float tensor where the convolution
-before a MaxPool stays FP32; a re-calibration would write the same graph, but the shipped graphs'
-sensitivity searches took most of an hour each. This applies that one pass to the shipped graphs
-(contour, contour-coarse: the two it changes), and first checks, with ONNX Runtime as `toolkit infer`
-runs it, that every output on 40 held-out paintings of 424 px (`toolkit synth --seed 0`, as their
-agreement was measured) and on one 2048 px painting is bit for bit the old graph's, so the recorded
-agreement still holds. Speed is then re-measured by `python scripts/ship_graphs.py NAME --speed-only`.
+`toolkit.calibration.float_pooling` pools the float tensor where the convolution before a MaxPool
+stays FP32. A fresh `scripts/ship_graphs.py` run would re-run every sensitivity search and might keep
+other nodes in FP32; this applies that one exact pass to the shipped graphs instead (contour,
+contour-coarse: the two it changes), and first checks, with ONNX Runtime as `toolkit infer` runs it,
+that every output on 40 held-out paintings of 424 px (`toolkit synth --seed 0`, as their agreement
+was measured) and on one 2048 px painting is bit for bit the old graph's, so the recorded agreement
+still holds. Speed is then re-measured by `python scripts/ship_graphs.py NAME --speed-only`.
 """
 
 from __future__ import annotations
