@@ -11,6 +11,11 @@ graph's agreement is measured again exactly as `scripts/ship_graphs.py` measures
 paintings of the size its record names, seed 0; the new record drops the speed-ups measured on the
 old graph), then its speed (`ship_graphs.py NAME --speed-only
 --size S`) and runtime memory (`--memory-only`).
+
+Run on 2026-12-06 (mend_runtime_int8.txt, speed_after_keep_float.txt) and **not kept**: agreement
+rose (contour 0.9828 -> 0.9848, contour-coarse 0.9842 -> 0.9859; contour-thin 0.9824 -> 0.9815) but
+the CPU forms fell to 0.92x, 1.02x and 0.89x FP32 (from 1.05x, 1.21x and 1.03x), so `auto` would have
+run FP32 for two of them. The shipped graphs stay as they were, verified as ONNX Runtime runs them.
 """
 
 from __future__ import annotations
