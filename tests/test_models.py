@@ -188,9 +188,8 @@ def test_unet_light_grows_into_unet_light_wide_as_the_same_function(tmp_path: Pa
     x = torch.rand(2, 3, 64, 48)
     for train in (False, True):
         source.train(train), grown.train(train)
-        with (
-            torch.no_grad()
-        ):  # wider convolutions sum in another order: 1e-6 apart; the skip left unmoved, 0.4
+        # wider convolutions sum in another order: 1e-6 apart; the skip left unmoved, 0.4
+        with torch.no_grad():
             torch.testing.assert_close(grown(x), source(x), rtol=0, atol=1e-5, msg=f"training mode {train}")
     with pytest.raises(WeightsMismatchError, match=r"encoder.0.0.weight: file \(16, 3, 3, 3\)"):
         load_model(get_spec("unet-light-wide"), path)
