@@ -22,6 +22,7 @@ road 8, and each rule "under 4, or under T with contrast under C".
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
@@ -55,10 +56,12 @@ def raw_contrast(image: np.ndarray, ink: np.ndarray) -> float | None:
 
 
 class Pages:
-    def __init__(self) -> None:
-        self.routed = LineModel("unet-light", precision="fp32")
-        self.base = LineModel("toolkit/weights/unet-light.onnx")
-        self.expert = LineModel("toolkit/weights/unet-light-faint.onnx")
+    """The shipped route's reading, and each model alone, on one page at a time (models entered once)."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self.routed = stack.enter_context(LineModel("unet-light", precision="fp32"))
+        self.base = stack.enter_context(LineModel("toolkit/weights/unet-light.onnx"))
+        self.expert = stack.enter_context(LineModel("toolkit/weights/unet-light-faint.onnx"))
 
     def read(self, image: np.ndarray, truth: np.ndarray) -> dict:
         self.routed.probability(image)
@@ -72,7 +75,11 @@ class Pages:
 
 
 def read(args: argparse.Namespace) -> None:
-    pages = Pages()
+    with contextlib.ExitStack() as stack:
+        read_all(args, Pages(stack))
+
+
+def read_all(args: argparse.Namespace, pages: Pages) -> None:
     record: dict = {"sets": {}, "sweeps": {}}
     for name in args.sets:
         record["sets"][name] = [
