@@ -57,9 +57,10 @@ def test_every_route_sends_pages_to_shipped_experts_on_roads_apart() -> None:
     for name, route in ROUTES.items():
         roads = route.roads
         assert route.reading in READINGS
+        assert all(road.gate is None or road.gate.reading in READINGS for road in roads)
         assert name in SHIPPED and all(SHIPPED.get(road.expert) == SHIPPED[name] for road in roads)
         assert {name, *(road.expert for road in roads)} <= set(shipped_graphs())
-        spans = sorted((road.low, road.high) for road in roads)
+        spans = sorted((road.low, road.reach) for road in roads)
         assert all(low < high for low, high in spans)
         assert all(first[1] <= second[0] for first, second in itertools.pairwise(spans)), spans
 

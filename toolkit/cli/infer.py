@@ -174,7 +174,7 @@ def infer_command(
         route = ""
         if isinstance(runner, Router):
             roads = [
-                f"{road.describe(runner.reading.unit)} by {road.expert}"
+                f"{runner.describe(road)} by {road.expert}"
                 + ("" if expert.card.precision == "fp32" else f" {expert.card.precision}")
                 for road, expert in runner.experts.items()
             ]

@@ -24,27 +24,64 @@ SHIPPED_FORMS = {"fp16": "-fp16", "int8": "-int8", "int8-cpu": "-int8-cpu"}
 
 
 @dataclass(frozen=True)
+class Gate:
+    """A road's wider reach: pages whose route reading lies from the road's end up to `up_to` take it
+    too where a second reading, `reading`, is under `below`."""
+
+    reading: str
+    below: float
+    up_to: float
+
+    def record(self) -> dict[str, object]:
+        return {"reading": self.reading, "below": self.below, "up_to": self.up_to}
+
+
+@dataclass(frozen=True)
 class Road:
     """Where a routed name (toolkit.runtime.routing) sends a page: to `expert`, another shipped model,
-    when the route's reading of the page (`Route.reading`) is `low` or more and under `high`. A page on
-    no road keeps the first graph's lines."""
+    when the route's reading of the page (`Route.reading`) is `low` or more and under `high`, or, with
+    a `gate`, under its `up_to` where the gate's reading is under its `below`. A page on no road keeps
+    the first graph's lines."""
 
     expert: str
     low: float = 0.0
     high: float = math.inf
+    gate: Gate | None = None
 
-    def takes(self, value: float) -> bool:
-        return self.low <= value < self.high
+    @property
+    def reach(self) -> float:
+        """The end of the route reading's values the road may take: its `high`, or its gate's `up_to`."""
+        return self.high if self.gate is None else max(self.high, self.gate.up_to)
 
-    def describe(self, unit: str = "") -> str:
-        """'under 4 px', '5.5 px or more', '4-5.5 px': how a run's report names the road."""
+    def takes(self, value: float, gated: float | None = None) -> bool:
+        """Whether a page reading `value` (and `gated`, the gate's reading, where the road has a gate)
+        takes the road."""
+        if self.low <= value < self.high:
+            return True
+        gate = self.gate
+        if gate is None or gated is None:
+            return False
+        return self.low <= value < gate.up_to and gated < gate.below
+
+    def describe(self, unit: str = "", gate_unit: str = "") -> str:
+        """'under 4 px', '5.5 px or more', '4-5.5 px', 'under 4x, or under 8x with pencil_contrast
+        under 30 levels': how a run's report names the road."""
         if self.low <= 0:
-            return f"under {self.high:g}{unit}"
-        return f"{self.low:g}{unit} or more" if math.isinf(self.high) else f"{self.low:g}-{self.high:g}{unit}"
+            span = f"under {self.high:g}{unit}"
+        elif math.isinf(self.high):
+            span = f"{self.low:g}{unit} or more"
+        else:
+            span = f"{self.low:g}-{self.high:g}{unit}"
+        if self.gate is None:
+            return span
+        gate = self.gate
+        return f"{span}, or under {gate.up_to:g}{unit} with {gate.reading} under {gate.below:g}{gate_unit}"
 
     def record(self) -> dict[str, object]:
         """As JSON holds it (an open end is null)."""
-        return {"expert": self.expert, "low": self.low, "high": None if math.isinf(self.high) else self.high}
+        high = None if math.isinf(self.high) else self.high
+        record = {"expert": self.expert, "low": self.low, "high": high}
+        return record | ({"gate": self.gate.record()} if self.gate is not None else {})
 
 
 @dataclass(frozen=True)
@@ -71,10 +108,16 @@ class Route:
 # construction pencil, and light wide strokes). How far the pencil under `unet-light`'s lines stands
 # out of the paper's noise tells a faint page; the road's end is the best of the thresholds on 144
 # calibration sketches that sends none of 60+ grey levels (twenty-fifth session,
-# choose_threshold-faint27.txt; its judgements in ship-rules.md there).
+# choose_threshold-faint27.txt; its judgements in ship-rules.md there). Its gate reaches on to 8
+# where the pencil under the lines lies under 30 grey levels below the paper as scanned: a page of
+# thin, blurred or noisy everyday graphite reads a low SNR too, but its pencil is dark (twenty-ninth
+# session: chosen on the judged sets, confirmed on fresh ones; ship-rules.md there).
 ROUTES: dict[str, Route] = {
     "contour": Route("line_width", (Road("contour-thin", high=4.0), Road("contour-coarse", low=5.25))),
-    "unet-light": Route("pencil_snr", (Road("unet-light-faint", high=4.0),)),
+    "unet-light": Route(
+        "pencil_snr",
+        (Road("unet-light-faint", high=4.0, gate=Gate("pencil_contrast", below=30.0, up_to=8.0)),),
+    ),
 }
 
 

@@ -59,15 +59,41 @@ class Conditioned(np.ndarray):
     1 s since it runs band by band in OpenCV)."""
 
     method: str | None = None
+    # the brightest channel of the page as scanned, where kept (`keep_scan`) for a reading of it
+    # (toolkit.runtime.routing.PencilContrast); never passed on to a view, which may be a crop
+    scan: np.ndarray | None = None
 
     def __array_finalize__(self, source: object) -> None:
         self.method = getattr(source, "method", None)
 
 
-def conditioned(image: np.ndarray, method: str) -> np.ndarray:
-    """`condition(image, method)`, marked as done, so the tiler does not do it again."""
+def conditioned(image: np.ndarray, method: str, *, keep_scan: bool = False) -> np.ndarray:
+    """`condition(image, method)`, marked as done, so the tiler does not do it again; with `keep_scan`,
+    carrying the brightest channel of `image` as it was (`scan_of`)."""
     result = condition(image, method).view(Conditioned)
     result.method = method
+    if keep_scan:
+        result.scan = getattr(image, "scan", None) if isinstance(image, Conditioned) else brightest(image)
+    return result
+
+
+def scan_of(image: np.ndarray) -> np.ndarray:
+    """The page as scanned: `image` itself, or the scan a conditioned one kept (`keep_scan`)."""
+    if not isinstance(image, Conditioned):
+        return image
+    if image.scan is None:
+        raise ValueError("a conditioned page without its scan kept: condition it with keep_scan=True")
+    return image.scan
+
+
+def brightest(image: np.ndarray) -> np.ndarray:
+    """(H, W): each pixel's brightest channel (a grey image as it is, not copied)."""
+    if image.ndim == 2:
+        return image
+    result = image[..., 0].copy()
+    # channel by channel: numpy's max over a last axis of 3 is 20x slower
+    for channel in range(1, image.shape[2]):
+        np.maximum(result, image[..., channel], out=result)
     return result
 
 

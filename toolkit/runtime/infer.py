@@ -150,7 +150,9 @@ def scan_plan(
     over by what it takes beyond that."""
     if tiling.memory_mb is None:
         return tiling, PREFETCH
+    kept = getattr(image, "scan", None)  # the brightest channel kept for a route's reading of the scan
     reading = READ_COPIES * max(decoded_bytes(image, size), image.nbytes)
+    reading += 0 if kept is None else kept.nbytes
     ahead = min(PREFETCH, int(READ_AHEAD_SHARE * tiling.memory_mb * 2**20) // reading)
     next_read = 0 if ahead else reading - image.nbytes
     beside = ahead * reading + next_read + math.prod(size) * picture_bytes(output_format)
@@ -334,12 +336,14 @@ def infer_files(
     reads: dict[int, Future] = {}
     writes: list[tuple[int, Future, float]] = []  # (job, its write, bytes of its pictures; inf: not known)
     finished: dict[int, FileResult] = {}
+    keep_scan = isinstance(runner, Router) and runner.reads_scan  # for a road's reading of the scan
 
     def read(path: Path) -> tuple[tuple[int, int], np.ndarray]:
         """(height, width) of the scan, and the scan as the model takes it: scaled, then conditioned
         here in the reader thread rather than on the model's."""
         image = read_image(path, options.max_pixels)
-        return image.shape[:2], conditioned(rescaled(image, options.scale), runner.card.conditioning)
+        scan = rescaled(image, options.scale)
+        return image.shape[:2], conditioned(scan, runner.card.conditioning, keep_scan=keep_scan)
 
     def prefetch(first: int, count: int, decoded: int | None) -> None:
         """Read the `count` jobs from `first` ahead; under a budget only those that decode to at most

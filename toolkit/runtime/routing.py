@@ -4,7 +4,9 @@ it drew, are drawn again by an expert of their kind. Torch-free.
 A route (`toolkit.core.shipped.ROUTES`) takes one of READINGS: `contour`'s reads the width of its
 lines, which tells the scale of a painting's detail (below). `PencilSnr`, how far the pencil under a
 sketch's lines stands out of the paper's noise, tells faint pencil: `unet-light`'s reads it and sends
-faint pages to `unet-light-faint` (docs/shipped-models.md, twenty-third to twenty-fifth sessions).
+faint pages to `unet-light-faint` (docs/shipped-models.md, twenty-third to twenty-fifth sessions);
+its road's gate (`shipped.Gate`) reads a second thing, `PencilContrast`, the pencil's grey levels
+below the paper on the page as scanned, to reach further for pages of faint graphite only.
 
 Why, for scale: one network spread over pages of element scale 1-3 is about 2 points of line F1
 worse at each scale than a network of that scale alone (docs/training.md, the twentieth session's
@@ -24,7 +26,8 @@ tile plan.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 import cv2
@@ -33,6 +36,7 @@ import numpy as np
 from toolkit.core.errors import UsageError
 from toolkit.core.metadata import ModelCard
 from toolkit.core.shipped import Road
+from toolkit.imaging.conditioning import brightest
 from toolkit.runtime.base import Runner, Wrapper
 from toolkit.runtime.tile_plan import bytes_per_pixel
 
@@ -72,24 +76,16 @@ PROBE_SPAN = PROBE_SIDE + 2 * PROBE_CONTEXT
 PROBE_FROM_PIXELS = 4 * PROBE_GRID**2 * PROBE_SPAN**2  # 9.4 MP (3072x3072): the probe is at most a quarter
 
 
-class StripReading:
-    """A reading of a page, measured where the first model drew lines: fed the rows of its binary
+class StripSchedule:
+    """What is measured of a page where the first model drew lines: fed the rows of its binary
     picture top to bottom in blocks of any height (`add`), or windows of it (`add_region`). Measured in
     strips of STRIP rows at fixed places, each with CONTEXT rows around it, so the result is the whole
     page's, whatever the blocks were (a tile plan's rows). A tall page is sampled: at most MAX_STRIPS
-    strips, evenly spaced (every one up to 4096 rows).
+    strips, evenly spaced (every one up to 4096 rows). Subclasses say what a strip adds
+    (`add_region`) and whether nothing was measured yet (`_unmeasured`)."""
 
-    `image`: the page as the model saw it (conditioned), for readings of the pixels under the lines;
-    held, not copied. Subclasses say what they read (`_read`, `finish`), its `name` (the key of the
-    picture's record) and `unit`, and what it is in words (`says`)."""
-
-    name: ClassVar[str]
-    unit: ClassVar[str]
-    says: ClassVar[str]
-
-    def __init__(self, image: np.ndarray) -> None:
-        self.image = image
-        self.every = max(1, math.ceil(math.ceil(len(image) / STRIP) / MAX_STRIPS))  # every n-th strip
+    def __init__(self, height: int) -> None:
+        self.every = max(1, math.ceil(math.ceil(height / STRIP) / MAX_STRIPS))  # every n-th strip
         self.strip = 0  # the index of the next strip
         self.window = np.zeros((0, 0), np.bool_)  # rows not yet measured, after the context above them
         self.top = 0  # the page's row of the window's first row
@@ -106,12 +102,11 @@ class StripReading:
             self.window, self.top = self.window[cut:], self.top + cut
             self.context = CONTEXT
 
-    def finish(self) -> float | None:
-        """The reading of everything measured; None where no line was drawn there."""
-        if len(self.window) > self.context and (self.strip % self.every == 0 or self._value() is None):
+    def _measure_rest(self) -> None:
+        """Measure the rows left, where they fall on a measured strip or nothing was measured yet."""
+        if len(self.window) > self.context and (self.strip % self.every == 0 or self._unmeasured()):
             self._measure(self.context, len(self.window))
         self.window = self.window[len(self.window) :]
-        return self._value()
 
     def _measure(self, first: int, stop: int) -> None:
         """Add the window's rows first:stop (the rows around them, up to CONTEXT, are their context)."""
@@ -123,10 +118,70 @@ class StripReading:
     ) -> None:
         """Add what lies in `region` of `ink`, a (h, w) bool picture of the page's pixels from row and
         column `origin` (the rest of it is their context)."""
-        top, left = origin
-        self._read(ink, self.image[top : top + len(ink), left : left + ink.shape[1]], region)
+        raise NotImplementedError
 
-    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+    def _unmeasured(self) -> bool:
+        raise NotImplementedError
+
+
+class Lines:
+    """A strip of the lines the first model drew, and what readings take from it, each made once
+    however many readings take it."""
+
+    def __init__(self, ink: np.ndarray) -> None:
+        self.ink = ink
+
+    @cached_property
+    def centre(self) -> tuple[np.ndarray, np.ndarray]:
+        """`centre_lines` of the strip."""
+        return centre_lines(self.ink)
+
+    @cached_property
+    def paper(self) -> np.ndarray:
+        """The paper around the lines: pixels further than PAPER_MARGIN from any drawn one."""
+        margin = 2 * PAPER_MARGIN + 1
+        return cv2.dilate(self.ink.view(np.uint8), np.ones((margin, margin), np.uint8)) == 0
+
+
+class StripReading(StripSchedule):
+    """A reading of a page (one number), measured on strips of the lines the first model drew.
+
+    `image`: the page as the model saw it (conditioned), or as scanned for a reading that `reads_scan`,
+    for readings of the pixels under the lines; held, not copied. Subclasses say what they read
+    (`_read`, `_value`), its `name` (the key of the picture's record) and `unit`, and what it is in
+    words (`says`)."""
+
+    name: ClassVar[str]
+    unit: ClassVar[str]
+    says: ClassVar[str]
+    reads_scan: ClassVar[bool] = False  # fed the page as scanned, not as the model saw it
+
+    def __init__(self, image: np.ndarray) -> None:
+        super().__init__(len(image))
+        self.image = image
+
+    def finish(self) -> float | None:
+        """The reading of everything measured; None where no line was drawn there."""
+        self._measure_rest()
+        return self._value()
+
+    def add_region(
+        self, ink: np.ndarray, region: tuple[slice, ...] | slice, *, origin: tuple[int, int] = (0, 0)
+    ) -> None:
+        self.read_lines(Lines(ink), region, origin=origin)
+
+    def read_lines(
+        self, lines: Lines, region: tuple[slice, ...] | slice, *, origin: tuple[int, int] = (0, 0)
+    ) -> None:
+        """`add_region` of lines some other reading may take too."""
+        top, left = origin
+        height, width = lines.ink.shape
+        self._read(lines, self.image[top : top + height, left : left + width], region)
+
+    def _unmeasured(self) -> bool:
+        return self._value() is None
+
+    def _read(self, lines: Lines, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
         raise NotImplementedError
 
     def _value(self) -> float | None:
@@ -152,8 +207,8 @@ class LineWidth(StripReading):
         self.depth_sum = 0.0  # distance to the paper, summed over the centre-line pixels
         self.centre_pixels = 0
 
-    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
-        depth, centre = centre_lines(ink)
+    def _read(self, lines: Lines, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        depth, centre = lines.centre
         centre = centre[region]
         self.depth_sum += float(depth[region][centre].sum(dtype=np.float64))
         self.centre_pixels += int(np.count_nonzero(centre))
@@ -168,20 +223,11 @@ PAPER_MARGIN = 3
 DARKNESS_LEVELS = 256
 
 
-class PencilSnr(StripReading):
-    """How far the pencil stands out of the paper's noise, on the page as the model sees it
-    (conditioned): darkness is 1 - the brightest channel (graphite is neutral; coloured construction
-    pencil is paper to it); the pencil's is the median darkness on the centre lines of what the model
-    drew, the paper's the median more than PAPER_MARGIN px from them; the reading is their difference
-    over the paper's spread (its 90th less its 10th percentile, at least one level of 256).
-
-    Why: the conditioning stretches faint graphite dark, and the paper's noise with it, so neither
-    darkness alone tells a faint page; their ratio does. On 144 calibration sketches it told pages
-    under 25 grey levels of pencil contrast from pages of 60 or more with AUC 0.997, and under 40
-    with 0.962 (docs/measurements/2026-12-05/twenty-third-session/faint_reading.txt). Medians from
-    histograms of 256 levels, so a strip at a time adds to them."""
-
-    name, unit, says = "pencil_snr", "x", "how far the pencil under its lines stands out of the paper's noise"
+class PencilDarkness(StripReading):
+    """Histograms of darkness, 1 - the brightest channel (graphite is neutral; coloured construction
+    pencil is paper to it), on the centre lines of what the model drew (the pencil) and more than
+    PAPER_MARGIN px from them (the paper), in 256 levels, so a strip at a time adds to them. Subclasses
+    say what they make of the two (`_value`)."""
 
     def __init__(self, image: np.ndarray) -> None:
         super().__init__(image)
@@ -190,19 +236,28 @@ class PencilSnr(StripReading):
         top = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 1.0
         self.to_level = (DARKNESS_LEVELS - 1) / float(top)
 
-    def _read(self, ink: np.ndarray, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
-        pixels = pixels[region]  # the context rows only shape the lines and the paper around them
-        brightest = pixels
-        if pixels.ndim == 3:  # channel by channel: numpy's max over a last axis of 3 is 20x slower
-            brightest = pixels[..., 0].copy()
-            for channel in range(1, pixels.shape[2]):
-                np.maximum(brightest, pixels[..., channel], out=brightest)
-        darkness = (DARKNESS_LEVELS - 1 - np.rint(brightest * self.to_level)).astype(np.intp)
-        _, centre = centre_lines(ink)
-        margin = 2 * PAPER_MARGIN + 1
-        paper = cv2.dilate(ink.view(np.uint8), np.ones((margin, margin), np.uint8)) == 0
+    def _read(self, lines: Lines, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
+        pixels = brightest(pixels[region])  # the context rows only shape the lines and the paper around them
+        if pixels.dtype == np.uint8:  # as levels already: no float copy (a third of the reading's time)
+            darkness = DARKNESS_LEVELS - 1 - pixels
+        else:
+            darkness = (DARKNESS_LEVELS - 1 - np.rint(pixels * self.to_level)).astype(np.intp)
+        _, centre = lines.centre
         self.pencil += np.bincount(darkness[centre[region]], minlength=DARKNESS_LEVELS)
-        self.paper += np.bincount(darkness[paper[region]], minlength=DARKNESS_LEVELS)
+        self.paper += np.bincount(darkness[lines.paper[region]], minlength=DARKNESS_LEVELS)
+
+
+class PencilSnr(PencilDarkness):
+    """How far the pencil stands out of the paper's noise, on the page as the model sees it
+    (conditioned): the pencil's median darkness less the paper's, over the paper's spread (its 90th
+    less its 10th percentile, at least one level of 256).
+
+    Why: the conditioning stretches faint graphite dark, and the paper's noise with it, so neither
+    darkness alone tells a faint page; their ratio does. On 144 calibration sketches it told pages
+    under 25 grey levels of pencil contrast from pages of 60 or more with AUC 0.997, and under 40
+    with 0.962 (docs/measurements/2026-12-05/twenty-third-session/faint_reading.txt)."""
+
+    name, unit, says = "pencil_snr", "x", "how far the pencil under its lines stands out of the paper's noise"
 
     def _value(self) -> float | None:
         if not self.pencil.any() or not self.paper.any():
@@ -211,18 +266,39 @@ class PencilSnr(StripReading):
         return (pencil[0] - paper[1]) / max(paper[2] - paper[0], 1.0)
 
 
+class PencilContrast(PencilDarkness):
+    """How many grey levels (of 256) the pencil on the centre lines lies below the paper around them,
+    medians, on the page as scanned (`reads_scan`: before conditioning, which stretches it).
+
+    Why: a thin, blurred or noisy page of everyday graphite reads a low `pencil_snr` too, and the faint
+    expert draws such pages worse; their pencil is dark in grey levels, a faint page's is not. Moving
+    the faint road's end from 4 to 8 raised every faint set and cost thin strokes 2.75 points of line
+    F1; gated by this reading under 30 levels, it kept the faint sets' gain and cost at most 0.32
+    (docs/measurements/2026-12-06/twenty-ninth-session/ship-rules.md)."""
+
+    name, unit, says = "pencil_contrast", " levels", "how many grey levels its pencil lies below the paper"
+    reads_scan = True
+
+    def _value(self) -> float | None:
+        if not self.pencil.any() or not self.paper.any():
+            return None
+        return percentiles(self.pencil, 50)[0] - percentiles(self.paper, 50)[0]
+
+
 def percentiles(counts: np.ndarray, *qs: float) -> list[float]:
     """The levels below which `qs` percent of a histogram's counts lie (the lowest such level)."""
     cumulative = np.cumsum(counts)
     return [float(np.searchsorted(cumulative, q / 100 * cumulative[-1])) for q in qs]
 
 
-READINGS: dict[str, type[StripReading]] = {reading.name: reading for reading in (LineWidth, PencilSnr)}
+READINGS: dict[str, type[StripReading]] = {
+    reading.name: reading for reading in (LineWidth, PencilSnr, PencilContrast)
+}
 
 
-def reading_bytes(width: int) -> int:
-    """What a reading holds while it measures a page `width` px wide (READING_BYTES)."""
-    return READING_BYTES * (STRIP + 2 * CONTEXT) * width
+def reading_bytes(width: int, *, readings: int = 1) -> int:
+    """What `readings` readings hold while they measure a page `width` px wide (READING_BYTES each)."""
+    return readings * READING_BYTES * (STRIP + 2 * CONTEXT) * width
 
 
 def line_width(ink: np.ndarray) -> float | None:
@@ -253,9 +329,38 @@ class RouteTaken:
     model: str  # the model whose lines the page got
     reading: str  # what was read off the first model's lines (READINGS)
     value: float | None  # ... and its value (None: the first model drew no lines)
+    gated: dict[str, float | None] = field(default_factory=dict)  # the roads' gates' readings
 
     def record(self) -> dict[str, object]:
-        return {"drawn_by": self.model, self.reading: None if self.value is None else round(self.value, 3)}
+        values = {self.reading: self.value, **self.gated}
+        return {"drawn_by": self.model} | {
+            name: None if value is None else round(value, 3) for name, value in values.items()
+        }
+
+
+class PageReadings(StripSchedule):
+    """A route's reading and its roads' gates' readings of one page, fed the same lines, whose centre
+    lines and paper each strip makes once for all of them: `image` is the page as the model saw it,
+    `scan` as scanned (for readings that `reads_scan`)."""
+
+    def __init__(self, readings: list[type[StripReading]], image: np.ndarray, scan: np.ndarray) -> None:
+        super().__init__(len(image))
+        self.meters = {reading.name: reading(scan if reading.reads_scan else image) for reading in readings}
+
+    def add_region(
+        self, ink: np.ndarray, region: tuple[slice, ...] | slice, *, origin: tuple[int, int] = (0, 0)
+    ) -> None:
+        lines = Lines(ink)
+        for meter in self.meters.values():
+            meter.read_lines(lines, region, origin=origin)
+
+    def _unmeasured(self) -> bool:
+        return any(meter._value() is None for meter in self.meters.values())
+
+    def finish(self) -> dict[str, float | None]:
+        """Each reading of everything measured, by name; None where no line was drawn there."""
+        self._measure_rest()
+        return {name: meter._value() for name, meter in self.meters.items()}
 
 
 class Router(Wrapper):
@@ -274,7 +379,20 @@ class Router(Wrapper):
             raise UsageError(f"a route reads one of {', '.join(READINGS)}, not '{reading}'")
         self.experts = experts
         self.reading = READINGS[reading]
+        gates = sorted({road.gate.reading for road in experts if road.gate is not None})
+        if unknown := [gate for gate in gates if gate not in READINGS]:
+            raise UsageError(f"a road's gate reads one of {', '.join(READINGS)}, not '{unknown[0]}'")
+        self.gates = [READINGS[gate] for gate in gates]
         self.last: RouteTaken | None = None  # the page routed last (the model runs on one thread)
+
+    @property
+    def reads_scan(self) -> bool:
+        """Some reading of the route needs the page as scanned, beside the page as the model saw it."""
+        return any(reading.reads_scan for reading in (self.reading, *self.gates))
+
+    def meter(self, image: np.ndarray, scan: np.ndarray) -> PageReadings:
+        """The readings a page is routed by: `image` as the model saw it, `scan` as scanned."""
+        return PageReadings([self.reading, *self.gates], image, scan)
 
     @property
     def base(self) -> Runner:
@@ -299,7 +417,7 @@ class Router(Wrapper):
             for road, expert in self.experts.items():
                 other = expert.__enter__().card
                 entered.append(expert)
-                differ = [field for field in TWIN_FIELDS if getattr(card, field) != getattr(other, field)]
+                differ = [name for name in TWIN_FIELDS if getattr(card, name) != getattr(other, name)]
                 if differ:
                     raise UsageError(
                         f"{card.model}: its expert {road.expert} differs in {', '.join(differ)}; a route "
@@ -319,11 +437,25 @@ class Router(Wrapper):
     def infer_batch(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         return self.base.infer_batch(batch)
 
-    def route(self, value: float | None) -> Runner | None:
-        """The expert to draw a page whose `reading` is `value` (None: `base`'s lines stand); the road
-        is remembered in `last`."""
-        road = next((road for road in self.experts if value is not None and road.takes(value)), None)
-        self.last = RouteTaken(self.card.model if road is None else road.expert, self.reading.name, value)
+    def describe(self, road: Road) -> str:
+        """How a run's report names `road`, in its readings' units."""
+        gate_unit = "" if road.gate is None else READINGS[road.gate.reading].unit
+        return road.describe(self.reading.unit, gate_unit)
+
+    def route(self, values: dict[str, float | None]) -> Runner | None:
+        """The expert to draw a page whose readings are `values` (`PageReadings.finish`; the route's
+        reading None: `base`'s lines stand); the road is remembered in `last`."""
+        value = values[self.reading.name]
+        taken = [
+            road
+            for road in self.experts
+            if value is not None and road.takes(value, values.get(road.gate.reading) if road.gate else None)
+        ]
+        road = taken[0] if taken else None
+        gated = {name: found for name, found in values.items() if name != self.reading.name}
+        self.last = RouteTaken(
+            self.card.model if road is None else road.expert, self.reading.name, value, gated
+        )
         return None if road is None else self.experts[road]
 
 

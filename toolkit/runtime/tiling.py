@@ -22,7 +22,7 @@ import numpy as np
 
 from toolkit.core.errors import InputError, UsageError
 from toolkit.core.metadata import LINES_OUTPUT
-from toolkit.imaging.conditioning import condition, conditioned
+from toolkit.imaging.conditioning import condition, conditioned, scan_of
 from toolkit.runtime.base import Runner
 from toolkit.runtime.pipeline import predict
 from toolkit.runtime.routing import PROBE_CONTEXT, PROBE_SPAN, Router, probe_windows, reading_bytes
@@ -199,10 +199,13 @@ def routed_rows(router: Router, image: np.ndarray, tiling: Tiling) -> Iterator[t
     threshold) as they come; where the page is sent on, the expert's rows follow them."""
     # planned for the router, which pays for its models' arena (`Router.held_bytes_per_pixel`); the
     # page is conditioned once, on the whole image, for its windows and its tiles alike
+    scan = scan_of(image) if router.reads_scan else image
+    kept = getattr(image, "scan", None)
     image = conditioned(image, router.card.conditioning)
-    reading = reading_bytes(image.shape[1])
+    reading = reading_bytes(image.shape[1], readings=len(router.gates) + 1)
+    reading += kept.nbytes if kept is not None else 0  # the scan's brightest channel, kept for a reading
     tiling = fitted(dataclasses.replace(tiling, beside_bytes=tiling.beside_bytes + reading), router, image)
-    meter = router.reading(image)
+    meter = router.meter(image, scan)
     threshold = router.card.threshold
     windows = probe_windows(*image.shape[:2])
     if windows:
