@@ -273,8 +273,8 @@ class PencilContrast(PencilDarkness):
     Why: a thin, blurred or noisy page of everyday graphite reads a low `pencil_snr` too, and the faint
     expert draws such pages worse; their pencil is dark in grey levels, a faint page's is not. Moving
     the faint road's end from 4 to 8 raised every faint set and cost thin strokes 2.75 points of line
-    F1; gated by this reading under 30 levels, it kept the faint sets' gain and cost at most 0.32
-    (docs/measurements/2026-12-06/twenty-ninth-session/ship-rules.md)."""
+    F1; gated by this reading under 30 levels it kept the faint sets' gain and cost at most 0.37 on
+    fresh sweeps (docs/measurements/2026-12-06/twenty-ninth-session/ship-rules.md)."""
 
     name, unit, says = "pencil_contrast", " levels", "how many grey levels its pencil lies below the paper"
     reads_scan = True
