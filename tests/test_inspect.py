@@ -287,18 +287,20 @@ def test_every_picture_infer_writes_says_what_made_it(tmp_path: Path, image_fold
         # its route (tests/test_routing.py): this page's pencil stands out of the paper, so it stays
         "drawn_by": "unet-light",
         "pencil_snr": record["pencil_snr"],
+        "pencil_contrast": record["pencil_contrast"],  # the road's gate's reading (routing.PencilContrast)
         "route": [
             {
                 "reading": "pencil_snr",
                 "expert": "unet-light-faint",
                 "low": 0.0,
                 "high": ROUTES["unet-light"].roads[0].high,
+                "gate": ROUTES["unet-light"].roads[0].gate.record(),
                 "precision": "fp32",
                 "weights_sha256": read_card(SHIPPED_DIR / "unet-light-faint.onnx").weights_sha256,
             }
         ],
     }
-    assert record["pencil_snr"] >= ROUTES["unet-light"].roads[0].high
+    assert not ROUTES["unet-light"].roads[0].takes(record["pencil_snr"], record["pencil_contrast"])
     inspected = cli.invoke(app, ["inspect", str(picture), str(image_folder / "a-sketch.png")])
     assert inspected.exit_code == ExitCode.OK, inspected.output
     rows = rows_of(inspected.output)
