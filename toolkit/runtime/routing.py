@@ -363,6 +363,11 @@ class PageReadings(StripSchedule):
         return {name: meter._value() for name, meter in self.meters.items()}
 
 
+def gated_by(road: Road, values: dict[str, float | None]) -> float | None:
+    """The reading `road`'s gate asks of a page, among `values` (None: no gate)."""
+    return None if road.gate is None else values.get(road.gate.reading)
+
+
 class Router(Wrapper):
     """`base` on every page; each of `experts` again on the pages its road takes (by `reading`, one of
     READINGS, of the lines `base` drew, measured on the whole page; the roads do not overlap).
@@ -446,12 +451,14 @@ class Router(Wrapper):
         """The expert to draw a page whose readings are `values` (`PageReadings.finish`; the route's
         reading None: `base`'s lines stand); the road is remembered in `last`."""
         value = values[self.reading.name]
-        taken = [
-            road
-            for road in self.experts
-            if value is not None and road.takes(value, values.get(road.gate.reading) if road.gate else None)
-        ]
-        road = taken[0] if taken else None
+        road = next(
+            (
+                road
+                for road in self.experts
+                if value is not None and road.takes(value, gated_by(road, values))
+            ),
+            None,
+        )
         gated = {name: found for name, found in values.items() if name != self.reading.name}
         self.last = RouteTaken(
             self.card.model if road is None else road.expert, self.reading.name, value, gated
