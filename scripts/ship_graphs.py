@@ -4,6 +4,8 @@
     python scripts/ship_graphs.py contour --target-f1 0.99 --cpu-target-f1 0.985
     python scripts/ship_graphs.py contour-thin --size 256 --target-f1 0.99 --cpu-target-f1 0.985
     python scripts/ship_graphs.py unet-light-faint --pin pencil_contrast=10:45 --target-f1 0.9995
+    python scripts/ship_graphs.py contour --target-f1 0.99 \
+        --cpu-exclude-from toolkit/weights/contour-int8-cpu.onnx
 
 Writes toolkit/weights/NAME.onnx (FP32, `toolkit export`), NAME-fp16.onnx (`toolkit convert`),
 NAME-int8.onnx (`toolkit calibrate`, TensorRT's form) and NAME-int8-cpu.onnx (`--target cpu`),
@@ -19,6 +21,12 @@ the graph's card (`agreement`), where
 precision's gate and it loses at most 0.005 line F1 (toolkit.runtime.backends.verified). Last, what
 ONNX Runtime's CPU provider holds per input pixel running each graph (`runtime_memory`), which the
 tile plan reads (`--memory-only` re-measures just that).
+
+`--cpu-exclude-from GRAPH` makes the CPU form without a search: the nodes GRAPH's card kept out of
+INT8 stay out, the rest are calibrated. New weights of the same network can so keep a layout measured
+fast (a searched one may keep out other nodes, and every float node between INT8 ones costs time);
+its agreement is measured and recorded all the same, and `--precision auto` runs it only if it meets
+its gate.
 """
 
 from __future__ import annotations
@@ -163,6 +171,14 @@ def record_memory(graph: Path) -> dict:
     return record
 
 
+def excluded_nodes(graph: Path) -> list[str]:
+    """The nodes an INT8 graph's card says were kept out of INT8."""
+    card = read_card(graph)
+    if card.precision != "int8":
+        raise SystemExit(f"{graph}: is {card.precision}, not an INT8 graph")
+    return json.loads(card.extra.get("int8_excluded_nodes", "[]"))
+
+
 def cpu_name() -> str:
     """The CPU's model name and the flags that decide INT8 speed on x86."""
     return cpu_model() + "".join(f", {flag}" for flag in cpu_flags(("avx2", "avx512f", *INT8_DOT_PRODUCTS)))
@@ -178,6 +194,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=SIZE, help="side of the calibration and held-out pages")
     parser.add_argument(
         "--pin", action="append", default=[], help="FACTOR=LOW:HIGH on every page, as `toolkit synth --pin`"
+    )
+    parser.add_argument(
+        "--cpu-exclude-from", type=Path, help="CPU form: keep out of INT8 what this graph's card kept out"
     )
     parser.add_argument("--speed-only", action="store_true", help="only re-measure the CPU speed-ups")
     parser.add_argument("--memory-only", action="store_true", help="only re-measure the runtime memory")
@@ -203,12 +222,22 @@ def main() -> None:
                 print(f"{args.model} {form}: {record}")
             return
         carried = {form: carried_speedups(args.model, form) for form in ("fp16", "int8-cpu")}
+        # read before the graph named may be the one overwritten below
+        cpu_exclude = excluded_nodes(args.cpu_exclude_from) if args.cpu_exclude_from else None
         export_model(args.model, fp32, overwrite=True)
         images = load_calibration_set(calib / "input")
         convert_to_fp16(fp32, images.batches(read_card(fp32)), paths["fp16"], overwrite=True)
         calibrate(fp32, images, output=paths["int8"], target_f1=args.target_f1, overwrite=True)
-        cpu_target = args.cpu_target_f1 or args.target_f1
-        calibrate(fp32, images, output=paths["int8-cpu"], target="cpu", target_f1=cpu_target, overwrite=True)
+        cpu_target = None if cpu_exclude is not None else args.cpu_target_f1 or args.target_f1
+        calibrate(
+            fp32,
+            images,
+            output=paths["int8-cpu"],
+            target="cpu",
+            target_f1=cpu_target,
+            exclude=cpu_exclude or (),
+            overwrite=True,
+        )
         fp32_f1 = line_f1(fp32, heldout)
         print(f"{args.model} fp32: line F1 {fp32_f1:.4f} against the targets of {heldout.name}")
         for form, graph in paths.items():
