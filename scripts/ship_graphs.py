@@ -201,6 +201,8 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="only re-measure the CPU speed-ups")
     parser.add_argument("--memory-only", action="store_true", help="only re-measure the runtime memory")
     args = parser.parse_args()
+    if args.cpu_exclude_from and args.cpu_target_f1:
+        parser.error("--cpu-exclude-from makes the CPU form without a search: --cpu-target-f1 has no use")
     spec = get_spec(args.model)
     domain = DOMAIN_OF_FAMILY[spec.family]
     pins = tuple(Focus.parse(domain, text, option="--pin") for text in args.pin)
