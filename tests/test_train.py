@@ -159,6 +159,20 @@ def test_cosine_schedule_and_time_limit(tmp_path: Path) -> None:
     assert both.exit_code != 0 and "--cosine and --lr-decay are two learning-rate schedules" in both.output
 
 
+def test_warmup_rises_to_the_rate_then_the_cosine_begins(tmp_path: Path) -> None:
+    run = train(
+        tmp_path, "run", "--epochs", "4", "--warmup", "2", "--cosine", "--lr", "0.001", "--patience", "0"
+    )
+    rates = [entry["lr"] for entry in json.loads((run / "metrics.json").read_text())]  # after each epoch
+    # epoch 1 ran at 1/3 of --lr, epoch 2 at 2/3, epoch 3 at --lr; the cosine over the last two epochs
+    assert rates == pytest.approx([2e-3 / 3, 1e-3, 0.51e-3, 0.02e-3], rel=1e-6)
+    assert json.loads((run / "config.json").read_text())["warmup"] == 2
+    too_long = CliRunner().invoke(
+        app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--epochs", "3", "--warmup", "3", *TINY]
+    )
+    assert too_long.exit_code != 0 and "--warmup must be 0 or more and fewer than --epochs" in too_long.output
+
+
 def test_the_gap_loss_trains_and_records_its_weight(tmp_path: Path) -> None:
     run = train(tmp_path, "run", "--epochs", "1", "--loss", "pmi-gmi+gaps", "--gap-weight", "0.3")
     assert json.loads((run / "config.json").read_text())["gap_weight"] == 0.3

@@ -58,6 +58,13 @@ def train_command(
     cosine: Annotated[
         bool, typer.Option(help="Anneal the learning rate to 2 % over --epochs (cosine), after each epoch.")
     ] = False,
+    warmup: Annotated[
+        int,
+        typer.Option(
+            help="Epochs whose learning rate rises linearly to --lr before --cosine or --lr-decay begins "
+            "(for runs from --init-weights)."
+        ),
+    ] = 0,
     time_limit: Annotated[
         Optional[float], typer.Option(help="Stop after the epoch that passes this many minutes of training.")
     ] = None,
@@ -192,6 +199,7 @@ def train_command(
         lr=lr,
         lr_decay=lr_decay,
         cosine=cosine,
+        warmup=warmup,
         time_limit=time_limit,
         threads=threads,
         conditioning=conditioning,
