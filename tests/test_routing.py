@@ -24,6 +24,7 @@ from toolkit.core.errors import InputError, UsageError
 from toolkit.core.shipped import ROUTES, SHIPPED_DIR, Gate, Road
 from toolkit.data.factors import Focus
 from toolkit.data.synthetic import write_pairs
+from toolkit.imaging.conditioning import brightest
 from toolkit.imaging.imageio import read_image
 from toolkit.runtime.backends import make_runner
 from toolkit.runtime.bench import bench_generated
@@ -38,6 +39,7 @@ from toolkit.runtime.routing import (
     PencilSnr,
     Router,
     StripReading,
+    level_counts,
     line_width,
     probe_windows,
     read_page,
@@ -131,6 +133,31 @@ def test_pencil_contrast_reads_the_pencils_grey_levels_under_the_paper() -> None
     red = np.stack([np.where(ink, 230, image), image, image], axis=2)
     assert read_page(PencilContrast, red, ink) == pytest.approx(0.0, abs=1.5)
     assert read_page(PencilContrast, image, np.zeros_like(ink)) is None
+
+
+def test_pencil_readings_of_8_bit_pixels_count_as_those_of_any_other_dtype() -> None:
+    """8-bit pages are counted by OpenCV's masked histograms (`level_counts`), others by numpy: the same
+    histograms, so the same readings, for RGB pages (their brightest channel) and for windows whose
+    rows are strided views of the page."""
+    image, ink = pencil_page(25, 6, seed=3)
+    rgb = np.stack([image, np.clip(image.astype(int) + 9, 0, 255).astype(np.uint8), image // 2], axis=2)
+    for page in (image, rgb):
+        for reading in (PencilSnr, PencilContrast):
+            as_float = read_page(reading, page.astype(np.float32) / 255, ink)
+            assert read_page(reading, page, ink) == as_float is not None
+            as_uint16 = read_page(reading, page.astype(np.uint16) * 257, ink)
+            assert as_uint16 == as_float
+    window = np.s_[20:180, 30:200]
+    meter = PencilSnr(rgb)
+    meter.add_region(ink[window], np.s_[:, :], origin=(20, 30))
+    assert meter.finish() == read_page(PencilSnr, rgb[window].astype(np.float32) / 255, ink[window])
+    for page in (rgb, rgb.astype(np.uint16) * 257, rgb.astype(np.float32) / 255, rgb[..., :2], image):
+        window = page[10:, 7:]  # strided rows
+        np.testing.assert_array_equal(brightest(window), window.max(axis=-1) if page.ndim == 3 else window)
+    rng = np.random.default_rng(0)
+    pixels, mask = rng.integers(0, 256, (70, 90), dtype=np.uint8), rng.random((70, 90)) < 0.4
+    pixels, mask = pixels[:, 5:], mask[:, 5:]  # strided rows, as a window's
+    np.testing.assert_array_equal(level_counts(pixels, mask), np.bincount(pixels[mask], minlength=256))
 
 
 def test_a_gated_road_reaches_further_where_its_gate_reads_under_its_limit() -> None:

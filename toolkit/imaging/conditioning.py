@@ -90,10 +90,13 @@ def brightest(image: np.ndarray) -> np.ndarray:
     """(H, W): each pixel's brightest channel (a grey image as it is, not copied)."""
     if image.ndim == 2:
         return image
-    result = image[..., 0].copy()
-    # channel by channel: numpy's max over a last axis of 3 is 20x slower
-    for channel in range(1, image.shape[2]):
-        np.maximum(result, image[..., channel], out=result)
+    # OpenCV splits the channels in one pass and takes their maximum with SIMD: a reading's strip of a
+    # 1024 px RGB page 0.13 against 0.8 ms channel by channel in numpy (whose max over a last axis
+    # of 3 is 20x slower still); a whole page alike (2026-12-06, Intel Xeon, family 6 model 207)
+    planes = cv2.split(image)
+    result = cv2.max(planes[0], planes[1]) if len(planes) > 1 else planes[0]
+    for plane in planes[2:]:
+        cv2.max(result, plane, dst=result)
     return result
 
 

@@ -238,11 +238,12 @@ class PencilDarkness(StripReading):
 
     def _read(self, lines: Lines, pixels: np.ndarray, region: tuple[slice, ...] | slice) -> None:
         pixels = brightest(pixels[region])  # the context rows only shape the lines and the paper around them
-        if pixels.dtype == np.uint8:  # as levels already: no float copy (a third of the reading's time)
-            darkness = DARKNESS_LEVELS - 1 - pixels
-        else:
-            darkness = (DARKNESS_LEVELS - 1 - np.rint(pixels * self.to_level)).astype(np.intp)
         _, centre = lines.centre
+        if pixels.dtype == np.uint8:  # as levels already: histograms of brightness, darkness reversed
+            self.pencil += level_counts(pixels, centre[region])[::-1]
+            self.paper += level_counts(pixels, lines.paper[region])[::-1]
+            return
+        darkness = (DARKNESS_LEVELS - 1 - np.rint(pixels * self.to_level)).astype(np.intp)
         self.pencil += np.bincount(darkness[centre[region]], minlength=DARKNESS_LEVELS)
         self.paper += np.bincount(darkness[lines.paper[region]], minlength=DARKNESS_LEVELS)
 
@@ -283,6 +284,18 @@ class PencilContrast(PencilDarkness):
         if not self.pencil.any() or not self.paper.any():
             return None
         return percentiles(self.pencil, 50)[0] - percentiles(self.paper, 50)[0]
+
+
+def level_counts(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(256,) int64: how many of the (h, w) uint8 `pixels` under the bool `mask` lie at each level.
+
+    OpenCV's masked histogram reads the pixels once, where numpy gathers the masked ones into a copy
+    first: a 1024 px page's strip 1.0 against 1.7 ms (2026-12-06). Its float32 counts are exact below
+    2**24 at a level, which a strip (STRIP + 2 * CONTEXT rows) stays under up to 60000 px wide."""
+    if pixels.size >= 2**24:
+        return np.bincount(pixels[mask], minlength=DARKNESS_LEVELS)
+    counts = cv2.calcHist([pixels], [0], mask.view(np.uint8), [DARKNESS_LEVELS], [0, DARKNESS_LEVELS])
+    return counts[:, 0].astype(np.int64)
 
 
 def percentiles(counts: np.ndarray, *qs: float) -> list[float]:
