@@ -103,6 +103,10 @@ class OnnxRuntimeRunner(Runner):
         # top of the arena the first run filled: unet-light then held 865 bytes per pixel, not 529, and
         # a memory budget's tiles ran 1.6x over it. The arena alone reuses its blocks at no measured cost.
         options.enable_mem_pattern = False
+        # ONNX Runtime's workers spin on the cores after a run, waiting for the next; here the next
+        # thing is host work (a route's readings, writing, the reader's next scan) or another session
+        # (a road's expert), which the spinning slows. They still spin within a run, between its nodes.
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         if self.shares_arena:
             register_shared_arena()
             options.add_session_config_entry("session.use_env_allocators", "1")

@@ -25,7 +25,7 @@ last=$(python -c "import json; print(json.load(open('$RUN/metrics.json'))[-1]['e
 python $OLD/checkpoint_weights.py $RUN/checkpoints/epoch-$(printf %03d "$last").pt $J/candidate-contour-v12.safetensors
 toolkit export contour --weights $J/candidate-contour-v12.safetensors -o /tmp/candidate.onnx --overwrite
 alone /tmp/candidate.onnx "candidate.onnx (runs/contour-v12 epoch $last)" > $J/candidate-alone.txt
-python $HERE/rules.py 0 1 || exit 0
+python $HERE/rules.py 0 1 | tee $J/rules.txt; [ "${PIPESTATUS[0]}" = 0 ] || exit 0
 
 cp toolkit/weights/contour.onnx /tmp/shipped-contour.onnx
 cp /tmp/candidate.onnx toolkit/weights/contour.onnx
