@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,6 +72,23 @@ def test_every_backend_keeps_the_contract(exported: dict[str, Path], backend: st
         for message, feed in bad_feeds.items():
             with pytest.raises(InputError, match=message):
                 runner.infer(feed)
+
+
+def test_onnxruntime_leaves_the_cores_when_a_run_ends(exported: dict[str, Path]) -> None:
+    """Left to itself, ONNX Runtime's workers spin on the cores after a run, waiting for the next one
+    (40-50 ms of a core after each 1024 px pass of `unet-light`, 2026-12-06: docs/measurements/
+    2026-12-06/thirty-first-session/spinning.py): the host work that follows a pass (a route's
+    readings, writing, the next scan's decoding) and a road's expert would share the cores with it."""
+    with OnnxRuntimeRunner(exported["unet-light"], threads=2) as runner:
+        batch = np.random.default_rng(0).random((1, runner.card.input_channels, 256, 256), np.float32)
+        runner.infer_batch(batch)
+        burnt = []
+        for _ in range(3):
+            runner.infer_batch(batch)
+            cpu = time.process_time()
+            time.sleep(0.2)
+            burnt.append(time.process_time() - cpu)
+    assert min(burnt) < 0.005, burnt  # CPU seconds the process spent while it slept
 
 
 def test_runner_must_be_activated(exported: dict[str, Path]) -> None:

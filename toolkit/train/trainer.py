@@ -433,9 +433,11 @@ def make_scheduler(
     """The learning rate per epoch: `warmup` epochs rising to `lr`, then the cosine or decay over the rest.
 
     The warm-up is for runs that start from trained weights: Adam's moments start at zero, so its
-    first steps at the full rate move every weight by about `lr` whatever its gradient, and a
-    continuation lost a point of validation line F1 in its first epoch that took half the run to win
-    back (contour-v10, contour-v11). Epoch k of the warm-up (1-based) runs at k / (warmup + 1) of `lr`."""
+    first steps at the full rate move every weight by about `lr` whatever its gradient. Epoch k of
+    the warm-up (1-based) runs at k / (warmup + 1) of `lr`. What it did not do: `contour`
+    continuations lost 0.4-1.0 points of validation line F1 in their first epoch at the peak rate
+    (contour-v10, v11); with `--warmup 2` (contour-v12) the first epoch gained and the second, at two
+    thirds of the rate, lost 0.41: the rate itself, not the optimiser's start (docs/training.md)."""
     schedule: torch.optim.lr_scheduler.LRScheduler | None = None
     if config.cosine:
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
