@@ -7,13 +7,9 @@ a line stopped short; more: a break not drawn through at all) and the model's pr
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
-
 import cv2
 import numpy as np
-from error_sources import near, target_parts
+from error_sources import held_out_set, near, target_parts
 from skimage.morphology import skeletonize
 
 from toolkit import LineModel, read_image
@@ -23,11 +19,7 @@ EDGES = (0, 2.5, 4.5, 8.5, 16.5, np.inf)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--model", default="contour")
-    args = parser.parse_args()
-    record = json.loads((args.folder / "pages.json").read_text())
+    args, record = held_out_set()
     distances: dict[str, list[np.ndarray]] = {"seen": [], "bridged": [], "stub": []}
     probabilities: dict[str, list[np.ndarray]] = {name: [] for name in distances}
     with LineModel(args.model, precision="fp32") as model:

@@ -14,37 +14,26 @@ from __future__ import annotations
 
 import sys
 
-import cv2
 import numpy as np
+from error_sources import grown_along, page_ink
 
 import toolkit.data.synthetic as synthetic
-from toolkit.data.synthetic import (
-    BRIDGE_PX,
-    OUTLINE_INKS,
-    VISIBLE_CONTRAST,
-    aged,
-    ornament,
-    paint_regions,
-    painting_layout,
-    worn_ink,
-)
+from toolkit.data.synthetic import BRIDGE_PX, VISIBLE_CONTRAST
 
 REACH = 2  # times today's BRIDGE_PX
 
 
-def grown_along(start: np.ndarray, within: np.ndarray, steps: int) -> np.ndarray:
-    step = np.ones((3, 3), np.uint8)
-    for _ in range(steps):
-        start = cv2.dilate(start, step) & within
-    return start
 
-
-def bridged_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -> np.ndarray:
-    """`visible_outlines`' contract: (H, W) float ink of the outlines the target holds."""
+def bridged_outlines(
+    outlines: np.ndarray, contrast: np.ndarray, scale: float, reach: float = REACH
+) -> np.ndarray:
+    """`visible_outlines`' contract: (H, W) float ink of the outlines the target holds; breaks up to
+    2 x `reach` x BRIDGE_PX (scaled) between two seen parts are drawn through (`reach` 1: today's
+    bridge without its stubs)."""
     line = (outlines > 0.05).astype(np.uint8)
     core = (outlines > 0.5).astype(np.uint8)
     seen = core & (contrast >= VISIBLE_CONTRAST).astype(np.uint8)
-    steps = round(REACH * BRIDGE_PX * max(scale, 0.5))
+    steps = round(reach * BRIDGE_PX * max(scale, 0.5))
     reached = grown_along(seen, line, steps)
     # unseen ink no seen part reaches is inside a break too long to bridge: what grew toward it from
     # its ends is taken back, through unseen ink only (never past a seen part into a bridge)
@@ -55,15 +44,7 @@ def bridged_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -
 
 def bridge_rule_target(seed: int, factors: dict[str, float], shape: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: a held-out page's target by `bridged_outlines` (the page redrawn step by step)."""
-    height, width = shape
-    scale = min(height, width) / 256
-    regions, details = painting_layout(np.random.default_rng(seed), height, width, scale)
-    image, outlines = paint_regions(seed, regions, details, shape, factors)
-    image = ornament(seed, image, scale, factors["ornament"])
-    ink = worn_ink(seed, outlines, scale, factors)[..., None]
-    colour = OUTLINE_INKS[int(factors["outline_colour"])]
-    painted = aged(seed, image * (1 - ink) + colour * ink, scale, factors)
-    contrast = np.abs(painted - aged(seed, image, scale, factors)).max(axis=2)
+    outlines, contrast, scale = page_ink(seed, factors, shape)
     return bridged_outlines(outlines, contrast, scale) > 0.5
 
 

@@ -62,6 +62,16 @@ MISSED_ORDER = (
 )
 
 
+def held_out_set(parser: argparse.ArgumentParser | None = None) -> tuple[argparse.Namespace, dict]:
+    """The command line's held-out FOLDER and --model (and whatever `parser` adds), and the set's
+    pages.json record."""
+    parser = parser or argparse.ArgumentParser()
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--model", default="contour")
+    args = parser.parse_args()
+    return args, json.loads((args.folder / "pages.json").read_text())
+
+
 def near(mask: np.ndarray, radius: int = DEFAULT_RADIUS) -> np.ndarray:
     distance = distance_to(mask)
     return np.zeros_like(mask) if distance is None else distance <= radius
@@ -84,10 +94,12 @@ def layers(seed: int, factors: dict[str, float], shape: tuple[int, int]) -> dict
     return out
 
 
-def target_parts(seed: int, factors: dict[str, float], shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """The target's pixels by why they are in it (`visible_outlines`, redone step by step): `seen` in
-    the scan; `bridged`, grown along the outline across a break between two seen parts; `stub`, grown
-    into a break from one side only (a break longer than the bridge): a guess no scan supports."""
+def page_ink(
+    seed: int, factors: dict[str, float], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(outlines, contrast, scale) of a painting page, redrawn as `aged_painting` draws it: the inked
+    outlines no later region covers, and how much the ink changes the aged scan, the two things
+    `visible_outlines` makes the target from."""
     height, width = shape
     scale = min(height, width) / 256
     regions, details = painting_layout(np.random.default_rng(seed), height, width, scale)
@@ -97,11 +109,25 @@ def target_parts(seed: int, factors: dict[str, float], shape: tuple[int, int]) -
     colour = OUTLINE_INKS[int(factors["outline_colour"])]
     painted = aged(seed, image * (1 - ink) + colour * ink, scale, factors)
     contrast = np.abs(painted - aged(seed, image, scale, factors)).max(axis=2)
+    return outlines, contrast, scale
+
+
+def grown_along(start: np.ndarray, within: np.ndarray, steps: int) -> np.ndarray:
+    """`start` (H, W) uint8 grown `steps` pixels, 8-connected, through `within` only."""
+    step = np.ones((3, 3), np.uint8)
+    for _ in range(steps):
+        start = cv2.dilate(start, step) & within
+    return start
+
+
+def target_parts(seed: int, factors: dict[str, float], shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The target's pixels by why they are in it (`visible_outlines`, redone step by step): `seen` in
+    the scan; `bridged`, grown along the outline across a break between two seen parts; `stub`, grown
+    into a break from one side only (a break longer than the bridge): a guess no scan supports."""
+    outlines, contrast, scale = page_ink(seed, factors, shape)
     line = (outlines > 0.05).astype(np.uint8)
     seen = ((outlines > 0.5) & (contrast >= VISIBLE_CONTRAST)).astype(np.uint8)
-    grown = seen.copy()
-    for _ in range(round(BRIDGE_PX * max(scale, 0.5))):
-        grown = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & line
+    grown = grown_along(seen, line, round(BRIDGE_PX * max(scale, 0.5)))
     kept = (outlines * grown) >= 0.5  # as the written target is binarised
     added = kept & ~seen.astype(bool)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(added.astype(np.uint8), connectivity=8)
@@ -118,12 +144,9 @@ def target_parts(seed: int, factors: dict[str, float], shape: tuple[int, int]) -
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--model", default="contour")
     parser.add_argument("--pages", type=int, default=0, help="first N pages (0: all)")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    record = json.loads((args.folder / "pages.json").read_text())
+    args, record = held_out_set(parser)
     stems = sorted(record["pages"])[: args.pages or None]
     totals: dict[str, float] = {}
 
