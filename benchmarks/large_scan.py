@@ -173,7 +173,7 @@ def one_case(
             round(image_gflop / run / (model_gflop / sum(seconds)), 3) for run, seconds in zip(runs, after)
         ]
 
-    single = shares(end_to_end, passes)
+    single, folder = shares(end_to_end, passes), shares(per_scan, folder_passes)
     return {
         "model": model,
         "precision": card.precision,
@@ -194,8 +194,8 @@ def one_case(
         "end_to_end_shares": single,  # every turn's, in order
         "end_to_end_s": round(float(np.median(end_to_end)), 2),
         "folder_gflop_s": round(image_gflop / float(np.median(per_scan)), 1),
-        "folder_share": float(np.median(shares(per_scan, folder_passes))),
-        "folder_shares": shares(per_scan, folder_passes),  # every folder turn's, in order
+        "folder_share": float(np.median(folder)),
+        "folder_shares": folder,  # every folder turn's, in order
         "folder_s_per_scan": round(float(np.median(per_scan)), 2),
         "stages_s": {name: round(seconds, 3) for name, seconds in stages.items()},
         "peak_rss_mb": round(peak_mb),
