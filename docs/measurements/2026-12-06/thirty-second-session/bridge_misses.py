@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from error_sources import held_out_set, near, target_parts
+from error_sources import fp32_model, held_out_set, near, target_parts
 from skimage.morphology import skeletonize
 
-from toolkit import LineModel, read_image
+from toolkit import read_image
 from toolkit.analysis.metrics import distance_to
 
 EDGES = (0, 2.5, 4.5, 8.5, 16.5, np.inf)
@@ -22,7 +22,7 @@ def main() -> None:
     args, record = held_out_set()
     distances: dict[str, list[np.ndarray]] = {"seen": [], "bridged": [], "stub": []}
     probabilities: dict[str, list[np.ndarray]] = {name: [] for name in distances}
-    with LineModel(args.model, precision="fp32") as model:
+    with fp32_model(args.model) as model:
         for stem, page in sorted(record["pages"].items()):
             image = read_image(args.folder / "input" / f"{stem}.png")
             target = cv2.imread(str(args.folder / "target" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE) < 128

@@ -72,6 +72,11 @@ def held_out_set(parser: argparse.ArgumentParser | None = None) -> tuple[argpars
     return args, json.loads((args.folder / "pages.json").read_text())
 
 
+def fp32_model(model: str) -> LineModel:
+    """A shipped name in FP32, or a graph file as it is (`--precision` is for names only)."""
+    return LineModel(model) if model.endswith(".onnx") else LineModel(model, precision="fp32")
+
+
 def near(mask: np.ndarray, radius: int = DEFAULT_RADIUS) -> np.ndarray:
     distance = distance_to(mask)
     return np.zeros_like(mask) if distance is None else distance <= radius
@@ -153,7 +158,7 @@ def main() -> None:
     def add(key: str, value: float) -> None:
         totals[key] = totals.get(key, 0) + value
 
-    with LineModel(args.model, precision="fp32") as model:
+    with fp32_model(args.model) as model:
         for stem in stems:
             page = record["pages"][stem]
             image = read_image(args.folder / "input" / f"{stem}.png")

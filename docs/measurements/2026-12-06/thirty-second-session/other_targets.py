@@ -18,9 +18,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from bridge_rule import bridged_outlines
-from error_sources import held_out_set, page_ink
+from error_sources import fp32_model, held_out_set, page_ink
 
-from toolkit import LineModel, read_image
+from toolkit import read_image
 from toolkit.analysis.metrics import add_counts, all_counts, scores
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     args, record = held_out_set()
     counts: dict[str, dict[str, int]] = {"today": {}, "stub-free": {}, "intended": {}}
     pixels = dict.fromkeys(counts, 0)
-    with LineModel(args.model, precision="fp32") as model:
+    with fp32_model(args.model) as model:
         for stem, page in sorted(record["pages"].items()):
             image = read_image(args.folder / "input" / f"{stem}.png")
             target = cv2.imread(str(args.folder / "target" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE) < 128
