@@ -46,7 +46,6 @@ SWITCHED_OFF = {
     "folds": {"folds": 0.0},
     "ornament": {"ornament": 0.0},
     "misregistration": {"misregistration": 0.0},
-    "unoutlined_fills": {"unoutlined_fills": 0.0},
     "outline_wear": {"outline_wear": 0.0},
 }
 CHANGED = 12 / 255  # a layer is where switching its effect off moves the scan by this much
