@@ -80,6 +80,7 @@ def test_contour_trunk_is_resnet18_up_to_layer1() -> None:
     [
         ("wide", {"wide_width": 8, "wide_dilations": (1, 2)}),
         ("detail", {"detail_width": 8, "detail_dilations": (1, 2)}),
+        ("oriented", {"oriented_width": 8, "oriented_kernel": 5}),
     ],
 )
 def test_a_contour_model_grown_a_branch_starts_as_the_model_without_it(
@@ -116,6 +117,8 @@ def test_contour_runs_no_layer_at_full_resolution(name: str) -> None:
     assert (64, 96) in [(2 * h, 2 * w) for h, w in sizes]  # the stem and the logits at half size
     with pytest.raises(ValueError, match="head_stride must be 1 or 2, not 4"):
         ContourConfig(head_stride=4)
+    with pytest.raises(ValueError, match="oriented_kernel must be odd, not 8"):
+        ContourConfig(oriented_kernel=8)
 
 
 def test_full_resolution_head_weights_grow_the_half_resolution_head(tmp_path: Path) -> None:

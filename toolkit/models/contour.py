@@ -47,6 +47,13 @@ class ContourConfig:
     # for the lines drawn 3-6 px beside their place (docs/training.md)
     detail_width: int = 0
     detail_dilations: tuple[int, ...] = ()
+    # an oriented branch beside the wide one: layer1 reduced to `oriented_width` channels, then
+    # `oriented_layers` residual layers of a depthwise `oriented_kernel`-square convolution (each
+    # channel free to sum along any direction) and a 1x1 mix, projected onto the coarse features (0: no
+    # branch); for worn outlines, whose break only the outline's own course on both sides can bridge
+    oriented_width: int = 0
+    oriented_kernel: int = 9
+    oriented_layers: int = 2
     # 1: stem, fusion with it and the logit at full resolution; 2: all at half resolution, the stem a
     # 4x4 stride-2 convolution (it still reads every pixel), the logits 4 channels unfolded into 2x2
     head_stride: int = 1
@@ -56,6 +63,8 @@ class ContourConfig:
             raise ValueError(f"ContourConfig.in_channels must be 1 or 3, not {self.in_channels}")
         if self.head_stride not in (1, 2):
             raise ValueError(f"ContourConfig.head_stride must be 1 or 2, not {self.head_stride}")
+        if self.oriented_kernel % 2 == 0:
+            raise ValueError(f"ContourConfig.oriented_kernel must be odd, not {self.oriented_kernel}")
 
     @property
     def stride(self) -> int:
@@ -109,18 +118,42 @@ class DilatedContext(nn.Module):
         return x
 
 
+class OrientedContext(nn.Module):
+    """Residual layers of a large depthwise convolution + BN, then a 1x1 mix + BN + ReLU. Each channel
+    has its own dense kernel, which can learn to sum along a line in any direction: context that
+    follows an outline across a break, where dilated 3x3s see a sparse isotropic grid."""
+
+    def __init__(self, width: int, kernel: int, layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(width, width, kernel, padding=kernel // 2, groups=width, bias=False),
+                nn.BatchNorm2d(width),
+                nn.Conv2d(width, width, 1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            )
+            for _ in range(layers)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = x + layer(x)  # (N, width, H/4, W/4)
+        return x
+
+
 class ContextBranch(nn.Module):
-    """A trunk feature map (conv1 or layer1, 64 channels) seen through its own dilated stack and
-    projected onto the head's features, to which it is added.
+    """A trunk feature map (conv1 or layer1, 64 channels) reduced to `width` channels, seen through
+    its own `context` stack and projected onto the head's features, to which it is added.
 
     Its projection starts at zero (`ContourNet.__init__`), so a model grown from weights that lack the
     branch starts as exactly that model, and training adds to it from there.
     """
 
-    def __init__(self, width: int, out_width: int, dilations: tuple[int, ...]) -> None:
+    def __init__(self, width: int, out_width: int, context: nn.Module) -> None:
         super().__init__()
         self.reduce = conv_bn_relu(TRUNK_WIDTH, width, 1)
-        self.context = DilatedContext(width, dilations)
+        self.context = context
         self.project = nn.Conv2d(width, out_width, 1, bias=False)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -128,7 +161,8 @@ class ContextBranch(nn.Module):
 
 
 class ContourHead(nn.Module):
-    """Fuses conv1 (stride 2, with its detail branch), layer1 (stride 4, seen in context) and a stem
+    """Fuses conv1 (stride 2, with its detail branch), layer1 (stride 4, seen in context by up to three
+    stacks: the head's own, the wide and the oriented branch) and a stem
     read off the image (at `head_stride`) into line probability."""
 
     def __init__(self, config: ContourConfig) -> None:
@@ -137,13 +171,17 @@ class ContourHead(nn.Module):
         self.reduce_conv1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.reduce_layer1 = conv_bn_relu(TRUNK_WIDTH, width, 1)
         self.context = DilatedContext(width, config.context_dilations)
-        self.wide = (
-            ContextBranch(config.wide_width, width, config.wide_dilations) if config.wide_width else None
+        wide, oriented, detail = config.wide_width, config.oriented_width, config.detail_width
+        self.wide = ContextBranch(wide, width, DilatedContext(wide, config.wide_dilations)) if wide else None
+        self.oriented = (
+            ContextBranch(
+                oriented, width, OrientedContext(oriented, config.oriented_kernel, config.oriented_layers)
+            )
+            if oriented
+            else None
         )
         self.detail = (
-            ContextBranch(config.detail_width, width, config.detail_dilations)
-            if config.detail_width
-            else None
+            ContextBranch(detail, width, DilatedContext(detail, config.detail_dilations)) if detail else None
         )
         self.fuse = conv_bn_relu(2 * width, width, 3)
         self.stride = stride
@@ -157,8 +195,9 @@ class ContourHead(nn.Module):
 
     def forward(self, image: torch.Tensor, conv1: torch.Tensor, layer1: torch.Tensor) -> torch.Tensor:
         coarse = self.context(self.reduce_layer1(layer1))  # (N, width, H/4, W/4)
-        if self.wide is not None:
-            coarse = coarse + self.wide(layer1)
+        for branch in (self.wide, self.oriented):
+            if branch is not None:
+                coarse = coarse + branch(layer1)
         coarse = upsample2(coarse)  # (N, width, H/2, W/2)
         x = self.fuse(torch.cat([self.reduce_conv1(conv1), coarse], dim=1))  # (N, width, H/2, W/2)
         if self.detail is not None:
@@ -185,7 +224,7 @@ class ContourNet(nn.Module):
         self.layer1 = nn.Sequential(BasicBlock(TRUNK_WIDTH), BasicBlock(TRUNK_WIDTH))
         self.head = ContourHead(config)
         init_weights(self)
-        for branch in (self.head.wide, self.head.detail):
+        for branch in (self.head.wide, self.head.oriented, self.head.detail):
             if branch is not None:
                 nn.init.zeros_(branch.project.weight)
 

@@ -161,6 +161,13 @@ MODELS: dict[str, ModelSpec] = {
             "contour with its head at twice the width (32 channels): the capacity step for thin lines",
             dataclasses.replace(CONTOUR, head_width=32),
         ),
+        ModelSpec(
+            "contour-oriented",
+            "contour",
+            "contour with an oriented branch (depthwise 9x9 at stride 4, two layers: 68 px along any "
+            "direction): the capacity step for worn outlines; grows from contour weights unchanged",
+            dataclasses.replace(CONTOUR, oriented_width=32),
+        ),
     ]
 }
 
