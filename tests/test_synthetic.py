@@ -19,6 +19,7 @@ from toolkit.data.synthetic import (
     contact_sheet,
     craquelure,
     held_out_seed,
+    legible_lines,
     make_pair,
     read_page_factors,
     visible_outlines,
@@ -109,6 +110,33 @@ def test_painting_target_is_the_outlines_the_scan_shows() -> None:
     assert not target[10, 72:88].any()  # the 40 px one is not: nothing shows there
     assert target[10, 60:66].all() and target[10, 94:100].all()  # bridged 6 px in from each side
     assert not target[14].any()  # never across to a line the scan does not show
+
+
+def test_sketch_target_drops_only_the_lines_the_photograph_lost() -> None:
+    target = np.full((40, 120), 255, np.uint8)
+    target[9:12, 5:115] = 0  # a line whose graphite shows except along a short and a long break
+    target[20:23, 5:115] = 0  # a line the camera clipped to white all along
+    shown = np.zeros(target.shape, np.float32)
+    shown[10, 5:30] = shown[10, 40:60] = shown[10, 100:115] = 2 / 255  # two grey levels
+    shown[21, 5:115] = 0.5 / 255  # darkens the photograph by half a level: nothing a pixel shows
+    kept = legible_lines(target, shown, near=2, scale=1.0) < 128
+    assert kept[9:12, 5:60].all() and kept[9:12, 94:115].all()  # faint, but shown: kept, short break too
+    assert not kept[9:12, 72:88].any()  # 40 px where nothing shows
+    assert not kept[20:23].any()
+
+
+def test_overexposed_white_paper_loses_faint_pencil_from_input_and_target_alike() -> None:
+    """A camera that clips white paper takes 10-level pencil with it: the target keeps no line that the
+    input does not show; the same page exposed for its paper keeps them all."""
+    faint = CLEAN_SCAN | {"pencil_contrast": 10, "paper_tone": 0.98, "shading": 0.0, "drafting_marks": 0.0}
+    for seed in range(3):
+        exposed, exposed_target = make_pair("sketch", 128, 128, seed, factors=faint | {"exposure": 0.95})
+        clipped, clipped_target = make_pair("sketch", 128, 128, seed, factors=faint | {"exposure": 1.3})
+        lines = exposed_target < 128
+        assert lines.sum() > 500
+        assert exposed[lines].mean() < exposed[~lines].mean() - 3  # shown: a few grey levels darker
+        assert clipped.min() == 255  # the photograph is white: nothing to draw
+        assert not (clipped_target < 255).any()
 
 
 def test_sketch_target_runs_through_the_middle_of_the_passes() -> None:

@@ -450,8 +450,32 @@ def pencil_sketch(
         ),
     ):
         colour = colours[stream(seed, stage).integers(len(colours))]
-        image = image * (1 - strength * cover[..., None] * (1 - colour))
-    return scanned(seed, photographed(seed, image, values), values), target
+        darkened = 1 - strength * cover[..., None] * (1 - colour)
+        image, page = image * darkened, page * darkened
+    photo = photographed(seed, image, values)
+    # the same photograph of the page without the drawing: what the camera left of each pencil mark
+    shown = (photographed(seed, page, values) - photo).max(axis=-1)
+    near = round(values["pass_offset"] + values["stroke_width"]) + 1  # passes lie this close to a line
+    target = legible_lines(target, shown, near, scale)
+    return scanned(seed, photo, values), target
+
+
+# A pencil mark is in the photograph where it darkens it by this much (of [0, 1]: one grey level);
+# only a camera that clips the paper to white (overexposed white paper) takes faint pencil below it
+LEGIBLE_CONTRAST = 1 / 255
+
+
+def legible_lines(target: np.ndarray, shown: np.ndarray, near: int, scale: float) -> np.ndarray:
+    """The uint8 target (black lines on white) without the lines the photograph lost: kept where
+    graphite that darkens the photograph by `LEGIBLE_CONTRAST` lies within `near` px, and from there
+    along the line's own pixels (`grown_along`), as a painting's worn outlines are. Faint pencil that
+    the photograph still shows, however faint (the 10 grey levels of `pencil_contrast`'s end), stays;
+    what an overexposed camera clipped to white goes, as no model can draw it."""
+    line = (target < 255).astype(np.uint8)  # anti-aliased edges too, as they go with their line
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1))
+    support = cv2.dilate((shown >= LEGIBLE_CONTRAST).astype(np.uint8), disc) & line
+    kept = grown_along(line, support, round(BRIDGE_PX * max(scale, 0.5)))
+    return np.where(kept > 0, target, 255).astype(np.uint8)
 
 
 # --- paintings -----------------------------------------------------------------------------------
@@ -735,10 +759,16 @@ def visible_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -
     so a short break in a worn outline is drawn through, as the painter intended."""
     line = (outlines > 0.05).astype(np.uint8)
     support = ((outlines > 0.5) & (contrast >= VISIBLE_CONTRAST)).astype(np.uint8)
+    return outlines * grown_along(line, support, round(BRIDGE_PX * max(scale, 0.5)))
+
+
+def grown_along(line: np.ndarray, support: np.ndarray, steps: int) -> np.ndarray:
+    """(H, W) uint8: `support` grown `steps` pixels along `line`'s own pixels (both uint8 masks), never
+    across the paper to another line."""
     step = np.ones((3, 3), np.uint8)
-    for _ in range(round(BRIDGE_PX * max(scale, 0.5))):
+    for _ in range(steps):
         support = cv2.dilate(support, step) & line
-    return outlines * support
+    return support
 
 
 # --- on disk ---------------------------------------------------------------------------------------
