@@ -17,6 +17,10 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 from toolkit.core.machine import BF16_FLAGS, cpu_flags, usable_cores
 from toolkit.core.metadata import read_card
+from toolkit.models.build import load_model
+from toolkit.models.registry import get_spec
+from toolkit.models.weights import write_weights
+from toolkit.train.trainer import TrainConfig, make_scheduler, parameter_groups
 
 TINY = ["--image-size", "48", "--crop", "32", "--train-size", "8", "--val-size", "2", "--batch-size", "4"]
 
@@ -171,6 +175,42 @@ def test_warmup_rises_to_the_rate_then_the_cosine_begins(tmp_path: Path) -> None
         app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--epochs", "3", "--warmup", "3", *TINY]
     )
     assert too_long.exit_code != 0 and "--warmup must be 0 or more and fewer than --epochs" in too_long.output
+
+
+def test_a_grown_branch_learns_at_its_own_rate(tmp_path: Path) -> None:
+    """`--fresh-lr-factor`: the parameters the --init-weights file lacks (contour-oriented's branch, on
+    contour weights) are Adam's second group, at the factor times --lr through the warm-up, and the
+    cosine anneals both to 2 % of --lr; the others move at --lr. Without --init-weights it is refused."""
+    source = tmp_path / "contour.safetensors"
+    write_weights(get_spec("contour").build(seed=1), source, {})
+    config = TrainConfig(
+        model="contour-oriented",
+        init_weights=str(source),
+        lr=1e-4,
+        fresh_lr_factor=10.0,
+        epochs=4,
+        warmup=1,
+        cosine=True,
+    )
+    model = load_model(get_spec("contour-oriented"), source, partial=True).module
+    groups = parameter_groups(model, source, config.lr, config.fresh_lr_factor)
+    names = {id(p): name for name, p in model.named_parameters()}
+    fresh = {names[id(p)] for p in groups[1]["params"]}
+    assert fresh == {name for name, _ in model.named_parameters() if name.startswith("head.oriented.")}
+    assert len(groups[0]["params"]) + len(fresh) == len(list(model.parameters()))
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
+    scheduler = make_scheduler(optimizer, config)
+    rates = []
+    for _ in range(3):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step(), scheduler.step()
+    assert rates[0] == pytest.approx([0.5e-4, 0.5e-3]) and rates[1] == pytest.approx([1e-4, 1e-3])
+    # the cosine takes both toward the same floor, 2 % of --lr: between, the branch stays ahead
+    assert rates[2] == pytest.approx([0.755e-4, 0.7505e-3])
+    refused = CliRunner().invoke(
+        app, ["train", "unet-light", "-o", str(tmp_path / "x"), "--fresh-lr-factor", "10", *TINY]
+    )
+    assert refused.exit_code != 0 and "give --init-weights" in refused.output
 
 
 def test_the_gap_loss_trains_and_records_its_weight(tmp_path: Path) -> None:

@@ -124,6 +124,13 @@ def train_command(
     init_weights: Annotated[
         Optional[Path], typer.Option(help="Start from these weights (e.g. a torchvision resnet18 file).")
     ] = None,
+    fresh_lr_factor: Annotated[
+        float,
+        typer.Option(
+            help="Parameters --init-weights does not hold (a grown branch, a new head) learn at this "
+            "multiple of --lr; the rest at --lr."
+        ),
+    ] = 1.0,
     focus: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -214,6 +221,7 @@ def train_command(
         workers=workers,
         device=device,
         init_weights=str(init_weights) if init_weights else None,
+        fresh_lr_factor=fresh_lr_factor,
         focus=tuple(focus or ()),
         focus_share=focus_share,
         quant_aware=quant_aware,
