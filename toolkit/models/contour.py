@@ -161,9 +161,9 @@ class ContextBranch(nn.Module):
 
 
 class ContourHead(nn.Module):
-    """Fuses conv1 (stride 2, with its detail branch), layer1 (stride 4, seen in context by up to three
-    stacks: the head's own, the wide and the oriented branch) and a stem
-    read off the image (at `head_stride`) into line probability."""
+    """Fuses conv1 (stride 2, with its detail branch), layer1 (stride 4, seen in context by the head's
+    own stack and the wide and oriented branches) and a stem read off the image (at `head_stride`)
+    into line probability."""
 
     def __init__(self, config: ContourConfig) -> None:
         super().__init__()

@@ -165,7 +165,7 @@ MODELS: dict[str, ModelSpec] = {
             "contour-oriented",
             "contour",
             "contour with an oriented branch (depthwise 9x9 at stride 4, two layers: 68 px along any "
-            "direction): the capacity step for worn outlines; grows from contour weights unchanged",
+            "direction), grown from contour weights unchanged: tried for worn outlines (docs/training.md)",
             dataclasses.replace(CONTOUR, oriented_width=32),
         ),
     ]

@@ -112,9 +112,7 @@ class TrainConfig:
     workers: int | None = None  # data loader processes; None: `default_workers()`
     device: str = "auto"
     init_weights: str | None = None  # e.g. a torchvision resnet18 file for the contour trunk
-    fresh_lr_factor: float = (
-        1.0  # parameters `init_weights` does not hold (a grown branch) learn this much faster
-    )
+    fresh_lr_factor: float = 1.0  # what `init_weights` lacks (a grown branch) learns this much faster
     focus: tuple[str, ...] = ()  # synthetic training pages: FACTOR=LOW:HIGH parts trained on more often
     focus_share: float = 0.25  # ... on this share of pages (one focus each)
     quant_aware: bool = False  # train through the INT8 CPU graph's rounding (toolkit.train.quant_aware)
@@ -444,7 +442,7 @@ def parameter_groups(model: nn.Module, init: Path | None, lr: float, fresh_facto
 
     A branch whose projection starts at zero gets gradients only through that projection, so at the
     rate that keeps a trained network in its basin it barely enters: `contour-oriented`'s branch,
-    grown at 1.5e-4, put out 7 % of the wide branch's signal after 11 epochs (docs/training.md)."""
+    grown at 1.5e-4, put out 7 % of the wide branch's signal after 12 epochs (docs/training.md)."""
     if init is None or fresh_factor == 1.0:
         return [{"params": list(model.parameters()), "lr": lr}]
     held = set(read_weights(init)[0])
