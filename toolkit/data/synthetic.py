@@ -474,7 +474,7 @@ def legible_lines(target: np.ndarray, shown: np.ndarray, near: int, scale: float
     line = (target < 255).astype(np.uint8)  # anti-aliased edges too, as they go with their line
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1))
     support = cv2.dilate((shown >= LEGIBLE_CONTRAST).astype(np.uint8), disc) & line
-    kept = grown_along(line, support, round(BRIDGE_PX * max(scale, 0.5)))
+    kept = grown_along(support, line, round(BRIDGE_PX * max(scale, 0.5)))
     return np.where(kept > 0, target, 255).astype(np.uint8)
 
 
@@ -759,16 +759,16 @@ def visible_outlines(outlines: np.ndarray, contrast: np.ndarray, scale: float) -
     so a short break in a worn outline is drawn through, as the painter intended."""
     line = (outlines > 0.05).astype(np.uint8)
     support = ((outlines > 0.5) & (contrast >= VISIBLE_CONTRAST)).astype(np.uint8)
-    return outlines * grown_along(line, support, round(BRIDGE_PX * max(scale, 0.5)))
+    return outlines * grown_along(support, line, round(BRIDGE_PX * max(scale, 0.5)))
 
 
-def grown_along(line: np.ndarray, support: np.ndarray, steps: int) -> np.ndarray:
-    """(H, W) uint8: `support` grown `steps` pixels along `line`'s own pixels (both uint8 masks), never
-    across the paper to another line."""
+def grown_along(start: np.ndarray, within: np.ndarray, steps: int) -> np.ndarray:
+    """(H, W) uint8: `start` grown `steps` pixels, 8-connected, through `within` only (both uint8
+    masks): along a line's own pixels, never across the paper to another line."""
     step = np.ones((3, 3), np.uint8)
     for _ in range(steps):
-        support = cv2.dilate(support, step) & line
-    return support
+        start = cv2.dilate(start, step) & within
+    return start
 
 
 # --- on disk ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from toolkit.data.synthetic import (
     OUTLINE_INKS,
     VISIBLE_CONTRAST,
     aged,
+    grown_along,
     make_pair,
     ornament,
     paint_regions,
@@ -114,14 +115,6 @@ def page_ink(
     painted = aged(seed, image * (1 - ink) + colour * ink, scale, factors)
     contrast = np.abs(painted - aged(seed, image, scale, factors)).max(axis=2)
     return outlines, contrast, scale
-
-
-def grown_along(start: np.ndarray, within: np.ndarray, steps: int) -> np.ndarray:
-    """`start` (H, W) uint8 grown `steps` pixels, 8-connected, through `within` only."""
-    step = np.ones((3, 3), np.uint8)
-    for _ in range(steps):
-        start = cv2.dilate(start, step) & within
-    return start
 
 
 def target_parts(seed: int, factors: dict[str, float], shape: tuple[int, int]) -> dict[str, np.ndarray]:
