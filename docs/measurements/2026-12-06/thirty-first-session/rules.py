@@ -62,8 +62,12 @@ def sweep_points(path: Path) -> dict[tuple[str, float], float]:
 
 
 def rule3() -> bool:
-    shipped = sweep_points(BASE / "sweep-shipped-alone.json")
-    candidate = sweep_points(JUDGE / "sweep-candidate-alone.json")
+    return sweep_rule(BASE / "sweep-shipped-alone.json", JUDGE / "sweep-candidate-alone.json")
+
+
+def sweep_rule(shipped_json: Path, candidate_json: Path) -> bool:
+    """Rule 3 on two `toolkit sweep` JSON files: mean change not below 0, no point below -1.5 points."""
+    shipped, candidate = sweep_points(shipped_json), sweep_points(candidate_json)
     changes = {key: 100 * (candidate[key] - shipped[key]) for key in shipped}
     mean = sum(changes.values()) / len(changes)
     worst = min(changes, key=changes.get)

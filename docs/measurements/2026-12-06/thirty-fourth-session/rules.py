@@ -51,14 +51,7 @@ def rule2() -> bool:
 
 
 def rule3() -> bool:
-    shipped = rules31.sweep_points(BASE / "sweep-shipped-alone.json")
-    candidate = rules31.sweep_points(JUDGE / "sweep-candidate-alone.json")
-    changes = {key: 100 * (candidate[key] - shipped[key]) for key in shipped}
-    mean = sum(changes.values()) / len(changes)
-    worst = min(changes, key=changes.get)
-    print(f"rule 3: sweep mean {mean:+.2f} points (not below 0), worst {worst} {changes[worst]:+.2f}"
-          " (not below -1.5)")
-    return mean >= 0 and changes[worst] >= -1.5
+    return rules31.sweep_rule(BASE / "sweep-shipped-alone.json", JUDGE / "sweep-candidate-alone.json")
 
 
 RULES = {"0": rule0, "1": rule1, "C": rule_c, "2": rule2, "3": rule3}
