@@ -18,16 +18,17 @@ _spec.loader.exec_module(rules31)
 
 def gains(name: str) -> list[float]:
     """Points of line F1 the candidate gains over the shipped expert, set by set, in `name`'s logs."""
-    pairs = zip(rules31.model_f1s(JUDGE / f"candidate-{name}.txt"), rules31.model_f1s(JUDGE / f"shipped-{name}.txt"),
-                strict=True)
-    return [round(100 * (c - s), 2) for c, s in pairs]
+    candidate, shipped = (rules31.model_f1s(JUDGE / f"{who}-{name}.txt") for who in ("candidate", "shipped"))
+    return [round(100 * (c - s), 2) for c, s in zip(candidate, shipped, strict=True)]
 
 
 def rule0() -> bool:
     record = json.loads((RUN / "weights.json").read_text())
     start, best = record["start_validation"]["val_line_f1"], record["validation"]["val_line_f1"]
-    print(f"rule 0: epoch 0 {start:.5f}, written (epoch {record['epoch']}) {best:.5f}"
-          f" ({100 * (best - start):+.2f} points, at least +0.2)")
+    print(
+        f"rule 0: epoch 0 {start:.5f}, written (epoch {record['epoch']}) {best:.5f}"
+        f" ({100 * (best - start):+.2f} points, at least +0.2)"
+    )
     return best - start >= 0.002
 
 
@@ -40,7 +41,7 @@ def rule1() -> bool:
 def rule_c() -> bool:
     changes = gains("alone")[1:]
     mean = sum(changes) / len(changes)
-    print(f"rule C: held35 256 / 424 alone {changes} points, mean {mean:+.2f} (each at least +0.2, mean +0.3)")
+    print(f"rule C: held35 256 / 424 alone {changes} points, mean {mean:+.2f} (each +0.2, mean +0.3)")
     return min(changes) >= 0.2 and mean >= 0.3
 
 
